@@ -1,0 +1,2 @@
+/* placeholder, replaced by the real CLI in this session */
+int main(void) { return 0; }

@@ -1,0 +1,36 @@
+/*
+ * buf.h — a growable byte buffer with a hard cap (curl dynbuf, openssh sshbuf).
+ */
+#ifndef JUKINET_BUF_H
+#define JUKINET_BUF_H
+
+#include "jukinet/common.h"
+#include "jukinet/err.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Zero-initialise ({0}) before use. data is NUL-terminated whenever len > 0.
+ * max: 0 = no cap (callers handling untrusted input must set one); past it appends fail
+ * with JK_ETOOLARGE and the buffer is unchanged. */
+typedef struct jk_buf {
+  char *data;
+  size_t len, cap;
+  size_t max;
+} jk_buf;
+
+JK_API jk_err jk_buf_append(jk_buf *b, const void *p, size_t n);
+JK_API jk_err jk_buf_appends(jk_buf *b, const char *s);
+JK_API jk_err jk_buf_appendf(jk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Length back to 0, memory kept. */
+JK_API void jk_buf_reset(jk_buf *b);
+/* Release the memory; the buffer may be reused after. */
+JK_API void jk_buf_free(jk_buf *b);
+/* Hand the data to the caller (caller frees with jk_free); the buffer becomes empty. */
+JK_API char *jk_buf_steal(jk_buf *b, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

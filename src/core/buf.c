@@ -1,0 +1,73 @@
+/*
+ * buf.c — growable byte buffer with a hard cap. Grows by doubling; always keeps one spare
+ * byte for the terminating NUL so data can be used as a C string.
+ */
+#include "jukinet/buf.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static jk_err grow(jk_buf *b, size_t need) {
+  if (b->max && need > b->max) return jk_error_set(JK_ETOOLARGE, "buffer limit of %zu bytes exceeded", b->max);
+  if (need + 1 <= b->cap) return JK_OK;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < need + 1) {
+    if (cap > SIZE_MAX / 2) return jk_error_set(JK_ENOMEM, NULL);
+    cap *= 2;
+  }
+  char *p = jk_realloc(b->data, cap);
+  if (!p) return jk_error_set(JK_ENOMEM, NULL);
+  b->data = p;
+  b->cap = cap;
+  return JK_OK;
+}
+
+jk_err jk_buf_append(jk_buf *b, const void *p, size_t n) {
+  jk_err e;
+  if (n > SIZE_MAX - b->len - 1) return jk_error_set(JK_ETOOLARGE, NULL);
+  if ((e = grow(b, b->len + n)) != JK_OK) return e;
+  if (n) memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return JK_OK;
+}
+
+jk_err jk_buf_appends(jk_buf *b, const char *s) { return jk_buf_append(b, s, strlen(s)); }
+
+jk_err jk_buf_appendf(jk_buf *b, const char *fmt, ...) {
+  va_list ap;
+  char small[256];
+  va_start(ap, fmt);
+  int n = vsnprintf(small, sizeof small, fmt, ap);
+  va_end(ap);
+  if (n < 0) return jk_error_set(JK_EINVAL, "bad format");
+  if ((size_t)n < sizeof small) return jk_buf_append(b, small, (size_t)n);
+  jk_err e;
+  if ((e = grow(b, b->len + (size_t)n)) != JK_OK) return e;
+  va_start(ap, fmt);
+  vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+  va_end(ap);
+  b->len += (size_t)n;
+  return JK_OK;
+}
+
+void jk_buf_reset(jk_buf *b) {
+  b->len = 0;
+  if (b->data) b->data[0] = '\0';
+}
+
+void jk_buf_free(jk_buf *b) {
+  jk_free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+char *jk_buf_steal(jk_buf *b, size_t *len) {
+  char *d = b->data;
+  if (len) *len = b->len;
+  if (!d) d = jk_strdup("");
+  b->data = NULL;
+  b->len = b->cap = 0;
+  return d;
+}
