@@ -77,7 +77,12 @@ jk_err jk_error_prefix(const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(prefix, sizeof prefix, jk_tr(fmt), ap);
   va_end(ap);
+  size_t pl = strlen(prefix), ol;
   snprintf(old, sizeof old, "%s", jk_error_last());
-  snprintf(detail, sizeof detail, "%s%s", prefix, old);
+  ol = strlen(old);
+  if (pl + ol >= sizeof detail) ol = sizeof detail - 1 - pl;
+  memcpy(detail, prefix, pl);
+  memcpy(detail + pl, old, ol);
+  detail[pl + ol] = '\0';
   return last_code;
 }

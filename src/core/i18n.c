@@ -16,7 +16,10 @@ struct tr_pair {
 
 static const struct tr_pair catalogue[] = {
 #include "i18n_ja.inc"
+    {NULL, NULL}, /* sentinel */
 };
+
+#define CATALOGUE_LEN (sizeof catalogue / sizeof catalogue[0] - 1)
 
 static atomic_int current_lang = JK_LANG_JA;
 
@@ -34,10 +37,10 @@ int jk_lang_parse(const char *s) {
 
 const char *jk_tr(const char *en) {
   if (!en || jk_lang_get() != JK_LANG_JA) return en;
-  for (size_t i = 0; i < sizeof catalogue / sizeof catalogue[0]; i++)
+  for (size_t i = 0; i < CATALOGUE_LEN; i++)
     if (strcmp(catalogue[i].en, en) == 0) return catalogue[i].ja;
   return en;
 }
 
-size_t jk_tr_count(void) { return sizeof catalogue / sizeof catalogue[0]; }
+size_t jk_tr_count(void) { return CATALOGUE_LEN; }
 const char *jk_tr_key(size_t i) { return i < jk_tr_count() ? catalogue[i].en : NULL; }
