@@ -37,7 +37,7 @@ int jk_lang_parse(const char *s) {
 
 const char *jk_tr(const char *en) {
   if (!en || jk_lang_get() != JK_LANG_JA) return en;
-  for (size_t i = 0; i < CATALOGUE_LEN; i++)
+  for (size_t i = 0; catalogue[i].en; i++)
     if (strcmp(catalogue[i].en, en) == 0) return catalogue[i].ja;
   return en;
 }
