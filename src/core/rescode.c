@@ -1,0 +1,74 @@
+/*
+ * rescode.c — 住民票コード and 地方公共団体コード: check digits, validation, generation.
+ *
+ * REQ-CODE-1: a resident code is 10 CSPRNG digits + a check digit (DESIGN §4). The check-digit
+ * formula below is an ASSUMPTION (docs/decisions.md): the official one, 平成14年総務省告示
+ * 第436号, was not at hand; we use the modulus-11 family of the 個人番号.
+ */
+#include "jukinet/rescode.h"
+
+#include <sodium.h>
+
+static bool all_digits(const char *s, size_t n, size_t *bad) {
+  for (size_t i = 0; i < n; i++)
+    if (s[i] < '0' || s[i] > '9') {
+      if (bad) *bad = i;
+      return false;
+    }
+  return true;
+}
+
+int jk_rescode_check_digit(const char body[10]) {
+  static const int weight[10] = {2, 3, 4, 5, 6, 7, 2, 3, 4, 5};
+  int sum = 0;
+  /* weight[0] applies to the rightmost body digit, body[9] */
+  for (int i = 0; i < 10; i++) sum += (body[9 - i] - '0') * weight[i];
+  int r = sum % 11;
+  return r <= 1 ? 0 : 11 - r;
+}
+
+jk_err jk_rescode_validate(const char *s, size_t n) {
+  size_t bad = 0;
+  if (n != JK_RESCODE_LEN)
+    return jk_error_set(JK_EINVAL, "a resident code has 11 digits, this has %zu characters", n);
+  if (!all_digits(s, n, &bad))
+    return jk_error_set(JK_EINVAL, "a resident code is digits only; character %zu is not a digit", bad + 1);
+  int want = jk_rescode_check_digit(s);
+  if (s[10] - '0' != want)
+    return jk_error_set(JK_EINVAL, "wrong check digit: the last digit should be %d, not %c", want, s[10]);
+  return JK_OK;
+}
+
+void jk_rescode_random(char out[JK_RESCODE_LEN + 1]) {
+  /* 10 uniform digits from the OS CSPRNG (libsodium's randombytes uses getrandom). */
+  for (int i = 0; i < 10; i++) out[i] = (char)('0' + randombytes_uniform(10));
+  out[10] = (char)('0' + jk_rescode_check_digit(out));
+  out[11] = '\0';
+}
+
+int jk_lgcode_check_digit(const char body[5]) {
+  int sum = (body[0] - '0') * 6 + (body[1] - '0') * 5 + (body[2] - '0') * 4 + (body[3] - '0') * 3 +
+            (body[4] - '0') * 2;
+  return (11 - sum % 11) % 10;
+}
+
+jk_err jk_lgcode_validate(const char *s, size_t n) {
+  size_t bad = 0;
+  if (!all_digits(s, n, &bad))
+    return jk_error_set(JK_EINVAL, "a local-government code is digits only; character %zu is not a digit", bad + 1);
+  if (n == 5) {
+    return jk_error_set(JK_EINVAL, "the check digit is missing: the full code is %.5s%d", s,
+                        jk_lgcode_check_digit(s));
+  }
+  if (n != JK_LGCODE_LEN)
+    return jk_error_set(JK_EINVAL, "a local-government code has 6 digits, this has %zu characters", n);
+  if (s[0] == '0' && s[1] == '0')
+    return jk_error_set(JK_EINVAL, "prefecture number 00 does not exist (01 to 47)");
+  int pref = (s[0] - '0') * 10 + (s[1] - '0');
+  if (pref > 47)
+    return jk_error_set(JK_EINVAL, "prefecture number %d does not exist (01 to 47)", pref);
+  int want = jk_lgcode_check_digit(s);
+  if (s[5] - '0' != want)
+    return jk_error_set(JK_EINVAL, "wrong check digit: the last digit should be %d, not %c", want, s[5]);
+  return JK_OK;
+}

@@ -1,0 +1,232 @@
+/*
+ * node.c — the node directory: node.conf (INI, read with inih) and its store.
+ *
+ * node.conf is written once at init, atomically (temp file, fsync, rename, fsync of the
+ * directory), so a crash leaves either no node or a whole one. Values read back are
+ * validated like any other input.
+ */
+#include "jukinet/node.h"
+#include "jukinet/rescode.h"
+#include "jukinet/text.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ini.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct jk_node {
+  char *dir;
+  char *lgcode, *name, *store_loc;
+  jk_role role;
+  jk_store *store;
+};
+
+const char *jk_role_token(jk_role r) {
+  switch (r) {
+  case JK_ROLE_MUNICIPAL: return "municipal";
+  case JK_ROLE_PREFECTURAL: return "prefectural";
+  case JK_ROLE_NATIONAL: return "national";
+  }
+  return "";
+}
+
+static int role_parse(const char *s) {
+  for (int r = JK_ROLE_MUNICIPAL; r <= JK_ROLE_NATIONAL; r++)
+    if (strcmp(s, jk_role_token((jk_role)r)) == 0) return r;
+  return 0;
+}
+
+static jk_err dir_usable(const char *dir) {
+  struct stat st;
+  if (stat(dir, &st) != 0) {
+    if (errno != ENOENT) return jk_error_set(JK_EIO, "cannot use %s: %s", dir, strerror(errno));
+    if (mkdir(dir, 0700) != 0) return jk_error_set(JK_EIO, "cannot create %s: %s", dir, strerror(errno));
+    return JK_OK;
+  }
+  if (!S_ISDIR(st.st_mode)) return jk_error_set(JK_EEXISTS, "%s exists and is not a directory", dir);
+  DIR *d = opendir(dir);
+  if (!d) return jk_error_set(JK_EIO, "cannot read %s: %s", dir, strerror(errno));
+  struct dirent *e;
+  bool empty = true;
+  while ((e = readdir(d)))
+    if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) empty = false;
+  closedir(d);
+  if (!empty) return jk_error_set(JK_EEXISTS, "%s already exists and is not empty: a node is never overwritten", dir);
+  if (chmod(dir, 0700) != 0) return jk_error_set(JK_EIO, "cannot chmod %s: %s", dir, strerror(errno));
+  return JK_OK;
+}
+
+static jk_err write_file_atomic(const char *dir, const char *name, const char *data, size_t len) {
+  char tmp[4096], path[4096];
+  if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path ||
+      (size_t)snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name) >= sizeof tmp)
+    return jk_error_set(JK_ETOOLARGE, "path too long");
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return jk_error_set(JK_EIO, "cannot write %s: %s", tmp, strerror(errno));
+  size_t off = 0;
+  while (off < len) {
+    ssize_t w = write(fd, data + off, len - off);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      close(fd);
+      unlink(tmp);
+      return jk_error_set(JK_EIO, "cannot write %s: %s", tmp, strerror(errno));
+    }
+    off += (size_t)w;
+  }
+  if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+    unlink(tmp);
+    return jk_error_set(JK_EIO, "cannot write %s: %s", path, strerror(errno));
+  }
+  int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    fsync(dfd);
+    close(dfd);
+  }
+  return JK_OK;
+}
+
+static jk_err store_location(const char *dir, const char *store, char *out, size_t n) {
+  if (strncmp(store, "sqlite:", 7) == 0 || strncmp(store, "postgres", 8) == 0 || store[0] == '/') {
+    if ((size_t)snprintf(out, n, "%s", store) >= n) return jk_error_set(JK_ETOOLARGE, "path too long");
+  } else if ((size_t)snprintf(out, n, "%s/%s", dir, store) >= n) {
+    return jk_error_set(JK_ETOOLARGE, "path too long");
+  }
+  return JK_OK;
+}
+
+jk_err jk_node_init(const char *dir, const jk_node_init_opts *o) {
+  jk_err e;
+  char loc[4096], now[11];
+  jk_buf conf = {0};
+  jk_store *s = NULL;
+  jk_role role = o->role ? o->role : JK_ROLE_MUNICIPAL;
+  const char *store = o->store ? o->store : "node.db";
+  if (!o->lgcode || (e = jk_lgcode_validate(o->lgcode, strlen(o->lgcode))))
+    return o->lgcode ? jk_error_prefix("--lgcode: ") : jk_error_set(JK_EINVAL, "--lgcode is required");
+  if (!o->name || !*o->name) return jk_error_set(JK_EINVAL, "--name is required");
+  if (strlen(o->name) > 200 || !jk_utf8_valid(o->name, strlen(o->name)) || strpbrk(o->name, "\r\n;#"))
+    return jk_error_set(JK_EINVAL, "--name must be valid UTF-8 on one line, without ; or #");
+  if (strpbrk(store, "\r\n;#")) return jk_error_set(JK_EINVAL, "bad store location");
+  if ((e = dir_usable(dir))) return e;
+  if ((e = store_location(dir, store, loc, sizeof loc))) return e;
+  if ((e = jk_store_open(&s, loc, JK_STORE_CREATE))) goto out;
+  jk_date_format_iso(jk_date_today(), now);
+  if ((e = jk_store_begin(s))) goto out;
+  if ((e = jk_store_meta_set(s, "lgcode", o->lgcode)) || (e = jk_store_meta_set(s, "name", o->name)) ||
+      (e = jk_store_meta_set(s, "role", jk_role_token(role))) || (e = jk_store_meta_set(s, "created_on", now))) {
+    jk_store_rollback(s);
+    goto out;
+  }
+  if ((e = jk_store_commit(s))) goto out;
+  if ((e = jk_buf_appendf(&conf,
+                          "# jukinet node configuration (written by jukinet node init on %s)\n"
+                          "[node]\nrole = %s\nlgcode = %s\nname = %s\nstore = %s\n",
+                          now, jk_role_token(role), o->lgcode, o->name, store)))
+    goto out;
+  e = write_file_atomic(dir, "node.conf", conf.data, conf.len);
+out:
+  jk_store_close(s);
+  jk_buf_free(&conf);
+  return e;
+}
+
+typedef struct conf_state {
+  jk_node *n;
+  jk_err e;
+  int line;
+} conf_state;
+
+static int on_conf(void *user, const char *section, const char *key, const char *value) {
+  conf_state *cs = user;
+  char **dst = NULL;
+  if (strcmp(section, "node") != 0) return 1; /* other sections belong to other modules */
+  if (strcmp(key, "lgcode") == 0) dst = &cs->n->lgcode;
+  else if (strcmp(key, "name") == 0) dst = &cs->n->name;
+  else if (strcmp(key, "store") == 0) dst = &cs->n->store_loc;
+  else if (strcmp(key, "role") == 0) {
+    int r = role_parse(value);
+    if (!r) {
+      cs->e = jk_error_set(JK_EINVAL, "node.conf: unknown role '%.20s' (municipal, prefectural, national)", value);
+      return 0;
+    }
+    cs->n->role = (jk_role)r;
+    return 1;
+  } else {
+    cs->e = jk_error_set(JK_EINVAL, "node.conf: unknown setting '%.40s' in [node]", key);
+    return 0;
+  }
+  jk_free(*dst);
+  if (!(*dst = jk_strdup(value))) {
+    cs->e = jk_error_set(JK_ENOMEM, NULL);
+    return 0;
+  }
+  return 1;
+}
+
+void jk_node_close(jk_node *n) {
+  if (!n) return;
+  jk_store_close(n->store);
+  jk_free(n->dir);
+  jk_free(n->lgcode);
+  jk_free(n->name);
+  jk_free(n->store_loc);
+  jk_free(n);
+}
+
+jk_err jk_node_open(jk_node **out, const char *dir, unsigned flags) {
+  char path[4096], loc[4096];
+  jk_err e;
+  *out = NULL;
+  if ((size_t)snprintf(path, sizeof path, "%s/node.conf", dir) >= sizeof path)
+    return jk_error_set(JK_ETOOLARGE, "path too long");
+  jk_node *n = jk_calloc(1, sizeof *n);
+  if (!n) return jk_error_set(JK_ENOMEM, NULL);
+  n->role = JK_ROLE_MUNICIPAL;
+  if (!(n->dir = jk_strdup(dir))) {
+    e = jk_error_set(JK_ENOMEM, NULL);
+    goto fail;
+  }
+  FILE *f = fopen(path, "re");
+  if (!f) {
+    e = errno == ENOENT ? jk_error_set(JK_ENOTFOUND, "%s is not a node (no node.conf); create one with jukinet node init", dir)
+                        : jk_error_set(JK_EIO, "cannot read %s: %s", path, strerror(errno));
+    goto fail;
+  }
+  conf_state cs = {.n = n};
+  int rc = ini_parse_file(f, on_conf, &cs);
+  fclose(f);
+  if (cs.e) {
+    e = cs.e;
+    goto fail;
+  }
+  if (rc != 0) {
+    e = jk_error_set(JK_EINVAL, "node.conf: syntax error on line %d", rc);
+    goto fail;
+  }
+  if (!n->lgcode || (e = jk_lgcode_validate(n->lgcode, strlen(n->lgcode)))) {
+    e = n->lgcode ? jk_error_prefix("node.conf lgcode: ") : jk_error_set(JK_EINVAL, "node.conf: lgcode is missing");
+    goto fail;
+  }
+  if (!n->name && !(n->name = jk_strdup(""))) {
+    e = jk_error_set(JK_ENOMEM, NULL);
+    goto fail;
+  }
+  if ((e = store_location(dir, n->store_loc ? n->store_loc : "node.db", loc, sizeof loc))) goto fail;
+  if ((e = jk_store_open(&n->store, loc, flags & ~(unsigned)JK_STORE_CREATE))) goto fail;
+  *out = n;
+  return JK_OK;
+fail:
+  jk_node_close(n);
+  return e;
+}
+
+jk_store *jk_node_store(jk_node *n) { return n->store; }
+const char *jk_node_lgcode(const jk_node *n) { return n->lgcode; }
+const char *jk_node_name(const jk_node *n) { return n->name; }
+const char *jk_node_dir(const jk_node *n) { return n->dir; }
+jk_role jk_node_role(const jk_node *n) { return n->role; }

@@ -1,0 +1,333 @@
+/*
+ * import.c — CSV import and export of the registry.
+ *
+ * Import is all or nothing (REQ-IMP-1): rows are parsed, normalised, checked and inserted in
+ * one transaction; at the first bad row inserting stops, the remaining rows are still
+ * checked (so the operator sees up to MAX_REPORTED problems at once), and the transaction is
+ * rolled back. Column names are matched in Japanese or English, in any order.
+ */
+#include "jukinet/csv.h"
+#include "jukinet/registry.h"
+#include "jukinet/text.h"
+#include "registry/registry_int.h"
+
+#include <string.h>
+
+#define MAX_REPORTED 20
+
+enum col {
+  C_CODE, C_NAME, C_KANA, C_BIRTH, C_SEX, C_ADDRESS, C_HOUSEHOLD, C_RELATION, C_REASON, C_MOVED_ON, C_STATUS,
+  C_NOTE, C__COUNT
+};
+
+static const struct {
+  const char *ja, *en;
+  bool required;
+} columns[C__COUNT] = {
+    [C_CODE] = {"住民票コード", "code", false},      [C_NAME] = {"氏名", "name", true},
+    [C_KANA] = {"氏名かな", "kana", true},           [C_BIRTH] = {"生年月日", "birth", true},
+    [C_SEX] = {"性別", "sex", true},                 [C_ADDRESS] = {"住所", "address", true},
+    [C_HOUSEHOLD] = {"世帯", "household", false},    [C_RELATION] = {"続柄", "relation", false},
+    [C_REASON] = {"異動事由", "reason", false},       [C_MOVED_ON] = {"異動年月日", "moved_on", false},
+    [C_STATUS] = {"状態", "status", false},          [C_NOTE] = {"備考", "note", false},
+};
+
+/* ---- household key → household id (open addressing, FNV-1a) ---- */
+
+typedef struct hh_map {
+  char **keys;
+  int64_t *ids;
+  size_t cap, len;
+} hh_map;
+
+static uint64_t fnv1a(const char *s) {
+  uint64_t h = 1469598103934665603ULL;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+  return h;
+}
+
+static void hh_free(hh_map *m) {
+  for (size_t i = 0; i < m->cap; i++) jk_free(m->keys[i]);
+  jk_free(m->keys);
+  jk_free(m->ids);
+  memset(m, 0, sizeof *m);
+}
+
+static jk_err hh_grow(hh_map *m) {
+  hh_map n = {0};
+  n.cap = m->cap ? m->cap * 2 : 1024;
+  n.keys = jk_calloc(n.cap, sizeof *n.keys);
+  n.ids = jk_calloc(n.cap, sizeof *n.ids);
+  if (!n.keys || !n.ids) {
+    jk_free(n.keys);
+    jk_free(n.ids);
+    return jk_error_set(JK_ENOMEM, NULL);
+  }
+  for (size_t i = 0; i < m->cap; i++) {
+    if (!m->keys[i]) continue;
+    size_t j = fnv1a(m->keys[i]) & (n.cap - 1);
+    while (n.keys[j]) j = (j + 1) & (n.cap - 1);
+    n.keys[j] = m->keys[i];
+    n.ids[j] = m->ids[i];
+  }
+  n.len = m->len;
+  jk_free(m->keys);
+  jk_free(m->ids);
+  *m = n;
+  return JK_OK;
+}
+
+/* Find key; *slot_id points at its id (0 when newly inserted, for the caller to set). */
+static jk_err hh_get(hh_map *m, const char *key, int64_t **slot_id) {
+  jk_err e;
+  if ((m->len + 1) * 2 > m->cap && (e = hh_grow(m))) return e;
+  size_t j = fnv1a(key) & (m->cap - 1);
+  while (m->keys[j]) {
+    if (strcmp(m->keys[j], key) == 0) {
+      *slot_id = &m->ids[j];
+      return JK_OK;
+    }
+    j = (j + 1) & (m->cap - 1);
+  }
+  if (!(m->keys[j] = jk_strdup(key))) return jk_error_set(JK_ENOMEM, NULL);
+  m->ids[j] = 0;
+  m->len++;
+  *slot_id = &m->ids[j];
+  return JK_OK;
+}
+
+/* ---- import ---- */
+
+typedef struct importer {
+  jk_store *s;
+  int map[C__COUNT]; /* column index in the file, or -1 */
+  size_t ncols;
+  hh_map households;
+  jk_buf report;
+  size_t errors;
+  bool inserting;
+  jk_err first_error;
+  jk_import_result *res;
+} importer;
+
+static jk_err map_header(importer *im, const char *const *f, size_t n) {
+  for (int c = 0; c < C__COUNT; c++) im->map[c] = -1;
+  for (size_t i = 0; i < n; i++) {
+    int found = -1;
+    for (int c = 0; c < C__COUNT; c++)
+      if (strcmp(f[i], columns[c].ja) == 0 || strcmp(f[i], columns[c].en) == 0) found = c;
+    if (found < 0)
+      return jk_error_set(JK_EINVAL, "header, column %zu: unknown column '%.60s'", i + 1, f[i]);
+    if (im->map[found] >= 0)
+      return jk_error_set(JK_EINVAL, "header, column %zu: column %s appears twice", i + 1, columns[found].ja);
+    im->map[found] = (int)i;
+  }
+  for (int c = 0; c < C__COUNT; c++)
+    if (columns[c].required && im->map[c] < 0)
+      return jk_error_set(JK_EINVAL, "header: the required column %s (%s) is missing", columns[c].ja,
+                          columns[c].en);
+  im->ncols = n;
+  return JK_OK;
+}
+
+static const char *field(const importer *im, const char *const *f, enum col c) {
+  return im->map[c] >= 0 ? f[im->map[c]] : "";
+}
+
+static jk_err dup_or_null(const char *v, char **out) {
+  *out = NULL;
+  if (!*v) return JK_OK;
+  *out = jk_strdup(v);
+  return *out ? JK_OK : jk_error_set(JK_ENOMEM, NULL);
+}
+
+/* One data row → rec (raw strings copied). Field errors name the column. */
+static jk_err parse_row(importer *im, const char *const *f, jk_identity *rec, const char **hh_key) {
+  jk_err e;
+  const char *v;
+  memset(rec, 0, sizeof *rec);
+  v = field(im, f, C_CODE);
+  if (*v) {
+    if (strlen(v) > JK_RESCODE_LEN || (e = jk_rescode_validate(v, strlen(v)))) {
+      if (strlen(v) > JK_RESCODE_LEN) jk_error_set(JK_EINVAL, "a resident code has 11 digits");
+      return jk_error_prefix("%s: ", columns[C_CODE].ja);
+    }
+    memcpy(rec->code, v, JK_RESCODE_LEN + 1);
+  }
+  if ((e = dup_or_null(field(im, f, C_NAME), &rec->name)) || (e = dup_or_null(field(im, f, C_KANA), &rec->kana)) ||
+      (e = dup_or_null(field(im, f, C_ADDRESS), &rec->address)) ||
+      (e = dup_or_null(field(im, f, C_RELATION), &rec->relation)) ||
+      (e = dup_or_null(field(im, f, C_NOTE), &rec->note)))
+    return e;
+  if ((e = jk_date_parse(field(im, f, C_BIRTH), &rec->birth))) return jk_error_prefix("%s: ", columns[C_BIRTH].ja);
+  if ((e = jk_sex_parse(field(im, f, C_SEX), &rec->sex))) return jk_error_prefix("%s: ", columns[C_SEX].ja);
+  v = field(im, f, C_REASON);
+  rec->reason = JK_MOVE_IN;
+  if (*v && (e = jk_move_parse(v, &rec->reason))) return jk_error_prefix("%s: ", columns[C_REASON].ja);
+  v = field(im, f, C_MOVED_ON);
+  if (*v) {
+    if ((e = jk_date_parse(v, &rec->moved_on))) return jk_error_prefix("%s: ", columns[C_MOVED_ON].ja);
+  } else {
+    rec->moved_on = rec->reason == JK_MOVE_BIRTH ? rec->birth : jk_date_today();
+  }
+  bool removal = jk_move_class_of(rec->reason) == JK_MOVE_CLASS_REMOVAL;
+  rec->status = removal ? JK_STATUS_REMOVED : JK_STATUS_ACTIVE;
+  v = field(im, f, C_STATUS);
+  if (*v) {
+    jk_status st;
+    if (strcmp(v, "住民") == 0 || strcmp(v, "active") == 0) st = JK_STATUS_ACTIVE;
+    else if (strcmp(v, "消除") == 0 || strcmp(v, "removed") == 0) st = JK_STATUS_REMOVED;
+    else return jk_error_set(JK_EINVAL, "%s: unknown status '%.20s' (住民 or 消除)", columns[C_STATUS].ja, v);
+    if (st != rec->status)
+      return jk_error_set(JK_EINVAL, "%s: %s does not agree with 異動事由 %s", columns[C_STATUS].ja, v,
+                          jk_move_name_ja(rec->reason));
+  }
+  *hh_key = field(im, f, C_HOUSEHOLD);
+  return JK_OK;
+}
+
+static void report_row(importer *im, size_t row, size_t line) {
+  if (im->errors < MAX_REPORTED) {
+    const char *fmt = jk_tr("row %zu (line %zu): %s\n");
+    jk_buf_appendf(&im->report, fmt, row, line, jk_error_last());
+  }
+  if (!im->first_error) im->first_error = jk_error_last_code();
+  im->errors++;
+  im->inserting = false;
+}
+
+static jk_err import_row(importer *im, const char *const *f) {
+  jk_identity rec;
+  jk__keys keys = {0};
+  const char *hh_key = "";
+  jk_err e;
+  if ((e = parse_row(im, f, &rec, &hh_key)) || (e = jk_registry_normalize(&rec)) || (e = jk__keys_make(&rec, &keys)))
+    goto out;
+  if (!im->inserting) goto out; /* only checking from here on */
+  int64_t *hh = NULL;
+  if (*hh_key) {
+    if ((e = hh_get(&im->households, hh_key, &hh))) goto out;
+    if (*hh) rec.household_id = *hh;
+  }
+  if ((e = jk__add_in_tx(im->s, &rec, &keys))) goto out;
+  if (hh && !*hh) {
+    *hh = rec.household_id;
+    im->res->households++;
+  } else if (!hh) {
+    im->res->households++;
+  }
+  im->res->rows++;
+out:
+  jk__keys_free(&keys);
+  jk_identity_clear(&rec);
+  return e;
+}
+
+jk_err jk_registry_import_csv(jk_store *s, const char *csv, size_t len, jk_import_result *res) {
+  importer im = {.s = s, .res = res, .inserting = true};
+  jk_csv *c = NULL;
+  jk_err e;
+  const char *const *f;
+  const size_t *lens;
+  size_t n, row = 0;
+  memset(res, 0, sizeof *res);
+  if (!jk_utf8_valid(csv, len)) {
+    size_t off = jk_utf8_valid_prefix(csv, len), line = 1;
+    for (size_t i = 0; i < off; i++) line += csv[i] == '\n';
+    return jk_error_set(JK_EINVAL, "line %zu: invalid UTF-8 (byte %zu); for Shift_JIS files use --encoding cp932",
+                        line, off + 1);
+  }
+  jk_csv_limits lim = {.max_field = JK_ADDRESS_MAX * 2, .max_fields = 32};
+  if ((e = jk_csv_new(&c, csv, len, &lim))) return e;
+  if ((e = jk_csv_next(c, &f, &lens, &n))) {
+    if (e == JK_ENOTFOUND) e = jk_error_set(JK_EINVAL, "the file is empty: a header row is needed");
+    goto out_free;
+  }
+  if ((e = map_header(&im, f, n))) goto out_free;
+  if ((e = jk_store_begin(s))) goto out_free;
+  for (;;) {
+    e = jk_csv_next(c, &f, &lens, &n);
+    if (e == JK_ENOTFOUND) break;
+    row++;
+    if (e) { /* a syntax error ends reading: the rest cannot be trusted */
+      report_row(&im, row, jk_csv_line(c));
+      break;
+    }
+    if (n != im.ncols) {
+      jk_error_set(JK_EINVAL, "has %zu fields, the header has %zu", n, im.ncols);
+      report_row(&im, row, jk_csv_line(c));
+      continue;
+    }
+    if ((e = import_row(&im, f))) {
+      if (e == JK_ENOMEM || e == JK_EIO || e == JK_EBUSY) { /* not the row's fault: stop */
+        report_row(&im, row, jk_csv_line(c));
+        break;
+      }
+      report_row(&im, row, jk_csv_line(c));
+    }
+  }
+  if (im.errors == 0 && row == 0) {
+    jk_store_rollback(s);
+    e = jk_error_set(JK_EINVAL, "the file has a header but no rows");
+    goto out_free;
+  }
+  if (im.errors) {
+    jk_store_rollback(s);
+    size_t errors = im.errors;
+    memset(res, 0, sizeof *res);
+    res->errors = errors;
+    if (errors > MAX_REPORTED) jk_buf_appendf(&im.report, jk_tr("… and %zu more\n"), errors - MAX_REPORTED);
+    if (im.report.len && im.report.data[im.report.len - 1] == '\n') im.report.data[--im.report.len] = '\0';
+    e = jk_error_set(im.first_error ? im.first_error : JK_EINVAL,
+                     "nothing was imported: %zu of %zu rows have problems:\n%s", errors, row,
+                     im.report.data ? im.report.data : "");
+    goto out_free;
+  }
+  if ((e = jk_store_commit(s))) memset(res, 0, sizeof *res);
+out_free:
+  jk_csv_free(c);
+  hh_free(&im.households);
+  jk_buf_free(&im.report);
+  return e;
+}
+
+/* ---- export ---- */
+
+typedef struct exporter {
+  jk_buf *out;
+  size_t rows;
+  jk_err e;
+} exporter;
+
+static int export_one(const jk_identity *r, void *payload) {
+  exporter *x = payload;
+  char birth[11], moved[11] = "", hh[24] = "";
+  jk_date_format_iso(r->birth, birth);
+  if (r->moved_on.y) jk_date_format_iso(r->moved_on, moved);
+  if (r->household_id) snprintf(hh, sizeof hh, "%lld", (long long)r->household_id);
+  const char *vals[C__COUNT] = {
+      [C_CODE] = r->code,         [C_NAME] = r->name,
+      [C_KANA] = r->kana,         [C_BIRTH] = birth,
+      [C_SEX] = jk_sex_name_ja(r->sex), [C_ADDRESS] = r->address,
+      [C_HOUSEHOLD] = hh,         [C_RELATION] = r->relation ? r->relation : "",
+      [C_REASON] = jk_move_name_ja(r->reason), [C_MOVED_ON] = moved,
+      [C_STATUS] = r->status == JK_STATUS_REMOVED ? "消除" : "住民",
+      [C_NOTE] = r->note ? r->note : "",
+  };
+  for (int c = 0; c < C__COUNT && !x->e; c++) x->e = jk_csv_put_field(x->out, vals[c], strlen(vals[c]), c == 0);
+  if (!x->e) x->e = jk_csv_end_record(x->out);
+  x->rows++;
+  return x->e != JK_OK;
+}
+
+jk_err jk_registry_export_csv(jk_store *s, jk_buf *out, size_t *rows) {
+  exporter x = {.out = out};
+  jk_err e;
+  for (int c = 0; c < C__COUNT; c++)
+    if ((e = jk_csv_put_field(out, columns[c].ja, strlen(columns[c].ja), c == 0))) return e;
+  if ((e = jk_csv_end_record(out))) return e;
+  if ((e = jk_store_resident_each(s, export_one, &x))) return e;
+  if (x.e) return x.e;
+  if (rows) *rows = x.rows;
+  return JK_OK;
+}

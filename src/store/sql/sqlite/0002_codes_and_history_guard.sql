@@ -1,0 +1,18 @@
+-- 0002: codes retired by 住民票コード変更 are kept for good (a code is never reused), the
+-- history becomes append-only at the database level, and addresses get a search index.
+CREATE TABLE retired_code (
+  code        TEXT PRIMARY KEY,
+  resident_id INTEGER NOT NULL,
+  retired_on  TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TRIGGER resident_version_append_only_u BEFORE UPDATE ON resident_version
+BEGIN SELECT RAISE(ABORT, 'resident_version is append-only'); END;
+CREATE TRIGGER resident_version_append_only_d BEFORE DELETE ON resident_version
+BEGIN SELECT RAISE(ABORT, 'resident_version is append-only'); END;
+CREATE TRIGGER retired_code_append_only_u BEFORE UPDATE ON retired_code
+BEGIN SELECT RAISE(ABORT, 'retired_code is append-only'); END;
+CREATE TRIGGER retired_code_append_only_d BEFORE DELETE ON retired_code
+BEGIN SELECT RAISE(ABORT, 'retired_code is append-only'); END;
+
+CREATE INDEX resident_address_key ON resident(address_key);
