@@ -1,2 +1,155 @@
-/* placeholder, replaced by the real CLI in this session */
-int main(void) { return 0; }
+/*
+ * jukinetd — the node daemon.
+ *
+ * At this stage it opens the node, serves GET /healthz (JSON: status, role, lgcode, schema)
+ * and stops cleanly on SIGTERM or SIGINT. Foreground, logs to stderr (journald-friendly).
+ * Node-to-node TLS, sync and the API arrive with the network issue.
+ *
+ *   jukinetd --dir DIR [--listen 127.0.0.1:7410]
+ */
+#include "jukinet/err.h"
+#include "jukinet/i18n.h"
+#include "jukinet/node.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct daemon_state {
+  jk_node *node;
+  pthread_mutex_t lock; /* the store handle is single-threaded */
+  time_t started;
+} daemon_state;
+
+static void logmsg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logmsg(const char *level, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "jukinetd[%s]: ", level);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body) {
+  struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+  if (!r) return MHD_NO;
+  MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+  MHD_add_response_header(r, "Cache-Control", "no-store");
+  enum MHD_Result ret = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+  daemon_state *d = cls;
+  static int first_call_marker;
+  (void)version;
+  (void)upload;
+  /* Answer on the second call, after the headers: keeps keep-alive working (DESIGN §3). */
+  if (*con_cls == NULL) {
+    *con_cls = &first_call_marker;
+    return MHD_YES;
+  }
+  if (*upload_size) { /* no endpoint takes a body yet */
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if (strcmp(url, "/healthz") == 0) {
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+      return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                   "{\"error\":{\"code\":\"INVALID\",\"message\":\"method not allowed\"}}");
+    char body[512];
+    pthread_mutex_lock(&d->lock);
+    int schema = jk_store_schema_version(jk_node_store(d->node));
+    pthread_mutex_unlock(&d->lock);
+    snprintf(body, sizeof body,
+             "{\"status\":\"ok\",\"role\":\"%s\",\"lgcode\":\"%s\",\"schema\":%d,\"uptime_s\":%lld}",
+             jk_role_token(jk_node_role(d->node)), jk_node_lgcode(d->node), schema,
+             (long long)(time(NULL) - d->started));
+    return reply(c, MHD_HTTP_OK, body);
+  }
+  return reply(c, MHD_HTTP_NOT_FOUND, "{\"error\":{\"code\":\"NOTFOUND\",\"message\":\"no such endpoint\"}}");
+}
+
+static int parse_listen(const char *s, struct sockaddr_in *sa) {
+  char host[64];
+  const char *colon = strrchr(s, ':');
+  if (!colon || (size_t)(colon - s) >= sizeof host) return -1;
+  memcpy(host, s, (size_t)(colon - s));
+  host[colon - s] = '\0';
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  if (*end || port < 1 || port > 65535) return -1;
+  memset(sa, 0, sizeof *sa);
+  sa->sin_family = AF_INET;
+  sa->sin_port = htons((uint16_t)port);
+  return inet_pton(AF_INET, host, &sa->sin_addr) == 1 ? 0 : -1;
+}
+
+int main(int argc, char **argv) {
+  const char *dir = getenv("JUKINET_DIR"), *listen = "127.0.0.1:7410";
+  jk_lang_set(JK_LANG_EN); /* logs are English; user-facing text lives in the CLI and console */
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
+    else if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) listen = argv[++i];
+    else if (strcmp(argv[i], "--version") == 0) {
+      puts("jukinetd " JK_VERSION);
+      return 0;
+    } else {
+      fprintf(stderr, "usage: jukinetd --dir DIR [--listen ADDR:PORT]\n");
+      return 2;
+    }
+  }
+  if (!dir) {
+    fprintf(stderr, "usage: jukinetd --dir DIR [--listen ADDR:PORT]\n");
+    return 2;
+  }
+  struct sockaddr_in sa;
+  if (parse_listen(listen, &sa) != 0) {
+    logmsg("error", "bad --listen '%s' (want IPv4:PORT)", listen);
+    return 2;
+  }
+  daemon_state d = {.started = time(NULL)};
+  pthread_mutex_init(&d.lock, NULL);
+  jk_err e = jk_node_open(&d.node, dir, 0);
+  if (e) {
+    logmsg("error", "cannot open node %s: %s", dir, jk_error_last());
+    return 1;
+  }
+  /* Block the stop signals before MHD starts its threads, then wait for them here. */
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  struct MHD_Daemon *mhd =
+      MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+                       on_request, &d, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_TIMEOUT, 30U,
+                       MHD_OPTION_CONNECTION_LIMIT, 1000U, MHD_OPTION_END);
+  if (!mhd) {
+    logmsg("error", "cannot listen on %s: %s", listen, strerror(errno));
+    jk_node_close(d.node);
+    return 1;
+  }
+  logmsg("info", "node %s (%s %s) listening on %s", dir, jk_role_token(jk_node_role(d.node)), jk_node_lgcode(d.node),
+         listen);
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  logmsg("info", "signal %d: stopping", sig);
+  MHD_stop_daemon(mhd);
+  jk_node_close(d.node);
+  pthread_mutex_destroy(&d.lock);
+  logmsg("info", "stopped");
+  return 0;
+}

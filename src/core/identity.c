@@ -5,6 +5,7 @@
  * (entry / change / removal); the registry consults it, it does not repeat it.
  */
 #include "jukinet/identity.h"
+#include "jukinet/i18n.h"
 #include "jukinet/text.h"
 
 #include <string.h>

@@ -5,6 +5,7 @@
  * directory), so a crash leaves either no node or a whole one. Values read back are
  * validated like any other input.
  */
+#include "jukinet/buf.h"
 #include "jukinet/node.h"
 #include "jukinet/rescode.h"
 #include "jukinet/text.h"

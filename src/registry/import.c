@@ -8,9 +8,11 @@
  */
 #include "jukinet/csv.h"
 #include "jukinet/registry.h"
+#include "jukinet/i18n.h"
 #include "jukinet/text.h"
 #include "registry/registry_int.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_REPORTED 20

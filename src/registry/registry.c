@@ -6,6 +6,7 @@
  * from the CSPRNG until it finds a code never assigned here (REQ-CODE-2).
  */
 #include "jukinet/registry.h"
+#include "jukinet/i18n.h"
 #include "jukinet/text.h"
 #include "registry/registry_int.h"
 

@@ -12,6 +12,7 @@
 #include "store/migrations.h"
 #include "store/store_int.h"
 
+#include "jukinet/buf.h"
 #include "jukinet/text.h"
 
 #include <sqlite3.h>

@@ -14,8 +14,9 @@ void jk__store_now(char buf[32]) {
   struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
   gmtime_r(&ts.tv_sec, &tm);
-  snprintf(buf, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-           tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+  /* strftime cannot overflow here: the format is fixed-width for years 0..9999 */
+  size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
 static jk_err open_location(jk_store **out, const char *location, unsigned flags, int max_version) {

@@ -1,0 +1,75 @@
+/*
+ * cli.h — shared pieces of the jukinet command-line tool (private to cmd/jukinet).
+ *
+ * The CLI uses only libjukinet's public API (include/jukinet), like curl's tool uses libcurl.
+ * Messages are written in English in the source and translated through jk_tr (Japanese by
+ * default, English with --lang en or LANG=en_*).
+ */
+#ifndef JK_CLI_H
+#define JK_CLI_H
+
+#include "jukinet/err.h"
+#include "jukinet/i18n.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes (`jukinet help exit-codes`). */
+enum {
+  EXIT_OK_ = 0,
+  EXIT_INVALID = 1,     /* input refused as invalid (bad code, impossible date, bad CSV row …) */
+  EXIT_USAGE = 2,       /* wrong command line */
+  EXIT_NOTFOUND = 3,
+  EXIT_CONFLICT = 4,    /* already exists / conflicts with the current state */
+  EXIT_AUTH = 5,
+  EXIT_PERM = 6,
+  EXIT_BUSY = 7,
+  EXIT_CORRUPT = 8,
+  EXIT_IO = 9,          /* I/O, out of memory, anything else */
+  EXIT_DISCONNECTED = 10,
+  EXIT_UNSUPPORTED = 11,
+};
+
+/* Global options, parsed before the noun. */
+typedef struct cli_global {
+  bool json;
+  const char *dir; /* --dir or $JUKINET_DIR */
+} cli_global;
+
+/* One option of a command. Either val (takes an argument) or flag. */
+typedef struct cli_opt {
+  const char *name; /* without the leading dashes */
+  const char **val;
+  bool *flag;
+} cli_opt;
+
+/* Parse argv against opts; positional arguments go to pos (at most max_pos). Global options
+ * (--json, --dir, --lang) are accepted anywhere. Returns 0 or EXIT_USAGE (message printed). */
+int cli_parse(int argc, char **argv, const cli_opt *opts, const char **pos, int max_pos, int *npos,
+              cli_global *g);
+
+/* Print "jukinet: エラー: <detail>" and return the exit code for e. */
+int cli_fail(jk_err e);
+/* Print a usage error and return EXIT_USAGE. */
+int cli_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int cli_exit_code(jk_err e);
+/* printf of a translated format to stdout. */
+void cli_out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Print a JSON value to stdout (UTF-8, indented) and free it. Returns 0. */
+int cli_json(json_t *v);
+/* Read a whole file ("-" = stdin) into memory, capped at max bytes. Caller frees with jk_free. */
+jk_err cli_read_file(const char *path, size_t max, char **out, size_t *len);
+/* Write data to a file atomically ("-" or NULL = stdout). */
+jk_err cli_write_file(const char *path, const char *data, size_t len);
+
+/* Commands: each returns the process exit code. */
+int cmd_node(int argc, char **argv, cli_global *g);
+int cmd_resident(int argc, char **argv, cli_global *g);
+int cmd_code(int argc, char **argv, cli_global *g);
+int cmd_lgcode(int argc, char **argv, cli_global *g);
+int cmd_date(int argc, char **argv, cli_global *g);
+int cmd_gen(int argc, char **argv, cli_global *g);
+int cmd_help(int argc, char **argv, cli_global *g);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * cmd_code.c — `jukinet code check|new`, `jukinet lgcode check`, `jukinet date convert`:
+ * the checks a clerk runs on a single value. Exit 0 when valid, 1 when not, with the reason.
+ */
+#include "cli.h"
+
+#include "jukinet/date.h"
+#include "jukinet/node.h"
+#include "jukinet/rescode.h"
+#include "jukinet/text.h"
+
+#include <string.h>
+
+/* Codes typed with full-width digits (１２３…) are common: fold them to ASCII first. */
+static jk_err fold_digits(const char *in, char *out, size_t cap) {
+  size_t o = 0;
+  for (const unsigned char *p = (const unsigned char *)in; *p;) {
+    if (o + 1 >= cap) return jk_error_set(JK_ETOOLARGE, "too long");
+    if (p[0] == 0xEF && p[1] == 0xBC && p[2] >= 0x90 && p[2] <= 0x99) {
+      out[o++] = (char)('0' + (p[2] - 0x90));
+      p += 3;
+    } else {
+      out[o++] = (char)*p++;
+    }
+  }
+  out[o] = '\0';
+  return JK_OK;
+}
+
+static int check_result(cli_global *g, const char *kind, const char *input, jk_err e) {
+  if (g->json) {
+    cli_json(json_pack("{s:s,s:s,s:b,s:s?}", "kind", kind, "input", input, "valid", e == JK_OK, "reason",
+                       e ? jk_error_last() : NULL));
+    return e ? EXIT_INVALID : 0;
+  }
+  if (e) return cli_fail(e);
+  cli_out("%s: valid\n", input);
+  return 0;
+}
+
+int cmd_code(int argc, char **argv, cli_global *g) {
+  const char *pos[2];
+  int npos;
+  if (argc < 1) return cli_usage("usage: jukinet code check CODE | jukinet code new");
+  if (strcmp(argv[0], "check") == 0) {
+    if (cli_parse(argc - 1, argv + 1, NULL, pos, 1, &npos, g)) return EXIT_USAGE;
+    if (npos != 1) return cli_usage("usage: jukinet code check CODE");
+    char buf[64];
+    jk_err e = fold_digits(pos[0], buf, sizeof buf);
+    if (!e) e = jk_rescode_validate(buf, strlen(buf));
+    return check_result(g, "resident-code", pos[0], e);
+  }
+  if (strcmp(argv[0], "new") == 0) {
+    if (cli_parse(argc - 1, argv + 1, NULL, pos, 0, &npos, g)) return EXIT_USAGE;
+    char code[JK_RESCODE_LEN + 1];
+    if (g->dir) { /* against a node: a code it has never assigned */
+      jk_node *n;
+      bool known = true;
+      jk_err e = jk_node_open(&n, g->dir, JK_STORE_READONLY);
+      if (e) return cli_fail(e);
+      for (int i = 0; i < 64 && known && !e; i++) {
+        jk_rescode_random(code);
+        e = jk_store_code_known(jk_node_store(n), code, &known);
+      }
+      jk_node_close(n);
+      if (e) return cli_fail(e);
+    } else {
+      jk_rescode_random(code);
+    }
+    if (g->json) return cli_json(json_pack("{s:s}", "code", code));
+    puts(code);
+    return 0;
+  }
+  return cli_usage("unknown verb '%s' for %s", argv[0], "code");
+}
+
+int cmd_lgcode(int argc, char **argv, cli_global *g) {
+  const char *pos[2];
+  int npos;
+  if (argc < 1 || strcmp(argv[0], "check") != 0) return cli_usage("usage: jukinet lgcode check CODE");
+  if (cli_parse(argc - 1, argv + 1, NULL, pos, 1, &npos, g)) return EXIT_USAGE;
+  if (npos != 1) return cli_usage("usage: jukinet lgcode check CODE");
+  char buf[64];
+  jk_err e = fold_digits(pos[0], buf, sizeof buf);
+  if (!e) e = jk_lgcode_validate(buf, strlen(buf));
+  return check_result(g, "lgcode", pos[0], e);
+}
+
+int cmd_date(int argc, char **argv, cli_global *g) {
+  const char *pos[2];
+  int npos;
+  if (argc < 1 || strcmp(argv[0], "convert") != 0) return cli_usage("usage: jukinet date convert TEXT");
+  if (cli_parse(argc - 1, argv + 1, NULL, pos, 1, &npos, g)) return EXIT_USAGE;
+  if (npos != 1) return cli_usage("usage: jukinet date convert TEXT");
+  jk_date d;
+  jk_err e = jk_date_parse(pos[0], &d);
+  if (e) {
+    if (g->json) {
+      cli_json(json_pack("{s:s,s:b,s:s}", "input", pos[0], "valid", 0, "reason", jk_error_last()));
+      return EXIT_INVALID;
+    }
+    return cli_fail(e);
+  }
+  char iso[11], wareki[JK_DATE_TEXT_MAX];
+  jk_date_format_iso(d, iso);
+  jk_date_format_wareki(d, wareki);
+  int ey = 0;
+  jk_era era = jk_date_era(d, &ey);
+  if (g->json)
+    return cli_json(json_pack("{s:s,s:b,s:s,s:s,s:s,s:i}", "input", pos[0], "valid", 1, "iso", iso, "wareki", wareki,
+                              "era", jk_era_name(era), "era_year", ey));
+  printf("%s\t%s\n", iso, wareki);
+  return 0;
+}

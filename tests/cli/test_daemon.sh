@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# jukinetd starts on a node, answers /healthz, and stops cleanly on SIGTERM.
+. "$(dirname "$0")/lib.sh"
+JUKINETD=${JUKINETD:?set by CTest}
+D=$T/node
+expect_exit 0 "$JUKINET" node init --dir "$D" --lgcode 272108 --name 枚方市
+expect_exit 2 "$JUKINETD"
+expect_exit 1 "$JUKINETD" --dir "$T/nonode" --listen 127.0.0.1:1
+
+# a free loopback port
+port=$(( 20000 + RANDOM % 20000 ))
+"$JUKINETD" --dir "$D" --listen "127.0.0.1:$port" 2>"$T/d.log" &
+pid=$!
+ok=0
+for _ in $(seq 50); do
+  if curl -sf "http://127.0.0.1:$port/healthz" > "$T/h.json" 2>/dev/null; then ok=1; break; fi
+  sleep 0.1
+done
+[ $ok = 1 ] || fail "healthz did not answer"
+[ "$(jq -r .status "$T/h.json")" = ok ] || fail "healthz status"
+[ "$(jq -r .lgcode "$T/h.json")" = 272108 ] || fail "healthz lgcode"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/nope")
+expect_eq "$code" 404
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$port/healthz")
+expect_eq "$code" 405
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+expect_eq "$rc" 0 "(jukinetd exit status after SIGTERM)"
+expect_in "$T/d.log" "stopped"
+finish
