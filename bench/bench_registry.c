@@ -14,6 +14,7 @@
 #include "jukinet/buf.h"
 #include "jukinet/csv.h"
 #include "jukinet/gen.h"
+#include "jukinet/i18n.h"
 #include "jukinet/registry.h"
 #include "jukinet/text.h"
 
@@ -46,7 +47,7 @@ static void die(const char *what) {
 }
 
 static void rm_db(const char *path) {
-  char p[1024];
+  char p[1100];
   unlink(path);
   snprintf(p, sizeof p, "%s-wal", path);
   unlink(p);

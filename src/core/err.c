@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define DETAIL_MAX 1024
+#define DETAIL_MAX 8192
 
 static _Thread_local char detail[DETAIL_MAX];
 static _Thread_local jk_err last_code;

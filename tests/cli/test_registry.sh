@@ -15,8 +15,8 @@ expect_exit 1 "$JUKINET" node init --dir "$T/other" --lgcode 272109 --name 枚�
 expect_exit 0 J --json resident add --name "山田　太郎" --kana "ヤマダ　タロウ" --birth 昭和55年1月2日 --sex 男 \
   --address "大阪府枚方市大垣内町2丁目1番20号" --date 2002-08-05
 code=$(jq -r .code "$T/out")
-expect_exit 0 "$JUKINET" code check "$code"
 hh=$(jq -r .household "$T/out")
+expect_exit 0 "$JUKINET" code check "$code"
 expect_exit 0 J resident add --name "山田　花子" --kana "やまだ　はなこ" --birth 1982-03-04 --sex 女 \
   --address "大阪府枚方市大垣内町2丁目1番20号" --household "$hh" --relation 妻 --date 2002-08-05
 expect_exit 1 J resident add --name "山田　花子" --kana "ヤマダ" --birth 2030-01-01 --sex 女 --address 大阪府
