@@ -20,7 +20,7 @@ build/CMakeCache.txt: | bootstrap
 	cmake -S . -B build $(CMAKE_FLAGS) >/dev/null
 
 build: bootstrap build/CMakeCache.txt
-	cmake --build build -j$(JOBS)
+	cmake --build build -j$(JOBS) -- --no-print-directory
 
 demo: build
 	scripts/demo
@@ -32,13 +32,13 @@ check: build
 
 check-asan: bootstrap
 	cmake -S . -B build-asan -DJK_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	cmake --build build-asan -j$(JOBS)
+	cmake --build build-asan -j$(JOBS) -- --no-print-directory
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j$(JOBS) -L unit
 
 check-fuzz: bootstrap
 	CC=clang cmake -S . -B build-fuzz -DJK_FUZZ=ON -DCMAKE_BUILD_TYPE=Debug >/dev/null
-	cmake --build build-fuzz -j$(JOBS)
+	cmake --build build-fuzz -j$(JOBS) -- --no-print-directory
 	@set -e; for f in build-fuzz/fuzz/fuzz_*; do \
 	  n=$${f##*/fuzz_}; echo "replay corpus $$n"; \
 	  $$f -runs=0 tests/fuzz/corpus/$$n >/dev/null 2>build-fuzz/replay-$$n.log || { cat build-fuzz/replay-$$n.log; exit 1; }; \
