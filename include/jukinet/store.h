@@ -42,6 +42,13 @@ JK_API jk_err jk_store_begin(jk_store *s);
 JK_API jk_err jk_store_commit(jk_store *s);
 JK_API void jk_store_rollback(jk_store *s);
 
+/* Bulk loading inside an open transaction. bulk_begin says about how many residents will be
+ * inserted; when that is more than the store already holds, a backend may drop its secondary
+ * indexes and rebuild them in bulk_end (sorting once is far cheaper than a million random
+ * index inserts). bulk_end must be called before commit; a rollback restores everything. */
+JK_API jk_err jk_store_bulk_begin(jk_store *s, size_t expected_rows);
+JK_API jk_err jk_store_bulk_end(jk_store *s);
+
 /* Node metadata (key/value). get: *out caller frees with jk_free; JK_ENOTFOUND when unset. */
 JK_API jk_err jk_store_meta_get(jk_store *s, const char *key, char **out);
 JK_API jk_err jk_store_meta_set(jk_store *s, const char *key, const char *value);
@@ -60,6 +67,8 @@ JK_API jk_err jk_store_code_known(jk_store *s, const char *code, bool *out);
 /* Find who holds or held a code: *resident_id, *retired = true when it was retired by a code
  * change. JK_ENOTFOUND when never assigned here. */
 JK_API jk_err jk_store_code_lookup(jk_store *s, const char *code, int64_t *resident_id, bool *retired);
+/* Whether `code` was retired by a code change (cheap: the retired set is small). */
+JK_API jk_err jk_store_code_retired(jk_store *s, const char *code, bool *out);
 /* Record `code` as retired (never to be assigned again). */
 JK_API jk_err jk_store_code_retire(jk_store *s, const char *code, int64_t resident_id, jk_date on);
 

@@ -12,6 +12,7 @@
 #include "jukinet/text.h"
 #include "registry/registry_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -188,50 +189,179 @@ static jk_err parse_row(importer *im, const char *const *f, jk_identity *rec, co
   return JK_OK;
 }
 
-static void report_row(importer *im, size_t row, size_t line) {
+/* ---- the pipeline ----
+ * Two threads: a reader parses, normalises and checks rows into batches (CPU-bound, no
+ * database), the caller's thread takes the batches in order and inserts them (the store is
+ * used by this one thread only). A bounded queue keeps memory flat whatever the file size.
+ * Row errors found by the reader travel with their row, as text, so the report stays in file
+ * order and in the language of the moment. */
+
+#define BATCH 512
+#define QUEUE 8
+
+typedef struct item {
+  jk_identity rec;
+  jk__keys keys;
+  char *hh_key;   /* NULL = none */
+  size_t row, line;
+  jk_err err;     /* JK_OK, or the row's error */
+  char *msg;      /* the error detail, when err */
+} item;
+
+typedef struct batch {
+  item items[BATCH];
+  size_t n;
+  bool last;      /* nothing follows (end of input or a syntax error) */
+} batch;
+
+typedef struct pipe {
+  importer *im;
+  jk_csv *csv;
+  pthread_mutex_t mu;
+  pthread_cond_t not_empty, not_full;
+  batch *q[QUEUE];
+  size_t head, count;
+  bool cancel;    /* the consumer gave up: the reader stops */
+  bool gone;      /* the reader has returned */
+  size_t rows;    /* rows read (reader-owned until joined) */
+} pipe_t;
+
+static void item_clear(item *it) {
+  jk_identity_clear(&it->rec);
+  jk__keys_free(&it->keys);
+  jk_free(it->hh_key);
+  jk_free(it->msg);
+  memset(it, 0, sizeof *it);
+}
+
+static void batch_free(batch *b) {
+  if (!b) return;
+  for (size_t i = 0; i < b->n; i++) item_clear(&b->items[i]);
+  jk_free(b);
+}
+
+/* Fill one item from a record; errors are kept in the item. */
+static void prepare_item(importer *im, const char *const *f, size_t n, item *it) {
+  const char *hh = "";
+  jk_err e;
+  if (n != im->ncols) {
+    e = jk_error_set(JK_EINVAL, "has %zu fields, the header has %zu", n, im->ncols);
+  } else if (!(e = parse_row(im, f, &it->rec, &hh)) && !(e = jk_registry_normalize(&it->rec)) &&
+             !(e = jk__keys_make(&it->rec, &it->keys)) && *hh && !(it->hh_key = jk_strdup(hh))) {
+    e = jk_error_set(JK_ENOMEM, NULL);
+  }
+  it->err = e;
+  if (e) it->msg = jk_strdup(jk_error_last()); /* NULL on ENOMEM: reported generically */
+}
+
+static bool push(pipe_t *p, batch *b) {
+  pthread_mutex_lock(&p->mu);
+  while (p->count == QUEUE && !p->cancel) pthread_cond_wait(&p->not_full, &p->mu);
+  bool ok = !p->cancel;
+  if (ok) {
+    p->q[(p->head + p->count) % QUEUE] = b;
+    p->count++;
+    pthread_cond_signal(&p->not_empty);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return ok;
+}
+
+static batch *pop(pipe_t *p) {
+  pthread_mutex_lock(&p->mu);
+  while (p->count == 0 && !p->gone) pthread_cond_wait(&p->not_empty, &p->mu);
+  if (p->count == 0) { /* the reader stopped without a last batch: it ran out of memory */
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+  }
+  batch *b = p->q[p->head];
+  p->head = (p->head + 1) % QUEUE;
+  p->count--;
+  pthread_cond_signal(&p->not_full);
+  pthread_mutex_unlock(&p->mu);
+  return b;
+}
+
+static void read_all(pipe_t *p);
+
+static void *reader(void *arg) {
+  pipe_t *p = arg;
+  read_all(p);
+  pthread_mutex_lock(&p->mu);
+  p->gone = true;
+  pthread_cond_broadcast(&p->not_empty);
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+static void read_all(pipe_t *p) {
+  const char *const *f;
+  const size_t *lens;
+  size_t n;
+  for (;;) {
+    batch *b = jk_calloc(1, sizeof *b);
+    if (!b) return; /* the consumer sees the reader gone without a last batch */
+    while (b->n < BATCH) {
+      jk_err e = jk_csv_next(p->csv, &f, &lens, &n);
+      if (e == JK_ENOTFOUND) {
+        b->last = true;
+        break;
+      }
+      item *it = &b->items[b->n++];
+      it->row = ++p->rows;
+      it->line = jk_csv_line(p->csv);
+      if (e) { /* a syntax error ends reading: the rest of the file cannot be trusted */
+        it->err = e;
+        it->msg = jk_strdup(jk_error_last());
+        b->last = true;
+        break;
+      }
+      prepare_item(p->im, f, n, it);
+    }
+    bool last = b->last;
+    if (!push(p, b)) {
+      batch_free(b);
+      return;
+    }
+    if (last) return;
+  }
+}
+
+static void report(importer *im, const item *it, jk_err e, const char *msg) {
   if (im->errors < MAX_REPORTED) {
     const char *fmt = jk_tr("row %zu (line %zu): %s\n");
-    jk_buf_appendf(&im->report, fmt, row, line, jk_error_last());
+    jk_buf_appendf(&im->report, fmt, it->row, it->line, msg ? msg : jk_err_str(e));
   }
-  if (!im->first_error) im->first_error = jk_error_last_code();
+  if (!im->first_error) im->first_error = e;
   im->errors++;
   im->inserting = false;
 }
 
-static jk_err import_row(importer *im, const char *const *f) {
-  jk_identity rec;
-  jk__keys keys = {0};
-  const char *hh_key = "";
+/* Insert one prepared row. */
+static jk_err insert_item(importer *im, item *it) {
   jk_err e;
-  if ((e = parse_row(im, f, &rec, &hh_key)) || (e = jk_registry_normalize(&rec)) || (e = jk__keys_make(&rec, &keys)))
-    goto out;
-  if (!im->inserting) goto out; /* only checking from here on */
   int64_t *hh = NULL;
-  if (*hh_key) {
-    if ((e = hh_get(&im->households, hh_key, &hh))) goto out;
-    if (*hh) rec.household_id = *hh;
+  if (it->hh_key) {
+    if ((e = hh_get(&im->households, it->hh_key, &hh))) return e;
+    if (*hh) it->rec.household_id = *hh;
   }
-  if ((e = jk__add_in_tx(im->s, &rec, &keys))) goto out;
-  if (hh && !*hh) {
-    *hh = rec.household_id;
-    im->res->households++;
-  } else if (!hh) {
-    im->res->households++;
-  }
+  if ((e = jk__add_in_tx(im->s, &it->rec, &it->keys))) return e;
+  if (!hh || !*hh) im->res->households++;
+  if (hh && !*hh) *hh = it->rec.household_id;
   im->res->rows++;
-out:
-  jk__keys_free(&keys);
-  jk_identity_clear(&rec);
-  return e;
+  return JK_OK;
 }
 
 jk_err jk_registry_import_csv(jk_store *s, const char *csv, size_t len, jk_import_result *res) {
   importer im = {.s = s, .res = res, .inserting = true};
+  pipe_t p = {.im = &im};
   jk_csv *c = NULL;
-  jk_err e;
+  jk_err e, fatal = JK_OK;
   const char *const *f;
   const size_t *lens;
-  size_t n, row = 0;
+  size_t n;
+  bool started = false, in_tx = false;
+  pthread_t tid;
   memset(res, 0, sizeof *res);
   if (!jk_utf8_valid(csv, len)) {
     size_t off = jk_utf8_valid_prefix(csv, len), line = 1;
@@ -243,50 +373,85 @@ jk_err jk_registry_import_csv(jk_store *s, const char *csv, size_t len, jk_impor
   if ((e = jk_csv_new(&c, csv, len, &lim))) return e;
   if ((e = jk_csv_next(c, &f, &lens, &n))) {
     if (e == JK_ENOTFOUND) e = jk_error_set(JK_EINVAL, "the file is empty: a header row is needed");
-    goto out_free;
+    goto out;
   }
-  if ((e = map_header(&im, f, n))) goto out_free;
-  if ((e = jk_store_begin(s))) goto out_free;
-  for (;;) {
-    e = jk_csv_next(c, &f, &lens, &n);
-    if (e == JK_ENOTFOUND) break;
-    row++;
-    if (e) { /* a syntax error ends reading: the rest cannot be trusted */
-      report_row(&im, row, jk_csv_line(c));
+  if ((e = map_header(&im, f, n))) goto out;
+  if ((e = jk_store_begin(s))) goto out;
+  in_tx = true;
+  size_t lines = 0;
+  for (const char *q = csv; (q = memchr(q, '\n', (size_t)(csv + len - q))); q++) lines++;
+  if ((e = jk_store_bulk_begin(s, lines))) goto out;
+
+  p.csv = c;
+  pthread_mutex_init(&p.mu, NULL);
+  pthread_cond_init(&p.not_empty, NULL);
+  pthread_cond_init(&p.not_full, NULL);
+  if (pthread_create(&tid, NULL, reader, &p) != 0) {
+    e = jk_error_set(JK_ENOMEM, NULL);
+    goto out;
+  }
+  started = true;
+  for (bool done = false; !done;) {
+    batch *b = pop(&p);
+    if (!b) { /* the reader ran out of memory */
+      fatal = jk_error_set(JK_ENOMEM, NULL);
       break;
     }
-    if (n != im.ncols) {
-      jk_error_set(JK_EINVAL, "has %zu fields, the header has %zu", n, im.ncols);
-      report_row(&im, row, jk_csv_line(c));
-      continue;
-    }
-    if ((e = import_row(&im, f))) {
-      if (e == JK_ENOMEM || e == JK_EIO || e == JK_EBUSY) { /* not the row's fault: stop */
-        report_row(&im, row, jk_csv_line(c));
-        break;
+    for (size_t i = 0; i < b->n; i++) {
+      item *it = &b->items[i];
+      if (it->err) {
+        report(&im, it, it->err, it->msg);
+        if (it->err == JK_ENOMEM) fatal = JK_ENOMEM;
+      } else if (im.inserting && (e = insert_item(&im, it))) {
+        report(&im, it, e, jk_error_last());
+        if (e == JK_ENOMEM || e == JK_EIO || e == JK_EBUSY || e == JK_ECORRUPT) fatal = e; /* not the row's fault */
       }
-      report_row(&im, row, jk_csv_line(c));
     }
+    done = b->last;
+    batch_free(b);
+    if (fatal) break;
   }
-  if (im.errors == 0 && row == 0) {
-    jk_store_rollback(s);
+  if (fatal) { /* stop the reader and drain what it queued */
+    pthread_mutex_lock(&p.mu);
+    p.cancel = true;
+    pthread_cond_broadcast(&p.not_full);
+    pthread_mutex_unlock(&p.mu);
+  }
+  pthread_join(tid, NULL);
+  started = false;
+  while (p.count) batch_free(p.q[(p.head + --p.count) % QUEUE]);
+
+  if (im.errors == 0 && p.rows == 0) {
     e = jk_error_set(JK_EINVAL, "the file has a header but no rows");
-    goto out_free;
+    goto out;
   }
   if (im.errors) {
-    jk_store_rollback(s);
     size_t errors = im.errors;
     memset(res, 0, sizeof *res);
     res->errors = errors;
     if (errors > MAX_REPORTED) jk_buf_appendf(&im.report, jk_tr("… and %zu more\n"), errors - MAX_REPORTED);
     if (im.report.len && im.report.data[im.report.len - 1] == '\n') im.report.data[--im.report.len] = '\0';
     e = jk_error_set(im.first_error ? im.first_error : JK_EINVAL,
-                     "nothing was imported: %zu of %zu rows have problems:\n%s", errors, row,
+                     "nothing was imported: %zu of %zu rows have problems:\n%s", errors, p.rows,
                      im.report.data ? im.report.data : "");
-    goto out_free;
+    goto out;
   }
-  if ((e = jk_store_commit(s))) memset(res, 0, sizeof *res);
-out_free:
+  if ((e = jk_store_bulk_end(s))) goto out;
+  in_tx = false;
+  e = jk_store_commit(s);
+out:
+  if (started) pthread_join(tid, NULL);
+  if (p.csv) {
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.not_empty);
+    pthread_cond_destroy(&p.not_full);
+  }
+  if (in_tx) jk_store_rollback(s);
+  if (e) {
+    size_t errors = res->errors;
+    memset(res, 0, sizeof *res);
+    res->errors = errors;
+  }
   jk_csv_free(c);
   hh_free(&im.households);
   jk_buf_free(&im.report);

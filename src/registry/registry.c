@@ -84,31 +84,30 @@ static jk_err set_relation(jk_identity *rec, const char *rel) {
   return JK_OK;
 }
 
-/* The body of jk_registry_add, inside the caller's transaction. Shared with import. */
+/* The body of jk_registry_add, inside the caller's transaction. Shared with import.
+ * A code already held by someone is caught by the store's UNIQUE constraint (JK_EEXISTS), so
+ * only the small retired set is probed here; a freshly drawn code that collides is redrawn. */
 jk_err jk__add_in_tx(jk_store *s, jk_identity *rec, const jk__keys *keys) {
   jk_err e;
-  if (rec->code[0]) {
-    int64_t holder;
-    bool retired;
-    e = jk_store_code_lookup(s, rec->code, &holder, &retired);
-    if (e == JK_OK) {
-      if (retired)
-        return jk_error_set(JK_ECONFLICT, "resident code %s was retired by a code change and is never reused",
-                            rec->code);
-      return jk_error_set(JK_EEXISTS, "resident code %s is already registered", rec->code);
-    }
-    if (e != JK_ENOTFOUND) return e;
-    jk_error_clear();
-  } else if ((e = jk__assign_code(s, rec->code))) {
-    return e;
-  }
+  bool retired, drawn = rec->code[0] == '\0';
   if (rec->household_id == 0) {
     if ((e = jk_store_household_new(s, &rec->household_id))) return e;
     if (!rec->relation && (e = set_relation(rec, "世帯主"))) return e;
   }
   rec->version = 1;
   if (!rec->status) rec->status = JK_STATUS_ACTIVE;
-  return jk_store_resident_insert(s, rec, &keys->view);
+  for (int attempt = 0; attempt < 64; attempt++) {
+    if (drawn) jk_rescode_random(rec->code);
+    if ((e = jk_store_code_retired(s, rec->code, &retired))) return e;
+    if (retired) {
+      if (drawn) continue;
+      return jk_error_set(JK_ECONFLICT, "resident code %s was retired by a code change and is never reused",
+                          rec->code);
+    }
+    e = jk_store_resident_insert(s, rec, &keys->view);
+    if (e != JK_EEXISTS || !drawn) return e;
+  }
+  return jk_error_set(JK_ECRYPTO, "could not draw an unused resident code");
 }
 
 /* Defaults of an entry: reason 転入, moved_on today (出生: birth date). */

@@ -22,7 +22,8 @@
 
 enum stmt_id {
   ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_META_GET, ST_META_SET, ST_HOUSEHOLD_NEW, ST_HOUSEHOLD_EXISTS,
-  ST_CODE_CURRENT, ST_CODE_RETIRED, ST_CODE_RETIRE, ST_RES_INSERT, ST_VER_INSERT, ST_RES_UPDATE,
+  ST_CODE_CURRENT, ST_CODE_RETIRED, ST_CODE_RETIRE, ST_RES_INSERT, ST_VER_SUPERSEDE, ST_CODE_RETIRED_ONLY,
+  ST_RES_UPDATE,
   ST_RES_GET, ST_RES_HISTORY, ST_RES_EACH, ST_RES_COUNT, ST_RES_COUNT_STATUS,
   ST__COUNT
 };
@@ -47,9 +48,10 @@ static const char *const stmt_sql[ST__COUNT] = {
                       "household_id, relation, reason, moved_on, note, recorded_at, name_key, kana_key, "
                       "address_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
                       "?15, ?16, ?17)",
-    [ST_VER_INSERT] = "INSERT INTO resident_version(resident_id, version, code, status, name, kana, birth, "
-                      "sex, address, household_id, relation, reason, moved_on, note, recorded_at) VALUES "
-                      "(?18, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    [ST_VER_SUPERSEDE] = "INSERT INTO resident_version(resident_id, version, code, status, name, kana, birth, "
+                         "sex, address, household_id, relation, reason, moved_on, note, recorded_at) SELECT "
+                         RES_COLS " FROM resident WHERE id = ?1 AND version = ?2",
+    [ST_CODE_RETIRED_ONLY] = "SELECT 1 FROM retired_code WHERE code = ?1",
     [ST_RES_UPDATE] = "UPDATE resident SET version = ?1, code = ?2, status = ?3, name = ?4, kana = ?5, "
                       "birth = ?6, sex = ?7, address = ?8, household_id = ?9, relation = ?10, reason = ?11, "
                       "moved_on = ?12, note = ?13, recorded_at = ?14, name_key = ?15, kana_key = ?16, "
@@ -57,17 +59,22 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_RES_GET] = "SELECT " RES_COLS " FROM resident WHERE id = ?1",
     [ST_RES_HISTORY] = "SELECT resident_id, version, code, status, name, kana, birth, sex, address, "
                        "household_id, relation, reason, moved_on, note, recorded_at FROM resident_version "
-                       "WHERE resident_id = ?1 ORDER BY version",
+                       "WHERE resident_id = ?1 UNION ALL SELECT " RES_COLS " FROM resident WHERE id = ?1 "
+                       "ORDER BY 2",
     [ST_RES_EACH] = "SELECT " RES_COLS " FROM resident ORDER BY id",
     [ST_RES_COUNT] = "SELECT count(*) FROM resident",
     [ST_RES_COUNT_STATUS] = "SELECT count(*) FROM resident WHERE status = ?1",
 };
+
+#define MAX_DEFERRED_INDEXES 16
 
 typedef struct sq_store {
   struct jk_store base;
   sqlite3 *db;
   sqlite3_stmt *stmt[ST__COUNT];
   int version;
+  char *deferred[MAX_DEFERRED_INDEXES]; /* CREATE INDEX statements dropped by bulk_begin */
+  int ndeferred;
 } sq_store;
 
 static jk_err db_error(sq_store *s, int rc, const char *what) {
@@ -118,8 +125,14 @@ static jk_err exec(sq_store *s, const char *sql, const char *what) {
 
 /* ---- lifecycle and migrations ---- */
 
+static void forget_deferred(sq_store *s) {
+  for (int i = 0; i < s->ndeferred; i++) jk_free(s->deferred[i]);
+  s->ndeferred = 0;
+}
+
 static void sq_close(jk_store *base) {
   sq_store *s = (sq_store *)base;
+  forget_deferred(s);
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->stmt[i]);
   sqlite3_close_v2(s->db);
   jk_free(s);
@@ -216,6 +229,7 @@ static jk_err sq_commit(jk_store *base) {
 
 static void sq_rollback(jk_store *base) {
   sq_store *s = (sq_store *)base;
+  forget_deferred(s); /* the rollback brings the dropped indexes back */
   if (sqlite3_get_autocommit(s->db)) return; /* SQLite already rolled back (e.g. on I/O error) */
   sqlite3_stmt *q = st(s, ST_ROLLBACK);
   if (q) {
@@ -308,6 +322,62 @@ static jk_err sq_code_lookup(jk_store *base, const char *code, int64_t *resident
   return jk_error_set(JK_ENOTFOUND, "resident code %s is not registered here", code);
 }
 
+static jk_err sq_code_retired(jk_store *base, const char *code, bool *out) {
+  sq_store *s = (sq_store *)base;
+  int64_t one;
+  return lookup_one(s, ST_CODE_RETIRED_ONLY, code, &one, out);
+}
+
+/* Bulk load: drop the secondary indexes of `resident` (never the UNIQUE code index, which
+ * enforces REQ-CODE-2 row by row) and recreate them, from their own stored definitions, in
+ * bulk_end. Worth it only when the load is at least as large as what is there. */
+static jk_err sq_bulk_begin(jk_store *base, size_t expected_rows) {
+  sq_store *s = (sq_store *)base;
+  int64_t have = 0;
+  jk_err e;
+  sqlite3_stmt *q;
+  if (s->ndeferred) return jk_error_set(JK_ECONFLICT, "a bulk load is already under way");
+  if ((e = base->ops->resident_count(base, 0, &have))) return e;
+  if ((int64_t)expected_rows < have || expected_rows < 10000) return JK_OK;
+  int rc = sqlite3_prepare_v2(s->db,
+                              "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'resident' "
+                              "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'",
+                              -1, &q, NULL);
+  if (rc != SQLITE_OK) return db_error(s, rc, "bulk");
+  char names[MAX_DEFERRED_INDEXES][104];
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW && s->ndeferred < MAX_DEFERRED_INDEXES) {
+    const char *name = (const char *)sqlite3_column_text(q, 0), *sql = (const char *)sqlite3_column_text(q, 1);
+    if (!name || !sql || strlen(name) > 100 || strchr(name, '"')) continue;
+    if (!(s->deferred[s->ndeferred] = jk_strdup(sql))) {
+      sqlite3_finalize(q);
+      forget_deferred(s);
+      return jk_error_set(JK_ENOMEM, NULL);
+    }
+    snprintf(names[s->ndeferred], sizeof names[0], "%s", name);
+    s->ndeferred++;
+  }
+  sqlite3_finalize(q);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    forget_deferred(s);
+    return db_error(s, rc, "bulk");
+  }
+  /* drop only after the catalogue cursor is closed */
+  for (int i = 0; i < s->ndeferred; i++) {
+    char drop[sizeof names[0] + 16];
+    snprintf(drop, sizeof drop, "DROP INDEX \"%.100s\"", names[i]);
+    if ((e = exec(s, drop, "bulk"))) return e; /* the caller rolls back, which restores them */
+  }
+  return JK_OK;
+}
+
+static jk_err sq_bulk_end(jk_store *base) {
+  sq_store *s = (sq_store *)base;
+  jk_err e = JK_OK;
+  for (int i = 0; i < s->ndeferred && !e; i++) e = exec(s, s->deferred[i], "index rebuild");
+  forget_deferred(s);
+  return e;
+}
+
 static jk_err sq_code_retire(jk_store *base, const char *code, int64_t resident_id, jk_date on) {
   sq_store *s = (sq_store *)base;
   PREP(q, s, ST_CODE_RETIRE);
@@ -357,12 +427,16 @@ static void bind_record(sqlite3_stmt *q, const jk_identity *r, const jk_resident
   }
 }
 
-static jk_err insert_version(sq_store *s, const jk_identity *rec) {
-  PREP(q, s, ST_VER_INSERT);
-  char birth[11], moved[11];
-  bind_record(q, rec, NULL, birth, moved);
-  sqlite3_bind_int64(q, 18, rec->resident_id);
-  return step_done(s, q, "history");
+/* Move the current version of resident `id` (which must be `version`) into the history. */
+static jk_err supersede(sq_store *s, int64_t id, int version) {
+  PREP(q, s, ST_VER_SUPERSEDE);
+  sqlite3_bind_int64(q, 1, id);
+  sqlite3_bind_int(q, 2, version);
+  jk_err e = step_done(s, q, "history");
+  if (!e && sqlite3_changes(s->db) != 1)
+    return jk_error_set(JK_ECONFLICT, "resident %lld is not at version %d (changed meanwhile?)", (long long)id,
+                        version);
+  return e;
 }
 
 static jk_err sq_resident_insert(jk_store *base, jk_identity *rec, const jk_resident_keys *keys) {
@@ -380,11 +454,13 @@ static jk_err sq_resident_insert(jk_store *base, jk_identity *rec, const jk_resi
     return db_error(s, rc, "resident");
   }
   rec->resident_id = sqlite3_last_insert_rowid(s->db);
-  return insert_version(s, rec);
+  return JK_OK;
 }
 
 static jk_err sq_resident_append(jk_store *base, jk_identity *rec, const jk_resident_keys *keys) {
   sq_store *s = (sq_store *)base;
+  jk_err e;
+  if ((e = supersede(s, rec->resident_id, rec->version - 1))) return e;
   PREP(q, s, ST_RES_UPDATE);
   char birth[11], moved[11];
   jk__store_now(rec->recorded_at);
@@ -401,7 +477,7 @@ static jk_err sq_resident_append(jk_store *base, jk_identity *rec, const jk_resi
   if (sqlite3_changes(s->db) != 1)
     return jk_error_set(JK_ECONFLICT, "resident %lld is not at version %d (changed meanwhile?)",
                         (long long)rec->resident_id, rec->version - 1);
-  return insert_version(s, rec);
+  return JK_OK;
 }
 
 /* "YYYY-MM-DD" from the database, checked. */
@@ -610,6 +686,9 @@ static const struct jk__store_ops sqlite_ops = {
     .household_exists = sq_household_exists,
     .code_lookup = sq_code_lookup,
     .code_retire = sq_code_retire,
+    .code_retired = sq_code_retired,
+    .bulk_begin = sq_bulk_begin,
+    .bulk_end = sq_bulk_end,
     .resident_insert = sq_resident_insert,
     .resident_append = sq_resident_append,
     .resident_get = sq_resident_get,

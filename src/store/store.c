@@ -109,6 +109,18 @@ jk_err jk_store_code_lookup(jk_store *s, const char *code, int64_t *resident_id,
   return s->ops->code_lookup(s, code, resident_id, retired);
 }
 
+jk_err jk_store_code_retired(jk_store *s, const char *code, bool *out) { return s->ops->code_retired(s, code, out); }
+
+jk_err jk_store_bulk_begin(jk_store *s, size_t expected_rows) {
+  jk_err e = need_tx(s);
+  return e ? e : s->ops->bulk_begin(s, expected_rows);
+}
+
+jk_err jk_store_bulk_end(jk_store *s) {
+  jk_err e = need_tx(s);
+  return e ? e : s->ops->bulk_end(s);
+}
+
 jk_err jk_store_code_retire(jk_store *s, const char *code, int64_t resident_id, jk_date on) {
   jk_err e = need_tx(s);
   return e ? e : s->ops->code_retire(s, code, resident_id, on);

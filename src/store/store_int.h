@@ -22,6 +22,9 @@ struct jk__store_ops {
   jk_err (*household_new)(jk_store *s, int64_t *out);
   jk_err (*household_exists)(jk_store *s, int64_t id, bool *out);
   jk_err (*code_lookup)(jk_store *s, const char *code, int64_t *resident_id, bool *retired);
+  jk_err (*code_retired)(jk_store *s, const char *code, bool *out);
+  jk_err (*bulk_begin)(jk_store *s, size_t expected_rows);
+  jk_err (*bulk_end)(jk_store *s);
   jk_err (*code_retire)(jk_store *s, const char *code, int64_t resident_id, jk_date on);
   jk_err (*resident_insert)(jk_store *s, jk_identity *rec, const jk_resident_keys *keys);
   jk_err (*resident_append)(jk_store *s, jk_identity *rec, const jk_resident_keys *keys);

@@ -1,6 +1,8 @@
 -- 0001: the resident registry (住民基本台帳) of a municipal node.
 -- resident         the current version of each person (one row per person, searched)
--- resident_version every version ever stored, append-only (the history, 異動の記録)
+-- resident_version every superseded version, append-only: a move first copies the current
+--                  row here, then updates resident. History = resident_version ∪ resident.
+--                  (Each version is written once: an import writes each row once.)
 -- household        世帯
 CREATE TABLE node_meta (
   key   TEXT PRIMARY KEY,
