@@ -212,6 +212,7 @@ typedef struct batch {
   item items[BATCH];
   size_t n;
   bool last;      /* nothing follows (end of input or a syntax error) */
+  struct batch *next_spent;
 } batch;
 
 typedef struct pipe {
@@ -221,6 +222,8 @@ typedef struct pipe {
   pthread_cond_t not_empty, not_full;
   batch *q[QUEUE];
   size_t head, count;
+  batch *spent;   /* processed batches handed back, so the reader frees what it allocated
+                     (cross-thread frees contend on malloc's arenas) */
   bool cancel;    /* the consumer gave up: the reader stops */
   bool gone;      /* the reader has returned */
   size_t rows;    /* rows read (reader-owned until joined) */
@@ -234,10 +237,39 @@ static void item_clear(item *it) {
   memset(it, 0, sizeof *it);
 }
 
+static void batch_clear(batch *b) {
+  for (size_t i = 0; i < b->n; i++) item_clear(&b->items[i]);
+  b->n = 0;
+  b->last = false;
+}
+
 static void batch_free(batch *b) {
   if (!b) return;
-  for (size_t i = 0; i < b->n; i++) item_clear(&b->items[i]);
+  batch_clear(b);
   jk_free(b);
+}
+
+/* The consumer hands a processed batch back (the items' memory is freed by the reader). */
+static void give_back(pipe_t *p, batch *b) {
+  pthread_mutex_lock(&p->mu);
+  b->next_spent = p->spent;
+  p->spent = b;
+  pthread_mutex_unlock(&p->mu);
+}
+
+/* A batch for the reader: a recycled one (cleared here, in the thread that allocated its
+ * items) or a new one. */
+static batch *take_batch(pipe_t *p) {
+  pthread_mutex_lock(&p->mu);
+  batch *b = p->spent;
+  if (b) p->spent = b->next_spent;
+  pthread_mutex_unlock(&p->mu);
+  if (b) {
+    batch_clear(b);
+    b->next_spent = NULL;
+    return b;
+  }
+  return jk_calloc(1, sizeof *b);
 }
 
 /* Fill one item from a record; errors are kept in the item. */
@@ -299,7 +331,7 @@ static void read_all(pipe_t *p) {
   const size_t *lens;
   size_t n;
   for (;;) {
-    batch *b = jk_calloc(1, sizeof *b);
+    batch *b = take_batch(p);
     if (!b) return; /* the consumer sees the reader gone without a last batch */
     while (b->n < BATCH) {
       jk_err e = jk_csv_next(p->csv, &f, &lens, &n);
@@ -408,7 +440,7 @@ jk_err jk_registry_import_csv(jk_store *s, const char *csv, size_t len, jk_impor
       }
     }
     done = b->last;
-    batch_free(b);
+    give_back(&p, b);
     if (fatal) break;
   }
   if (fatal) { /* stop the reader and drain what it queued */
@@ -420,6 +452,11 @@ jk_err jk_registry_import_csv(jk_store *s, const char *csv, size_t len, jk_impor
   pthread_join(tid, NULL);
   started = false;
   while (p.count) batch_free(p.q[(p.head + --p.count) % QUEUE]);
+  while (p.spent) {
+    batch *b = p.spent;
+    p.spent = b->next_spent;
+    batch_free(b);
+  }
 
   if (im.errors == 0 && p.rows == 0) {
     e = jk_error_set(JK_EINVAL, "the file has a header but no rows");

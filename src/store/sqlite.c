@@ -75,6 +75,7 @@ typedef struct sq_store {
   int version;
   char *deferred[MAX_DEFERRED_INDEXES]; /* CREATE INDEX statements dropped by bulk_begin */
   int ndeferred;
+  bool no_retired; /* during a bulk load: retired_code is empty, skip the probes */
 } sq_store;
 
 static jk_err db_error(sq_store *s, int rc, const char *what) {
@@ -221,8 +222,14 @@ static jk_err sq_begin(jk_store *base) {
   return step_done(s, q, "begin");
 }
 
+static jk_err sq_bulk_end(jk_store *base);
+
 static jk_err sq_commit(jk_store *base) {
   sq_store *s = (sq_store *)base;
+  jk_err e;
+  /* never commit without the indexes a bulk load dropped */
+  if (s->ndeferred && (e = sq_bulk_end(base))) return e;
+  s->no_retired = false;
   PREP(q, s, ST_COMMIT);
   return step_done(s, q, "commit");
 }
@@ -230,6 +237,7 @@ static jk_err sq_commit(jk_store *base) {
 static void sq_rollback(jk_store *base) {
   sq_store *s = (sq_store *)base;
   forget_deferred(s); /* the rollback brings the dropped indexes back */
+  s->no_retired = false;
   if (sqlite3_get_autocommit(s->db)) return; /* SQLite already rolled back (e.g. on I/O error) */
   sqlite3_stmt *q = st(s, ST_ROLLBACK);
   if (q) {
@@ -325,6 +333,10 @@ static jk_err sq_code_lookup(jk_store *base, const char *code, int64_t *resident
 static jk_err sq_code_retired(jk_store *base, const char *code, bool *out) {
   sq_store *s = (sq_store *)base;
   int64_t one;
+  if (s->no_retired) {
+    *out = false;
+    return JK_OK;
+  }
   return lookup_one(s, ST_CODE_RETIRED_ONLY, code, &one, out);
 }
 
@@ -336,7 +348,14 @@ static jk_err sq_bulk_begin(jk_store *base, size_t expected_rows) {
   int64_t have = 0;
   jk_err e;
   sqlite3_stmt *q;
+  int rc0;
   if (s->ndeferred) return jk_error_set(JK_ECONFLICT, "a bulk load is already under way");
+  /* nothing is retired during an import, so an empty retired set stays empty until bulk_end */
+  rc0 = sqlite3_prepare_v2(s->db, "SELECT EXISTS (SELECT 1 FROM retired_code)", -1, &q, NULL);
+  if (rc0 != SQLITE_OK) return db_error(s, rc0, "bulk");
+  rc0 = sqlite3_step(q);
+  s->no_retired = rc0 == SQLITE_ROW && sqlite3_column_int(q, 0) == 0;
+  sqlite3_finalize(q);
   if ((e = base->ops->resident_count(base, 0, &have))) return e;
   if ((int64_t)expected_rows < have || expected_rows < 10000) return JK_OK;
   int rc = sqlite3_prepare_v2(s->db,
@@ -375,11 +394,13 @@ static jk_err sq_bulk_end(jk_store *base) {
   jk_err e = JK_OK;
   for (int i = 0; i < s->ndeferred && !e; i++) e = exec(s, s->deferred[i], "index rebuild");
   forget_deferred(s);
+  s->no_retired = false;
   return e;
 }
 
 static jk_err sq_code_retire(jk_store *base, const char *code, int64_t resident_id, jk_date on) {
   sq_store *s = (sq_store *)base;
+  s->no_retired = false;
   PREP(q, s, ST_CODE_RETIRE);
   char d[11];
   jk_date_format_iso(on, d);

@@ -10,13 +10,18 @@
 #include <time.h>
 
 void jk__store_now(char buf[32]) {
+  /* Formatting a calendar time costs more than a row insert: redo it once per second only. */
+  static _Thread_local time_t cached_sec = -1;
+  static _Thread_local char cached[24];
   struct timespec ts;
-  struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  /* strftime cannot overflow here: the format is fixed-width for years 0..9999 */
-  size_t n = strftime(buf, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(buf + n, 32 - n, ".%03dZ", (int)(ts.tv_nsec / 1000000) % 1000);
+  if (ts.tv_sec != cached_sec) {
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm); /* fixed width for years 0..9999 */
+    cached_sec = ts.tv_sec;
+  }
+  snprintf(buf, 32, "%s.%03dZ", cached, (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
 static jk_err open_location(jk_store **out, const char *location, unsigned flags, int max_version) {
