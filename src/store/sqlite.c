@@ -18,7 +18,9 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum stmt_id {
   ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_META_GET, ST_META_SET, ST_HOUSEHOLD_NEW, ST_HOUSEHOLD_EXISTS,
@@ -188,6 +190,12 @@ jk_err jk__sqlite_open(jk_store **out, const char *path, unsigned flags, int max
   sq_store *s = jk_calloc(1, sizeof *s);
   if (!s) return jk_error_set(JK_ENOMEM, NULL);
   s->base.ops = &sqlite_ops;
+  /* node.db holds personal data: create it 0600 (SQLite gives -wal and -shm the same mode) */
+  if ((flags & JK_STORE_CREATE) && !(flags & JK_STORE_READONLY) && strcmp(path, ":memory:") != 0 &&
+      stat(path, &sb) != 0) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) close(fd);
+  }
   int oflags = (flags & JK_STORE_READONLY) ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE;
   if ((flags & JK_STORE_CREATE) && !(flags & JK_STORE_READONLY)) oflags |= SQLITE_OPEN_CREATE;
   int rc = sqlite3_open_v2(path, &s->db, oflags | SQLITE_OPEN_NOMUTEX, NULL);

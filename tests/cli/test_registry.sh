@@ -8,6 +8,7 @@ count() { J --json node show | jq -r .residents; }
 
 expect_exit 0 "$JUKINET" node init --dir "$D" --lgcode 272108 --name 枚方市
 [ "$(stat -c %a "$D")" = 700 ] || fail "node dir should be 0700"
+[ "$(stat -c %a "$D/node.db")" = 600 ] || fail "node.db should be 0600"
 expect_exit 4 "$JUKINET" node init --dir "$D" --lgcode 272108 --name 枚方市     # never overwritten
 expect_exit 1 "$JUKINET" node init --dir "$T/other" --lgcode 272109 --name 枚方市
 [ ! -e "$T/other/node.conf" ] || fail "bad lgcode must not create a node"
