@@ -116,7 +116,8 @@ static void entry_defaults(jk_identity *rec) {
   if (!rec->moved_on.y) rec->moved_on = rec->reason == JK_MOVE_BIRTH ? rec->birth : jk_date_today();
 }
 
-static jk_err reenter(jk_store *s, int64_t id, jk_identity *rec);
+static jk_err move_in_tx(jk_store *s, const char *code, jk_move_kind kind, const jk_move_change *chg,
+                         jk_identity *next);
 
 jk_err jk_registry_add(jk_store *s, jk_identity *rec) {
   jk_err e;
@@ -135,18 +136,24 @@ jk_err jk_registry_add(jk_store *s, jk_identity *rec) {
       goto fail;
     }
   }
-  /* 転入 of someone removed here earlier: the same person comes back (same code). */
+  /* 転入 of someone removed here earlier: the same person comes back with the same code, as
+   * a new version of their record (the move path does exactly that). */
   if (rec->code[0] && rec->reason == JK_MOVE_IN) {
     int64_t holder;
     bool retired;
     e = jk_store_code_lookup(s, rec->code, &holder, &retired);
     if (e == JK_OK && !retired) {
-      jk_identity cur = {0};
+      jk_identity cur = {0}, next = {0};
       if ((e = jk_store_resident_get(s, holder, &cur))) goto fail;
       jk_status st = cur.status;
       jk_identity_clear(&cur);
       if (st == JK_STATUS_REMOVED) {
-        if ((e = reenter(s, holder, rec))) goto fail;
+        jk_move_change chg = {.name = rec->name, .kana = rec->kana, .address = rec->address,
+                              .relation = rec->relation, .note = rec->note, .birth = rec->birth,
+                              .sex = rec->sex, .household_id = rec->household_id, .moved_on = rec->moved_on};
+        if ((e = move_in_tx(s, rec->code, JK_MOVE_IN, &chg, &next))) goto fail;
+        jk_identity_clear(rec);
+        *rec = next;
         goto commit;
       }
     }
@@ -160,32 +167,6 @@ fail:
   jk_store_rollback(s);
 out:
   jk__keys_free(&keys);
-  return e;
-}
-
-/* A removed resident comes back (転入 after 転出, or 職権記載 after an erroneous 消除). */
-static jk_err reenter(jk_store *s, int64_t id, jk_identity *rec) {
-  jk_identity cur = {0};
-  jk__keys keys = {0};
-  jk_err e;
-  if ((e = jk_store_resident_get(s, id, &cur))) return e;
-  if (jk_date_cmp(rec->moved_on, cur.moved_on) < 0) {
-    e = jk_error_set(JK_EINVAL, "%s: the move date is before the previous move (%04d-%02d-%02d)",
-                     jk_tr("move date"), cur.moved_on.y, cur.moved_on.m, cur.moved_on.d);
-    goto out;
-  }
-  rec->resident_id = id;
-  rec->version = cur.version + 1;
-  rec->status = JK_STATUS_ACTIVE;
-  if (rec->household_id == 0) {
-    if ((e = jk_store_household_new(s, &rec->household_id))) goto out;
-    if (!rec->relation && (e = set_relation(rec, "世帯主"))) goto out;
-  }
-  if ((e = jk__keys_make(rec, &keys))) goto out;
-  e = jk_store_resident_append(s, rec, &keys.view);
-out:
-  jk__keys_free(&keys);
-  jk_identity_clear(&cur);
   return e;
 }
 

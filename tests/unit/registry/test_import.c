@@ -1,39 +1,12 @@
 /* CSV import (all or nothing, REQ-IMP-1) and export round trip; CP932 at the edge. */
 #include "testutil.h"
 
+#include "storefx.h"
+
 #include "jukinet/buf.h"
 #include "jukinet/registry.h"
 #include "jukinet/text.h"
 
-typedef struct fx {
-  char *dir;
-  jk_store *s;
-} fx;
-
-static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  char path[512];
-  f->dir = tu_tmpdir();
-  snprintf(path, sizeof path, "%s/node.db", f->dir);
-  assert_int_equal(jk_store_open(&f->s, path, JK_STORE_CREATE), JK_OK);
-  jk_lang_set(JK_LANG_EN);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fx *f = *state;
-  jk_store_close(f->s);
-  tu_rmdir(f->dir);
-  free(f);
-  return 0;
-}
-
-static int64_t count(jk_store *s) {
-  int64_t n = -1;
-  assert_int_equal(jk_store_resident_count(s, 0, &n), JK_OK);
-  return n;
-}
 
 static const char *const HEADER = "住民票コード,氏名,氏名かな,生年月日,性別,住所,世帯,続柄,異動事由,異動年月日\n";
 

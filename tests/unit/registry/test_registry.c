@@ -1,31 +1,7 @@
 /* The registry: entries, every move kind, code change, history, search, bad input. */
 #include "testutil.h"
 
-#include "jukinet/registry.h"
-
-typedef struct fx {
-  char *dir;
-  jk_store *s;
-} fx;
-
-static int setup(void **state) {
-  fx *f = calloc(1, sizeof *f);
-  char path[512];
-  f->dir = tu_tmpdir();
-  snprintf(path, sizeof path, "%s/node.db", f->dir);
-  assert_int_equal(jk_store_open(&f->s, path, JK_STORE_CREATE), JK_OK);
-  jk_lang_set(JK_LANG_EN);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  fx *f = *state;
-  jk_store_close(f->s);
-  tu_rmdir(f->dir);
-  free(f);
-  return 0;
-}
+#include "storefx.h"
 
 /* A raw record as a clerk types it. Strings are heap copies (the registry may replace them). */
 static jk_identity typed(const char *name, const char *kana, jk_date birth, jk_sex sex, const char *address) {
@@ -38,11 +14,8 @@ static jk_identity typed(const char *name, const char *kana, jk_date birth, jk_s
   return r;
 }
 
-static int64_t count(jk_store *s) {
-  int64_t n = -1;
-  assert_int_equal(jk_store_resident_count(s, 0, &n), JK_OK);
-  return n;
-}
+#include "jukinet/registry.h"
+
 
 static void add_ok(jk_store *s, jk_identity *r) {
   jk_err e = jk_registry_add(s, r);
@@ -220,6 +193,34 @@ static void test_every_move_kind(void **state) {
   jk_identity_clear(&r);
 }
 
+/* A resident who moved out comes back by 転入 with their code: the same record, a new version. */
+static void test_move_in_by_add_reenters(void **state) {
+  fx *f = *state;
+  jk_identity r = typed("中村　恵", "ナカムラ　メグミ", (jk_date){1988, 8, 8}, JK_SEX_FEMALE, "大阪府枚方市牧野阪1番1号");
+  r.moved_on = (jk_date){2010, 1, 1};
+  add_ok(f->s, &r);
+  jk_move_change out = {.note = "転出先: 東京都", .moved_on = {2015, 1, 1}};
+  assert_int_equal(jk_registry_move(f->s, r.code, JK_MOVE_OUT, &out, NULL), JK_OK);
+  jk_identity back = typed("中村　恵", "ナカムラ　メグミ", (jk_date){1988, 8, 8}, JK_SEX_FEMALE, "大阪府枚方市田口2番2号");
+  memcpy(back.code, r.code, 12);
+  back.reason = JK_MOVE_IN;
+  back.moved_on = (jk_date){2020, 4, 1};
+  add_ok(f->s, &back);
+  assert_int_equal(back.resident_id, r.resident_id);
+  assert_int_equal(back.version, 3);
+  assert_int_equal(back.status, JK_STATUS_ACTIVE);
+  assert_string_equal(back.address, "大阪府枚方市田口2番2号");
+  assert_int_equal(count(f->s), 1);
+  /* but not while still on the register */
+  jk_identity dup = typed("中村　恵", "ナカムラ　メグミ", (jk_date){1988, 8, 8}, JK_SEX_FEMALE, "大阪府");
+  memcpy(dup.code, r.code, 12);
+  dup.reason = JK_MOVE_IN;
+  assert_int_equal(jk_registry_add(f->s, &dup), JK_EEXISTS);
+  jk_identity_clear(&r);
+  jk_identity_clear(&back);
+  jk_identity_clear(&dup);
+}
+
 static void test_bad_input_changes_nothing(void **state) {
   fx *f = *state;
   char *huge = malloc(10001);
@@ -326,6 +327,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_birth_defaults, setup, teardown),
       cmocka_unit_test_setup_teardown(test_given_code_kept_and_never_reused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_every_move_kind, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_move_in_by_add_reenters, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_input_changes_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_search, setup, teardown),
       cmocka_unit_test_setup_teardown(test_alloc_failure_leaves_nothing, setup, teardown),
