@@ -7,6 +7,10 @@ expect_exit 1 "$JUKINET" code check 00000000018
 expect_in "$T/err" "検査数字"
 expect_exit 1 "$JUKINET" --lang en code check 00000000018
 expect_in "$T/err" "wrong check digit"
+LANG=en_US.UTF-8 expect_exit 1 "$JUKINET" code check 00000000018
+expect_in "$T/err" "wrong check digit"
+JUKINET_LANG=en expect_exit 1 "$JUKINET" code check 00000000018
+expect_in "$T/err" "wrong check digit"
 expect_exit 1 "$JUKINET" code check 1234
 expect_in "$T/err" "11桁"
 expect_exit 0 "$JUKINET" code check ０００００００００１９            # full-width digits
