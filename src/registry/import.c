@@ -458,6 +458,10 @@ jk_err jk_registry_import_csv(jk_store *s, const char *csv, size_t len, jk_impor
     batch_free(b);
   }
 
+  if (fatal && im.errors == 0) { /* the reader ran out of memory before any row was judged */
+    e = jk_error_set(fatal, NULL);
+    goto out;
+  }
   if (im.errors == 0 && p.rows == 0) {
     e = jk_error_set(JK_EINVAL, "the file has a header but no rows");
     goto out;

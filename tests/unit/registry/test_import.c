@@ -189,6 +189,29 @@ static void test_export_unencodable_reported(void **state) {
   jk_buf_free(&out);
 }
 
+/* Fail each allocation of an import in turn (both pipeline threads draw from the same
+ * counter): every outcome is either ENOMEM with nothing stored, or the whole file stored. */
+static void test_alloc_failures_all_or_nothing(void **state) {
+  fx *f = *state;
+  char *csv = make_csv(40, 0, NULL);
+  bool succeeded = false;
+  for (unsigned long k = 1; k < 3000 && !succeeded; k += (k < 200 ? 1 : 37)) {
+    jk_import_result res;
+    jk_alloc_fail_at(k);
+    jk_err e = jk_registry_import_csv(f->s, csv, strlen(csv), &res);
+    jk_alloc_fail_at(0);
+    if (e == JK_OK) {
+      assert_int_equal(count(f->s), 40);
+      succeeded = true;
+    } else {
+      if (e != JK_ENOMEM) fail_msg("allocation %lu: %s (%s)", k, jk_err_name(e), jk_error_last());
+      assert_int_equal(count(f->s), 0);
+    }
+  }
+  assert_true(succeeded);
+  free(csv);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_import_good, setup, teardown),
@@ -197,6 +220,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_many_errors_reported, setup, teardown),
       cmocka_unit_test_setup_teardown(test_export_round_trip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_export_unencodable_reported, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_alloc_failures_all_or_nothing, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
