@@ -18,8 +18,9 @@ for delay in 0.05 0.15 0.3 0.5 0.8 1.2 1.8 2.5; do
   "$JUKINET" --dir "$D" resident import --format csv "$T/b.csv" >/dev/null 2>&1 &   # not J: $! must be jukinet itself
   pid=$!
   sleep "$delay"
-  if kill -9 "$pid" 2>/dev/null; then kills=$((kills + 1)); fi
-  wait "$pid" 2>/dev/null
+  kill -9 "$pid" 2>/dev/null
+  st=0; wait "$pid" 2>/dev/null || st=$?
+  [ "$st" = 137 ] && kills=$((kills + 1))                          # really died of SIGKILL
   n=$(count)
   if [ "$n" = "$base" ]; then :                                  # rolled back
   elif [ "$n" = $((base + 120000)) ]; then base=$n; complete=$((complete + 1))   # it finished first
