@@ -159,6 +159,7 @@ static void test_versions_and_history(void **state) {
   /* REQ-HIST-1: the history cannot be edited or deleted, even with SQL */
   raw_exec(f->path, "UPDATE resident_version SET name = 'x'", SQLITE_CONSTRAINT);
   raw_exec(f->path, "DELETE FROM resident_version", SQLITE_CONSTRAINT);
+  raw_exec(f->path, "DELETE FROM resident", SQLITE_CONSTRAINT);
 }
 
 static void test_rollback_leaves_nothing(void **state) {

@@ -16,3 +16,8 @@ CREATE TRIGGER retired_code_append_only_d BEFORE DELETE ON retired_code
 BEGIN SELECT RAISE(ABORT, 'retired_code is append-only'); END;
 
 CREATE INDEX resident_address_key ON resident(address_key);
+
+-- A resident is never deleted: removal (消除) is a version with status 2, and the row keeps
+-- the code assigned for good (REQ-CODE-2, REQ-HIST-1).
+CREATE TRIGGER resident_never_deleted BEFORE DELETE ON resident
+BEGIN SELECT RAISE(ABORT, 'residents are never deleted; removal (消除) is a move'); END;
