@@ -218,10 +218,12 @@ static int resident_show(int argc, char **argv, cli_global *g, bool history) {
 
 static int resident_search(int argc, char **argv, cli_global *g, bool list) {
   const char *kana = NULL, *name = NULL, *birth = NULL, *sex = NULL, *address = NULL, *limit = NULL, *offset = NULL,
-             *status = NULL;
-  const cli_opt search_opts[] = {{"kana", &kana, NULL},   {"name", &name, NULL},     {"birth", &birth, NULL},
-                                 {"sex", &sex, NULL},     {"address", &address, NULL}, {"limit", &limit, NULL},
-                                 {"offset", &offset, NULL}, {"status", &status, NULL}, {NULL, NULL, NULL}};
+             *status = NULL, *household = NULL;
+  /* list takes the options from "limit" on */
+  const cli_opt search_opts[] = {{"kana", &kana, NULL},         {"name", &name, NULL},     {"birth", &birth, NULL},
+                                 {"sex", &sex, NULL},           {"address", &address, NULL}, {"limit", &limit, NULL},
+                                 {"offset", &offset, NULL},     {"status", &status, NULL},
+                                 {"household", &household, NULL}, {NULL, NULL, NULL}};
   const char *pos[1];
   int npos;
   if (cli_parse(argc, argv, list ? search_opts + 5 : search_opts, pos, 0, &npos, g)) return EXIT_USAGE;
@@ -230,7 +232,7 @@ static int resident_search(int argc, char **argv, cli_global *g, bool list) {
   jk_err e;
   int64_t lim = 0, off = 0;
   if ((e = parse_date_opt("birth", birth, &q.birth)) || (e = parse_sex_opt(sex, &q.sex)) ||
-      (e = parse_id_opt("limit", limit, &lim)))
+      (e = parse_id_opt("limit", limit, &lim)) || (e = parse_id_opt("household", household, &q.household_id)))
     return cli_fail(e);
   if (offset && strcmp(offset, "0") != 0 && (e = parse_id_opt("offset", offset, &off))) return cli_fail(e);
   if (status) {
@@ -249,7 +251,7 @@ static int resident_search(int argc, char **argv, cli_global *g, bool list) {
   if ((e = open_node(g, JK_STORE_READONLY, &n))) return cli_fail(e);
   collect c = {.json = g->json, .arr = g->json ? json_array() : NULL};
   if (list) {
-    jk_store_query sq = {.status = q.status, .limit = q.limit, .offset = q.offset};
+    jk_store_query sq = {.status = q.status, .household_id = q.household_id, .limit = q.limit, .offset = q.offset};
     e = jk_store_resident_search(jk_node_store(n), &sq, on_record, &c);
   } else {
     e = jk_registry_search(jk_node_store(n), &q, on_record, &c);

@@ -70,6 +70,7 @@ typedef struct jk_registry_query {
   jk_date birth;
   jk_sex sex;
   int status;       /* 0 any, JK_STATUS_ACTIVE, JK_STATUS_REMOVED */
+  int64_t household_id; /* 0 any: the members of one 世帯 */
   size_t limit, offset;
 } jk_registry_query;
 JK_API jk_err jk_registry_search(jk_store *s, const jk_registry_query *q, jk_identity_cb cb, void *payload);

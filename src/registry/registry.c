@@ -350,7 +350,7 @@ jk_err jk_registry_search(jk_store *s, const jk_registry_query *q, jk_identity_c
   char *keys[3] = {NULL, NULL, NULL};
   const char *texts[3] = {q->kana, q->name, q->address};
   jk_err e = JK_OK;
-  if (!q->kana && !q->name && !q->address && !q->birth.y && !q->sex && !q->status)
+  if (!q->kana && !q->name && !q->address && !q->birth.y && !q->sex && !q->status && !q->household_id)
     return jk_error_set(JK_EINVAL, "give at least one search condition");
   for (int i = 0; i < 3; i++) {
     if (!texts[i]) continue;
@@ -375,6 +375,7 @@ jk_err jk_registry_search(jk_store *s, const jk_registry_query *q, jk_identity_c
   sq.birth = q->birth;
   sq.sex = q->sex;
   sq.status = q->status;
+  sq.household_id = q->household_id;
   sq.limit = q->limit;
   sq.offset = q->offset;
   e = jk_store_resident_search(s, &sq, cb, payload);

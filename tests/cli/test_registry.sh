@@ -49,6 +49,8 @@ expect_exit 0 J --json resident list
 [ "$(jq length "$T/out")" = 1 ] || fail "list shows residents on the register"
 expect_exit 0 J --json resident list --status all
 [ "$(jq length "$T/out")" = 2 ] || fail "list --status all"
+expect_exit 0 J --json resident list --household "$hh" --status all
+[ "$(jq length "$T/out")" = 2 ] || fail "household members"
 expect_exit 1 J resident search --kana "$(printf '\xe3\x81')"
 expect_exit 1 J resident search
 
