@@ -38,18 +38,26 @@ static int check_result(cli_global *g, const char *kind, const char *input, jk_e
   return 0;
 }
 
+/* `… check VALUE`: argv starts after "check". Full-width digits are folded first. */
+static int check_value(int argc, char **argv, cli_global *g, const char *kind, const char *usage,
+                       jk_err (*validate)(const char *, size_t)) {
+  const char *pos[2];
+  int npos;
+  if (cli_parse(argc, argv, NULL, pos, 1, &npos, g)) return EXIT_USAGE;
+  if (npos != 1) return cli_usage("%s", jk_tr(usage));
+  char buf[64];
+  jk_err e = fold_digits(pos[0], buf, sizeof buf);
+  if (!e) e = validate(buf, strlen(buf));
+  return check_result(g, kind, pos[0], e);
+}
+
 int cmd_code(int argc, char **argv, cli_global *g) {
   const char *pos[2];
   int npos;
   if (argc < 1) return cli_usage("usage: jukinet code check CODE | jukinet code new");
-  if (strcmp(argv[0], "check") == 0) {
-    if (cli_parse(argc - 1, argv + 1, NULL, pos, 1, &npos, g)) return EXIT_USAGE;
-    if (npos != 1) return cli_usage("usage: jukinet code check CODE");
-    char buf[64];
-    jk_err e = fold_digits(pos[0], buf, sizeof buf);
-    if (!e) e = jk_rescode_validate(buf, strlen(buf));
-    return check_result(g, "resident-code", pos[0], e);
-  }
+  if (strcmp(argv[0], "check") == 0)
+    return check_value(argc - 1, argv + 1, g, "resident-code", JK_N_("usage: jukinet code check CODE"),
+                       jk_rescode_validate);
   if (strcmp(argv[0], "new") == 0) {
     if (cli_parse(argc - 1, argv + 1, NULL, pos, 0, &npos, g)) return EXIT_USAGE;
     char code[JK_RESCODE_LEN + 1];
@@ -75,15 +83,9 @@ int cmd_code(int argc, char **argv, cli_global *g) {
 }
 
 int cmd_lgcode(int argc, char **argv, cli_global *g) {
-  const char *pos[2];
-  int npos;
   if (argc < 1 || strcmp(argv[0], "check") != 0) return cli_usage("usage: jukinet lgcode check CODE");
-  if (cli_parse(argc - 1, argv + 1, NULL, pos, 1, &npos, g)) return EXIT_USAGE;
-  if (npos != 1) return cli_usage("usage: jukinet lgcode check CODE");
-  char buf[64];
-  jk_err e = fold_digits(pos[0], buf, sizeof buf);
-  if (!e) e = jk_lgcode_validate(buf, strlen(buf));
-  return check_result(g, "lgcode", pos[0], e);
+  return check_value(argc - 1, argv + 1, g, "lgcode", JK_N_("usage: jukinet lgcode check CODE"),
+                     jk_lgcode_validate);
 }
 
 int cmd_date(int argc, char **argv, cli_global *g) {
