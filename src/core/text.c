@@ -25,19 +25,14 @@
  * tests/unit/core/test_text.c checks both tables against utf8proc for every code point.
  */
 #include "jukinet/text.h"
+#include "core/text_int.h"
 
 #include <errno.h>
 #include <iconv.h>
 #include <string.h>
 #include <utf8proc.h>
 
-/* Shared with tests/unit/core/test_text.c only (which declares them itself), so the fast
- * paths' tables can be checked exhaustively against utf8proc. */
-bool jk__text_nfc_inert(uint32_t cp);
-int32_t jk__text_key_map(uint32_t cp);
 
-#define KEY_DROP (-1) /* key_map: the code point is white space, left out of the key */
-#define KEY_SLOW (-2) /* key_map: needs utf8proc */
 
 /* ---- UTF-8 ----------------------------------------------------------------------------- */
 
@@ -318,10 +313,17 @@ static bool key_stable(const char *s, size_t n) {
 
 #define KEY_OPTS (UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE)
 
-/* One round of the full key function with utf8proc. */
+/* One round of the full key function with utf8proc. The text is put in canonical order (NFD)
+ * first: utf8proc case-folds code point by code point before it reorders marks, and folding
+ * can turn a mark into a starter (U+0345 → ι), so without this U+0345 U+0339 and its NFC
+ * U+0339 U+0345 would get different keys. */
 static jk_err key_round(const char *s, size_t n, char **out, size_t *out_len) {
-  jk_err e = umap(s, n, KEY_OPTS, out, out_len);
+  char *nfd = NULL;
+  size_t nfd_len;
+  jk_err e = umap(s, n, UTF8PROC_STABLE | UTF8PROC_DECOMPOSE, &nfd, &nfd_len);
+  if (e == JK_OK) e = umap(nfd, nfd_len, KEY_OPTS, out, out_len);
   if (e == JK_OK) *out_len = key_fold(*out, *out_len);
+  jk_free(nfd);
   return e;
 }
 

@@ -12,10 +12,7 @@
 #include <utf8proc.h>
 
 /* Internal to text.c, shared with this test only. */
-bool jk__text_nfc_inert(uint32_t cp);
-int32_t jk__text_key_map(uint32_t cp);
-#define KEY_DROP (-1)
-#define KEY_SLOW (-2)
+#include "core/text_int.h"
 
 #define S(lit) (lit), (sizeof(lit) - 1)
 
@@ -49,13 +46,24 @@ static size_t ref_valid_prefix(const unsigned char *p, size_t n) {
   return n;
 }
 
+/* UTF-8 of cp (any value up to U+10FFFF, surrogates too: the tests need them). */
 static size_t enc(char *p, uint32_t cp) {
   unsigned char *u = (unsigned char *)p;
-  if (cp < 0x80) return u[0] = (unsigned char)cp, 1;
-  if (cp < 0x800) return u[0] = (unsigned char)(0xC0 | (cp >> 6)), u[1] = (unsigned char)(0x80 | (cp & 0x3F)), 2;
-  if (cp < 0x10000)
-    return u[0] = (unsigned char)(0xE0 | (cp >> 12)), u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F)),
-           u[2] = (unsigned char)(0x80 | (cp & 0x3F)), 3;
+  if (cp < 0x80) {
+    u[0] = (unsigned char)cp;
+    return 1;
+  }
+  if (cp < 0x800) {
+    u[0] = (unsigned char)(0xC0 | (cp >> 6));
+    u[1] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 2;
+  }
+  if (cp < 0x10000) {
+    u[0] = (unsigned char)(0xE0 | (cp >> 12));
+    u[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+    u[2] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 3;
+  }
   u[0] = (unsigned char)(0xF0 | (cp >> 18));
   u[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
   u[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
@@ -324,7 +332,7 @@ static const uint32_t pool[] = {
     0x3001, 0x301C, 0x302A, 0x3231, 0x337B, 0x2460, 0x5C71, 0x7530, 0x9AD9, 0xF929, 0xFA11, 0x2F800,
     0x20BB7, 0xFF76, 0xFF9E, 0xFF9F, 0xFF21, 0xFF41, 0xFF5E, 0x212B, 0x2126, 0xFB01, 0xDF, 0x1E9E,
     0x130, 0x131, 0x3A3, 0x3C2, 0x1F600, 0xE0100, 0xFE00, 0x200B, 0xAD, 0x2002, 0x2003, 0x00A0,
-    0x3000, ' ', 0x1FBE, 0x0385, 0x0374, 0x037E, 0x0F73, 0x0F77, 0x1D15E, 0x2ADC};
+    0x3000, ' ', 0x1FBE, 0x339, 0x1FB3, 0x3B1, 0x0385, 0x0374, 0x037E, 0x0F73, 0x0F77, 0x1D15E, 0x2ADC};
 
 static uint32_t rnd_state = 12345;
 static uint32_t rnd(void) {
@@ -369,13 +377,15 @@ static bool white_space(uint32_t cp) {
          cp == 0x3000;
 }
 
-/* One round of the key function written independently: utf8proc's NFKC case fold (with
- * default ignorables dropped), hiragana → katakana, white space out. malloc'd. */
+/* One round of the key function written independently: NFD, then utf8proc's NFKC case fold
+ * (with default ignorables dropped), hiragana → katakana, white space out. malloc'd. */
 static char *ref_key_round(const char *s) {
-  utf8proc_uint8_t *m = NULL;
-  utf8proc_ssize_t n = utf8proc_map((const utf8proc_uint8_t *)s, 0, &m,
+  utf8proc_uint8_t *m = NULL, *nfd = utf8proc_NFD((const utf8proc_uint8_t *)s);
+  assert_non_null(nfd);
+  utf8proc_ssize_t n = utf8proc_map(nfd, 0, &m,
                                     UTF8PROC_NULLTERM | UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
                                         UTF8PROC_CASEFOLD | UTF8PROC_IGNORE);
+  free(nfd);
   assert_true(n >= 0);
   char *out = malloc((size_t)n + 1);
   size_t w = 0;
@@ -429,6 +439,11 @@ static void test_search_key_equivalences(void **state) {
   key_is("ﾞ", "\xE3\x82\x99"); /* a lone half-width dakuten becomes the combining one */
   key_is("か\xE3\x82\x9B", "ガ");  /* か゛: space between base and mark removed, then composed */
   key_is("a \xCC\x81", "á");
+  /* canonically equivalent texts share a key even where case folding turns a mark into a
+   * letter: U+0345 (class 240) folds to ι, U+0339 (class 220) goes before it in NFC */
+  key_is("\xCD\x85\xCC\xB9", "\xCC\xB9\xCE\xB9");
+  key_is("\xCC\xB9\xCD\x85", "\xCC\xB9\xCE\xB9");
+  key_is("\xE1\xBE\xB3\xCC\xA3", "\xCE\xB1\xCC\xA3\xCE\xB9"); /* ᾳ + U+0323 → α + U+0323 + ι */
 }
 
 static void test_search_key_errors(void **state) {
@@ -485,6 +500,13 @@ static void test_search_key_matches_reference(void **state) {
     assert_true(jk_utf8_valid(out, strlen(out)));
     assert_int_equal(jk_text_search_key(out, strlen(out), &again), JK_OK);
     if (strcmp(out, again) != 0) fail_msg("key of '%s' is '%s', but its key is '%s'", buf, out, again);
+    /* the key of the storage form is the key */
+    char *nfc = NULL, *nfc_key = NULL;
+    assert_int_equal(jk_text_nfc(buf, strlen(buf), &nfc), JK_OK);
+    assert_int_equal(jk_text_search_key(nfc, strlen(nfc), &nfc_key), JK_OK);
+    if (strcmp(out, nfc_key) != 0) fail_msg("key of '%s' is '%s', of its NFC '%s'", buf, out, nfc_key);
+    jk_free(nfc);
+    jk_free(nfc_key);
     char *want = ref_key_round(buf), *want2 = ref_key_round(want);
     if (strcmp(want, want2) == 0) {
       checked++;
