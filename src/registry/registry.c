@@ -142,6 +142,7 @@ jk_err jk_registry_add(jk_store *s, jk_identity *rec) {
     int64_t holder;
     bool retired;
     e = jk_store_code_lookup(s, rec->code, &holder, &retired);
+    if (e != JK_OK && e != JK_ENOTFOUND) goto fail;
     if (e == JK_OK && !retired) {
       jk_identity cur = {0}, next = {0};
       if ((e = jk_store_resident_get(s, holder, &cur))) goto fail;
@@ -151,7 +152,10 @@ jk_err jk_registry_add(jk_store *s, jk_identity *rec) {
         jk_move_change chg = {.name = rec->name, .kana = rec->kana, .address = rec->address,
                               .relation = rec->relation, .note = rec->note, .birth = rec->birth,
                               .sex = rec->sex, .household_id = rec->household_id, .moved_on = rec->moved_on};
-        if ((e = move_in_tx(s, rec->code, JK_MOVE_IN, &chg, &next))) goto fail;
+        if ((e = move_in_tx(s, rec->code, JK_MOVE_IN, &chg, &next))) {
+          jk_identity_clear(&next);
+          goto fail;
+        }
         jk_identity_clear(rec);
         *rec = next;
         goto commit;
