@@ -18,33 +18,7 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-/* Reference validator: decode first, then check the value (a different method from the
- * library's byte-range table). Returns the valid prefix length. */
-static size_t ref_valid_prefix(const unsigned char *p, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    unsigned c = p[i];
-    size_t len;
-    uint32_t cp, min;
-    if (c == 0) return i;
-    if (c < 0x80) {
-      i++;
-      continue;
-    }
-    if ((c & 0xE0) == 0xC0) len = 2, cp = c & 0x1F, min = 0x80;
-    else if ((c & 0xF0) == 0xE0) len = 3, cp = c & 0x0F, min = 0x800;
-    else if ((c & 0xF8) == 0xF0) len = 4, cp = c & 0x07, min = 0x10000;
-    else return i;
-    if (n - i < len) return i;
-    for (size_t k = 1; k < len; k++) {
-      if ((p[i + k] & 0xC0) != 0x80) return i;
-      cp = (cp << 6) | (p[i + k] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return i;
-    i += len;
-  }
-  return n;
-}
+#include "common/ref_utf8.h"
 
 /* UTF-8 of cp (any value up to U+10FFFF, surrogates too: the tests need them). */
 static size_t enc(char *p, uint32_t cp) {
