@@ -182,3 +182,19 @@ jk_err cli_write_file(const char *path, const char *data, size_t len) {
   if (e) unlink(tmp);
   return e;
 }
+
+/* Codes typed with full-width digits (１２３…) are common: fold them to ASCII first. */
+jk_err cli_fold_digits(const char *in, char *out, size_t cap) {
+  size_t o = 0;
+  for (const unsigned char *p = (const unsigned char *)in; *p;) {
+    if (o + 1 >= cap) return jk_error_set(JK_ETOOLARGE, "too long");
+    if (p[0] == 0xEF && p[1] == 0xBC && p[2] >= 0x90 && p[2] <= 0x99) {
+      out[o++] = (char)('0' + (p[2] - 0x90));
+      p += 3;
+    } else {
+      out[o++] = (char)*p++;
+    }
+  }
+  out[o] = '\0';
+  return JK_OK;
+}

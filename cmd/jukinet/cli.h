@@ -63,6 +63,10 @@ jk_err cli_read_file(const char *path, size_t max, char **out, size_t *len);
 /* Write data to a file atomically ("-" or NULL = stdout). */
 jk_err cli_write_file(const char *path, const char *data, size_t len);
 
+/* Codes typed with full-width digits (１２３…) are common: copy `in` to out (cap bytes) with
+ * them folded to ASCII. JK_ETOOLARGE when it does not fit. */
+jk_err cli_fold_digits(const char *in, char *out, size_t cap);
+
 /* Commands: each returns the process exit code. */
 int cmd_node(int argc, char **argv, cli_global *g);
 int cmd_resident(int argc, char **argv, cli_global *g);

@@ -11,21 +11,6 @@
 
 #include <string.h>
 
-/* Codes typed with full-width digits (１２３…) are common: fold them to ASCII first. */
-static jk_err fold_digits(const char *in, char *out, size_t cap) {
-  size_t o = 0;
-  for (const unsigned char *p = (const unsigned char *)in; *p;) {
-    if (o + 1 >= cap) return jk_error_set(JK_ETOOLARGE, "too long");
-    if (p[0] == 0xEF && p[1] == 0xBC && p[2] >= 0x90 && p[2] <= 0x99) {
-      out[o++] = (char)('0' + (p[2] - 0x90));
-      p += 3;
-    } else {
-      out[o++] = (char)*p++;
-    }
-  }
-  out[o] = '\0';
-  return JK_OK;
-}
 
 static int check_result(cli_global *g, const char *kind, const char *input, jk_err e) {
   if (g->json) {
@@ -46,7 +31,7 @@ static int check_value(int argc, char **argv, cli_global *g, const char *kind, c
   if (cli_parse(argc, argv, NULL, pos, 1, &npos, g)) return EXIT_USAGE;
   if (npos != 1) return cli_usage("%s", jk_tr(usage));
   char buf[64];
-  jk_err e = fold_digits(pos[0], buf, sizeof buf);
+  jk_err e = cli_fold_digits(pos[0], buf, sizeof buf);
   if (!e) e = validate(buf, strlen(buf));
   return check_result(g, kind, pos[0], e);
 }

@@ -140,11 +140,10 @@ static int resident_add(int argc, char **argv, cli_global *g) {
     goto out;
   if (reason && (e = jk_move_parse(reason, &rec.reason))) goto out;
   if (code) {
-    if (strlen(code) != JK_RESCODE_LEN) {
-      e = jk_rescode_validate(code, strlen(code));
-      goto out;
-    }
-    memcpy(rec.code, code, JK_RESCODE_LEN + 1);
+    char folded[64];
+    if ((e = cli_fold_digits(code, folded, sizeof folded))) goto out;
+    if ((e = jk_rescode_validate(folded, strlen(folded)))) goto out;
+    memcpy(rec.code, folded, JK_RESCODE_LEN + 1);
   }
   if ((e = dup_opt(name, &rec.name)) || (e = dup_opt(kana, &rec.kana)) || (e = dup_opt(address, &rec.address)) ||
       (e = dup_opt(relation, &rec.relation)) || (e = dup_opt(note, &rec.note)))
@@ -180,10 +179,12 @@ static int resident_move(int argc, char **argv, cli_global *g) {
     goto out;
   if (household && strcmp(household, "new") == 0) c.household_id = -1;
   else if ((e = parse_id_opt("household", household, &c.household_id))) goto out;
+  char code[64];
+  if ((e = cli_fold_digits(pos[0], code, sizeof code))) goto out;
   if ((e = open_node(g, 0, &n))) goto out;
-  if ((e = jk_registry_move(jk_node_store(n), pos[0], k, &c, &out))) goto out;
+  if ((e = jk_registry_move(jk_node_store(n), code, k, &c, &out))) goto out;
   if (g->json) cli_json(record_json(&out));
-  else if (k == JK_MOVE_CODE_CHANGE) cli_out("%s: %s → %s\n", jk_move_name_ja(k), pos[0], out.code);
+  else if (k == JK_MOVE_CODE_CHANGE) cli_out("%s: %s → %s\n", jk_move_name_ja(k), code, out.code);
   else cli_out("%s: %s %s, version %d\n", jk_move_name_ja(k), out.code, out.name, out.version);
 out:
   jk_identity_clear(&out);
@@ -198,15 +199,17 @@ static int resident_show(int argc, char **argv, cli_global *g, bool history) {
   if (npos != 1) return cli_usage(history ? "usage: jukinet resident history CODE" : "usage: jukinet resident show CODE");
   jk_node *n = NULL;
   jk_err e;
+  char code[64];
+  if ((e = cli_fold_digits(pos[0], code, sizeof code))) return cli_fail(e);
   if ((e = open_node(g, JK_STORE_READONLY, &n))) return cli_fail(e);
   if (history) {
     collect c = {.json = g->json, .full = true, .arr = g->json ? json_array() : NULL};
-    e = jk_registry_history(jk_node_store(n), pos[0], on_record, &c);
+    e = jk_registry_history(jk_node_store(n), code, on_record, &c);
     if (!e && g->json) cli_json(c.arr);
     else json_decref(c.arr);
   } else {
     jk_identity r = {0};
-    if (!(e = jk_registry_get(jk_node_store(n), pos[0], &r))) {
+    if (!(e = jk_registry_get(jk_node_store(n), code, &r))) {
       if (g->json) cli_json(record_json(&r));
       else print_record(&r);
     }

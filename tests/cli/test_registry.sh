@@ -34,6 +34,9 @@ expect_exit 3 J resident show "$code"
 expect_in "$T/err" "$newcode"
 expect_exit 0 J resident show "$newcode"
 expect_in "$T/out" "山田　太朗"
+wide=$(printf '%s' "$newcode" | sed 's/0/０/g;s/1/１/g;s/2/２/g;s/3/３/g;s/4/４/g;s/5/５/g;s/6/６/g;s/7/７/g;s/8/８/g;s/9/９/g')
+expect_exit 0 J resident show "$wide"                       # full-width digits as typed at a counter
+expect_in "$T/out" "山田　太朗"
 expect_exit 0 J resident move "$newcode" --kind move-out --note "転出先: 大阪府門真市" --date 2015-03-31
 expect_exit 4 J resident move "$newcode" --kind move-within --address "大阪府枚方市" --date 2016-01-01
 expect_exit 0 J --json resident history "$code"
