@@ -113,10 +113,15 @@ static sqlite3_stmt *st(sq_store *s, enum stmt_id id) {
   sqlite3_stmt *var = st((s), (id));                                                                 \
   if (!var) return db_error((s), sqlite3_errcode((s)->db), "prepare")
 
-static jk_err step_done(sq_store *s, sqlite3_stmt *q, const char *what) {
-  int rc = sqlite3_step(q);
+/* Ready a cached statement for its next use. */
+static void finish(sqlite3_stmt *q) {
   sqlite3_reset(q);
   sqlite3_clear_bindings(q);
+}
+
+static jk_err step_done(sq_store *s, sqlite3_stmt *q, const char *what) {
+  int rc = sqlite3_step(q);
+  finish(q);
   if (rc != SQLITE_DONE) return db_error(s, rc, what);
   return JK_OK;
 }
@@ -274,8 +279,7 @@ static jk_err sq_meta_get(jk_store *base, const char *key, char **out) {
   } else {
     e = db_error(s, rc, "meta");
   }
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  finish(q);
   return e;
 }
 
@@ -306,8 +310,7 @@ static jk_err sq_household_exists(jk_store *base, int64_t id, bool *out) {
   sqlite3_bind_int64(q, 1, id);
   int rc = sqlite3_step(q);
   *out = rc == SQLITE_ROW;
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  finish(q);
   return rc == SQLITE_ROW || rc == SQLITE_DONE ? JK_OK : db_error(s, rc, "household");
 }
 
@@ -317,8 +320,7 @@ static jk_err lookup_one(sq_store *s, enum stmt_id id, const char *code, int64_t
   int rc = sqlite3_step(q);
   *found = rc == SQLITE_ROW;
   if (*found) *out = sqlite3_column_int64(q, 0);
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  finish(q);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_error(s, rc, "code");
   return JK_OK;
 }
@@ -475,8 +477,7 @@ static jk_err sq_resident_insert(jk_store *base, jk_identity *rec, const jk_resi
   jk__store_now(rec->recorded_at);
   bind_record(q, rec, keys, birth, moved);
   int rc = sqlite3_step(q);
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  finish(q);
   if (rc != SQLITE_DONE) {
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
       return jk_error_set(JK_EEXISTS, "resident code %s is already registered", rec->code);
@@ -496,8 +497,7 @@ static jk_err sq_resident_append(jk_store *base, jk_identity *rec, const jk_resi
   bind_record(q, rec, keys, birth, moved);
   sqlite3_bind_int64(q, 18, rec->resident_id);
   int rc = sqlite3_step(q);
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  finish(q);
   if (rc != SQLITE_DONE) {
     if ((rc & 0xff) == SQLITE_CONSTRAINT)
       return jk_error_set(JK_EEXISTS, "resident code %s is already registered", rec->code);
@@ -592,8 +592,7 @@ static jk_err each_row(sq_store *s, sqlite3_stmt *q, jk_identity_cb cb, void *pa
     if (stop) break;
   }
   if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE) e = db_error(s, rc, "read");
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  finish(q);
   return e;
 }
 
@@ -606,8 +605,7 @@ static jk_err sq_resident_get(jk_store *base, int64_t id, jk_identity *out) {
   if (rc == SQLITE_ROW) e = row_to_identity(q, out);
   else if (rc == SQLITE_DONE) e = jk_error_set(JK_ENOTFOUND, "resident %lld not found", (long long)id);
   else e = db_error(s, rc, "resident");
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  finish(q);
   return e;
 }
 
@@ -631,8 +629,7 @@ static jk_err sq_resident_count(jk_store *base, int status, int64_t *out) {
   if (status) sqlite3_bind_int(q, 1, status);
   int rc = sqlite3_step(q);
   if (rc == SQLITE_ROW) *out = sqlite3_column_int64(q, 0);
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
+  finish(q);
   return rc == SQLITE_ROW ? JK_OK : db_error(s, rc, "count");
 }
 
