@@ -168,6 +168,8 @@ static jk_err write_all(int fd, const char *data, size_t len, const char *path) 
 
 jk_err cli_write_file(const char *path, const char *data, size_t len) {
   if (!path || strcmp(path, "-") == 0) {
+    if (cli_holding()) /* the operation's output waits for its ledger entry (op.c) */
+      return fwrite(data, 1, len, stdout) == len ? JK_OK : jk_error_set(JK_ENOMEM, NULL);
     fflush(stdout);
     return write_all(STDOUT_FILENO, data, len, "stdout");
   }

@@ -67,6 +67,35 @@ jk_err cli_write_file(const char *path, const char *data, size_t len);
  * them folded to ASCII. JK_ETOOLARGE when it does not fit. */
 jk_err cli_fold_digits(const char *in, char *out, size_t cap);
 
+/* ---- operations on a node (op.c) ---- */
+typedef struct jk_node jk_node;
+typedef struct jk_session jk_session;
+typedef struct cli_op {
+  jk_node *node;
+  jk_session *sess;
+} cli_op;
+/* Open the node, resume the session, check `action` (refusals recorded) and hold stdout.
+ * action NULL: only resume the session (the library call that follows checks for itself).
+ * Returns 0, or the exit code after printing why. */
+int cli_op_begin(cli_global *g, const char *action, const char *object, const char *object_late, cli_op *op);
+/* Record the outcome, then show the held output (only when recorded and e == JK_OK); closes
+ * the node. Returns the exit code. */
+int cli_op_end(cli_op *op, jk_err e);
+/* Open the node in g->dir read-write (no session). Returns 0 or the exit code. */
+int cli_node_open(cli_global *g, jk_node **n);
+bool cli_holding(void);
+/* The terminal this command runs at, for the ledger ($JUKINET_TERMINAL or cli:host:tty:uid). */
+const char *cli_terminal(void);
+
+/* Secrets: from `file` when given, else $env, else a no-echo prompt on a terminal. *out is
+ * guarded memory: free with cli_secret_free. */
+#define CLI_SECRET_MAX 256
+jk_err cli_secret(const char *env, const char *file, const char *prompt, char **out, size_t *len);
+void cli_secret_free(char *s);
+/* The session file. */
+jk_err cli_session_write(const char *token);
+void cli_session_remove(void);
+
 /* Commands: each returns the process exit code. */
 int cmd_node(int argc, char **argv, cli_global *g);
 int cmd_resident(int argc, char **argv, cli_global *g);
@@ -75,5 +104,12 @@ int cmd_lgcode(int argc, char **argv, cli_global *g);
 int cmd_date(int argc, char **argv, cli_global *g);
 int cmd_gen(int argc, char **argv, cli_global *g);
 int cmd_help(int argc, char **argv, cli_global *g);
+int cmd_login(int argc, char **argv, cli_global *g);
+int cmd_logout(int argc, char **argv, cli_global *g);
+int cmd_whoami(int argc, char **argv, cli_global *g);
+int cmd_operator(int argc, char **argv, cli_global *g);
+int cmd_policy(int argc, char **argv, cli_global *g);
+int cmd_card(int argc, char **argv, cli_global *g);
+int cmd_audit(int argc, char **argv, cli_global *g);
 
 #endif

@@ -11,13 +11,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define IMPORT_MAX_BYTES ((size_t)2 << 30) /* 2 GiB: ~15M rows */
-
-static jk_err open_node(cli_global *g, unsigned flags, jk_node **n) {
-  if (!g->dir) return jk_error_set(JK_EINVAL, "--dir is required (or set JUKINET_DIR)");
-  return jk_node_open(n, g->dir, flags);
-}
 
 /* ---- output of a record ---- */
 
@@ -133,7 +129,10 @@ static int resident_add(int argc, char **argv, cli_global *g) {
   if (!name || !kana || !birth || !sex || !address)
     return cli_usage("resident add needs --name, --kana, --birth, --sex and --address");
   jk_identity rec = {0};
-  jk_node *n = NULL;
+  cli_op op;
+  /* the new resident's code becomes the entry's object when the entry is written (at commit) */
+  int rc = cli_op_begin(g, "resident.add", "-", rec.code, &op);
+  if (rc) return rc;
   jk_err e;
   if ((e = parse_date_opt("birth", birth, &rec.birth)) || (e = parse_date_opt("date", date, &rec.moved_on)) ||
       (e = parse_sex_opt(sex, &rec.sex)) || (e = parse_id_opt("household", household, &rec.household_id)))
@@ -148,14 +147,13 @@ static int resident_add(int argc, char **argv, cli_global *g) {
   if ((e = dup_opt(name, &rec.name)) || (e = dup_opt(kana, &rec.kana)) || (e = dup_opt(address, &rec.address)) ||
       (e = dup_opt(relation, &rec.relation)) || (e = dup_opt(note, &rec.note)))
     goto out;
-  if ((e = open_node(g, 0, &n))) goto out;
-  if ((e = jk_registry_add(jk_node_store(n), &rec))) goto out;
+  if ((e = jk_registry_add(jk_node_store(op.node), &rec))) goto out;
   if (g->json) cli_json(record_json(&rec));
   else cli_out("registered %s %s (%s) as %s\n", rec.code, rec.name, jk_move_name_ja(rec.reason), status_text(rec.status));
 out:
+  rc = cli_op_end(&op, e);
   jk_identity_clear(&rec);
-  jk_node_close(n);
-  return e ? cli_fail(e) : 0;
+  return rc;
 }
 
 static int resident_move(int argc, char **argv, cli_global *g) {
@@ -172,24 +170,25 @@ static int resident_move(int argc, char **argv, cli_global *g) {
   jk_move_kind k;
   jk_move_change c = {.name = name, .kana = kana, .address = address, .relation = relation, .note = note};
   jk_identity out = {0};
-  jk_node *n = NULL;
+  char code[64];
   jk_err e;
+  if ((e = cli_fold_digits(pos[0], code, sizeof code))) return cli_fail(e);
+  cli_op op;
+  int rc = cli_op_begin(g, "resident.move", code, NULL, &op);
+  if (rc) return rc;
   if ((e = jk_move_parse(kind, &k)) || (e = parse_date_opt("date", date, &c.moved_on)) ||
       (e = parse_date_opt("birth", birth, &c.birth)) || (e = parse_sex_opt(sex, &c.sex)))
     goto out;
   if (household && strcmp(household, "new") == 0) c.household_id = -1;
   else if ((e = parse_id_opt("household", household, &c.household_id))) goto out;
-  char code[64];
-  if ((e = cli_fold_digits(pos[0], code, sizeof code))) goto out;
-  if ((e = open_node(g, 0, &n))) goto out;
-  if ((e = jk_registry_move(jk_node_store(n), code, k, &c, &out))) goto out;
+  if ((e = jk_registry_move(jk_node_store(op.node), code, k, &c, &out))) goto out;
   if (g->json) cli_json(record_json(&out));
   else if (k == JK_MOVE_CODE_CHANGE) cli_out("%s: %s → %s\n", jk_move_name_ja(k), code, out.code);
   else cli_out("%s: %s %s, version %d\n", jk_move_name_ja(k), out.code, out.name, out.version);
 out:
+  rc = cli_op_end(&op, e);
   jk_identity_clear(&out);
-  jk_node_close(n);
-  return e ? cli_fail(e) : 0;
+  return rc;
 }
 
 static int resident_show(int argc, char **argv, cli_global *g, bool history) {
@@ -197,26 +196,27 @@ static int resident_show(int argc, char **argv, cli_global *g, bool history) {
   int npos;
   if (cli_parse(argc, argv, NULL, pos, 1, &npos, g)) return EXIT_USAGE;
   if (npos != 1) return cli_usage(history ? "usage: jukinet resident history CODE" : "usage: jukinet resident show CODE");
-  jk_node *n = NULL;
   jk_err e;
   char code[64];
   if ((e = cli_fold_digits(pos[0], code, sizeof code))) return cli_fail(e);
-  if ((e = open_node(g, JK_STORE_READONLY, &n))) return cli_fail(e);
+  cli_op op;
+  int rc = cli_op_begin(g, history ? "resident.history" : "resident.show", code, NULL, &op);
+  if (rc) return rc;
+  jk_store *st = jk_node_store(op.node);
   if (history) {
     collect c = {.json = g->json, .full = true, .arr = g->json ? json_array() : NULL};
-    e = jk_registry_history(jk_node_store(n), code, on_record, &c);
+    e = jk_registry_history(st, code, on_record, &c);
     if (!e && g->json) cli_json(c.arr);
     else json_decref(c.arr);
   } else {
     jk_identity r = {0};
-    if (!(e = jk_registry_get(jk_node_store(n), code, &r))) {
+    if (!(e = jk_registry_get(st, code, &r))) {
       if (g->json) cli_json(record_json(&r));
       else print_record(&r);
     }
     jk_identity_clear(&r);
   }
-  jk_node_close(n);
-  return e ? cli_fail(e) : 0;
+  return cli_op_end(&op, e);
 }
 
 static int resident_search(int argc, char **argv, cli_global *g, bool list) {
@@ -231,7 +231,6 @@ static int resident_search(int argc, char **argv, cli_global *g, bool list) {
   int npos;
   if (cli_parse(argc, argv, list ? search_opts + 5 : search_opts, pos, 0, &npos, g)) return EXIT_USAGE;
   jk_registry_query q = {0};
-  jk_node *n = NULL;
   jk_err e;
   int64_t lim = 0, off = 0;
   if ((e = parse_date_opt("birth", birth, &q.birth)) || (e = parse_sex_opt(sex, &q.sex)) ||
@@ -251,22 +250,22 @@ static int resident_search(int argc, char **argv, cli_global *g, bool list) {
   q.address = address;
   q.limit = (size_t)lim;
   q.offset = (size_t)off;
-  if ((e = open_node(g, JK_STORE_READONLY, &n))) return cli_fail(e);
+  char obj[32] = "-";
+  if (q.household_id) snprintf(obj, sizeof obj, "household:%lld", (long long)q.household_id);
+  cli_op op;
+  int rc = cli_op_begin(g, list ? "resident.list" : "resident.search", obj, NULL, &op);
+  if (rc) return rc;
   collect c = {.json = g->json, .arr = g->json ? json_array() : NULL};
   if (list) {
     jk_store_query sq = {.status = q.status, .household_id = q.household_id, .limit = q.limit, .offset = q.offset};
-    e = jk_store_resident_search(jk_node_store(n), &sq, on_record, &c);
+    e = jk_store_resident_search(jk_node_store(op.node), &sq, on_record, &c);
   } else {
-    e = jk_registry_search(jk_node_store(n), &q, on_record, &c);
+    e = jk_registry_search(jk_node_store(op.node), &q, on_record, &c);
   }
-  jk_node_close(n);
-  if (e) {
-    json_decref(c.arr);
-    return cli_fail(e);
-  }
-  if (g->json) return cli_json(c.arr);
-  if (c.n == 0) cli_out("no residents found\n");
-  return 0;
+  if (e) json_decref(c.arr);
+  else if (g->json) cli_json(c.arr);
+  else if (c.n == 0) cli_out("no residents found\n");
+  return cli_op_end(&op, e);
 }
 
 static int resident_import(int argc, char **argv, cli_global *g) {
@@ -283,9 +282,11 @@ static int resident_import(int argc, char **argv, cli_global *g) {
     return cli_usage("unknown encoding '%s' (utf-8, cp932)", encoding);
   char *data = NULL, *utf8 = NULL;
   size_t len = 0, ulen = 0;
-  jk_node *n = NULL;
   jk_import_result res;
   jk_err e;
+  cli_op op;
+  int rc = cli_op_begin(g, "resident.import", "-", NULL, &op);
+  if (rc) return rc;
   if ((e = cli_read_file(pos[0], IMPORT_MAX_BYTES, &data, &len))) goto out;
   if (cp932) {
     if ((e = jk_cp932_to_utf8(data, len, &utf8, &ulen))) {
@@ -293,8 +294,7 @@ static int resident_import(int argc, char **argv, cli_global *g) {
       goto out;
     }
   }
-  if ((e = open_node(g, 0, &n))) goto out;
-  e = jk_registry_import_csv(jk_node_store(n), cp932 ? utf8 : data, cp932 ? ulen : len, &res);
+  e = jk_registry_import_csv(jk_node_store(op.node), cp932 ? utf8 : data, cp932 ? ulen : len, &res);
   if (e) goto out;
   if (g->json) cli_json(json_pack("{s:s,s:I,s:I}", "file", pos[0], "rows", (json_int_t)res.rows, "households",
                                   (json_int_t)res.households));
@@ -302,8 +302,7 @@ static int resident_import(int argc, char **argv, cli_global *g) {
 out:
   jk_free(data);
   jk_free(utf8);
-  jk_node_close(n);
-  return e ? cli_fail(e) : 0;
+  return cli_op_end(&op, e);
 }
 
 static int resident_export(int argc, char **argv, cli_global *g) {
@@ -318,13 +317,15 @@ static int resident_export(int argc, char **argv, cli_global *g) {
                strcasecmp(encoding, "shift_jis") == 0;
   if (!cp932 && strcasecmp(encoding, "utf-8") != 0 && strcasecmp(encoding, "utf8") != 0)
     return cli_usage("unknown encoding '%s' (utf-8, cp932)", encoding);
-  jk_node *n = NULL;
   jk_buf b = {0};
   char *sj = NULL;
   size_t sjlen = 0, rows = 0;
   jk_err e;
-  if ((e = open_node(g, JK_STORE_READONLY, &n))) goto out;
-  if ((e = jk_registry_export_csv(jk_node_store(n), &b, &rows))) goto out;
+  cli_op op;
+  int rc = cli_op_begin(g, "resident.export", "-", NULL, &op);
+  if (rc) return rc;
+  bool to_file = outpath && strcmp(outpath, "-") != 0;
+  if ((e = jk_registry_export_csv(jk_node_store(op.node), &b, &rows))) goto out;
   if (cp932) {
     jk_text_pos bad;
     /* Line L of the file is row L-1 (after the header): the error names line and column. */
@@ -340,8 +341,9 @@ static int resident_export(int argc, char **argv, cli_global *g) {
 out:
   jk_buf_free(&b);
   jk_free(sj);
-  jk_node_close(n);
-  return e ? cli_fail(e) : 0;
+  rc = cli_op_end(&op, e);
+  if (rc && !e && to_file) unlink(outpath); /* not recorded: not handed out either */
+  return rc;
 }
 
 int cmd_resident(int argc, char **argv, cli_global *g) {

@@ -6,6 +6,8 @@
  */
 #include "cli.h"
 
+#include <sodium.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +17,9 @@ static const struct {
 } nouns[] = {
     {"node", cmd_node}, {"resident", cmd_resident}, {"code", cmd_code}, {"lgcode", cmd_lgcode},
     {"date", cmd_date}, {"gen", cmd_gen},           {"help", cmd_help},
+    {"login", cmd_login}, {"logout", cmd_logout},   {"whoami", cmd_whoami},
+    {"operator", cmd_operator}, {"policy", cmd_policy}, {"card", cmd_card},
+    {"audit", cmd_audit},
 };
 
 static void pick_language(int argc, char **argv) {
@@ -37,6 +42,10 @@ static void pick_language(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   cli_global g = {0};
+  if (sodium_init() < 0) {
+    fputs("jukinet: libsodium cannot start\n", stderr);
+    return EXIT_IO;
+  }
   pick_language(argc, argv);
   g.dir = getenv("JUKINET_DIR");
   if (g.dir && !*g.dir) g.dir = NULL;

@@ -7,6 +7,15 @@
  *   name   = 枚方市
  *   store  = node.db              ; relative to the directory, or sqlite:/abs/path
  *
+ *   [key]                         ; the node's own signing key (ledger tree heads)
+ *   module   = /usr/lib/softhsm/libsofthsm2.so   ; PKCS#11 module
+ *   token    = jukinet-node-272108               ; token label
+ *   label    = jukinet-node                      ; Ed25519 key label on the token
+ *   pin-file = key.pin                           ; relative to the directory, mode 0600
+ *
+ *   [auth]
+ *   card-module = /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so  ; operators' IC cards
+ *
  * The directory is created 0700: it holds personal data.
  */
 #ifndef JUKINET_NODE_H
@@ -14,6 +23,7 @@
 
 #include "jukinet/common.h"
 #include "jukinet/err.h"
+#include "jukinet/ledger.h"
 #include "jukinet/store.h"
 
 #ifdef __cplusplus
@@ -29,6 +39,14 @@ typedef struct jk_node_init_opts {
   const char *lgcode;  /* required, validated */
   const char *name;    /* required, UTF-8 */
   const char *store;   /* NULL = "node.db" in the directory */
+  /* The node's key token: an Ed25519 key labelled key_label is generated on it when absent.
+   * The PIN is written to DIR/key.pin (0600) for the node's own use. */
+  const char *key_module; /* NULL = jk_token_default_module() */
+  const char *key_token;  /* token label, required */
+  const char *key_label;  /* NULL = "jukinet-node" */
+  const char *key_pin;    /* required */
+  size_t key_pin_len;
+  const char *card_module; /* operators' cards; NULL = key_module */
 } jk_node_init_opts;
 
 /* Create a new node in `dir`. The directory must not exist or be empty (JK_EEXISTS otherwise:
@@ -41,6 +59,16 @@ JK_API void jk_node_close(jk_node *n);
 
 /* Borrowed until jk_node_close. */
 JK_API jk_store *jk_node_store(jk_node *n);
+/* The node's ledger, attached to its store. It signs tree heads with the node key (the token is
+ * opened and logged in on first use); read-only when the node was opened JK_STORE_READONLY. */
+JK_API jk_ledger *jk_node_ledger(jk_node *n);
+/* Node id: "<lgcode>-<16 hex>", fixed at init, part of every ledger entry. */
+JK_API const char *jk_node_id(const jk_node *n);
+/* The node's public key, read from its token (no PIN needed); JK_ECORRUPT when it differs from
+ * the one recorded at init (the token was swapped). */
+JK_API jk_err jk_node_public_key(jk_node *n, uint8_t pk[32]);
+/* PKCS#11 module for operators' cards. */
+JK_API const char *jk_node_card_module(const jk_node *n);
 JK_API const char *jk_node_lgcode(const jk_node *n);
 JK_API const char *jk_node_name(const jk_node *n);
 JK_API const char *jk_node_dir(const jk_node *n);

@@ -17,6 +17,8 @@
 #include "jukinet/err.h"
 #include "jukinet/identity.h"
 
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,6 +43,13 @@ JK_API int jk_store_schema_latest(void);
 JK_API jk_err jk_store_begin(jk_store *s);
 JK_API jk_err jk_store_commit(jk_store *s);
 JK_API void jk_store_rollback(jk_store *s);
+/* Commit hooks (the ledger uses them to write an operation's entries and sign a tree head in the
+ * same transaction as the operation). pre runs inside the transaction just before it commits:
+ * an error from it rolls the whole transaction back and is returned by commit. post runs after
+ * every commit attempt and every rollback, saying whether the transaction committed. One pair
+ * per handle; NULLs remove them. */
+JK_API void jk_store_set_commit_hooks(jk_store *s, jk_err (*pre)(jk_store *s, void *payload),
+                                      void (*post)(jk_store *s, void *payload, bool committed), void *payload);
 
 /* Bulk loading inside an open transaction. bulk_begin says about how many residents will be
  * inserted; when that is more than the store already holds, a backend may drop its secondary
@@ -105,6 +114,145 @@ JK_API jk_err jk_store_resident_search(jk_store *s, const jk_store_query *q, jk_
 JK_API jk_err jk_store_resident_each(jk_store *s, jk_identity_cb cb, void *payload);
 /* Number of residents, by status (0 = all). */
 JK_API jk_err jk_store_resident_count(jk_store *s, int status, int64_t *out);
+
+
+/* ---- ledger (操作履歴; src/ledger owns the meaning, the store only keeps rows) ----
+ * Rows are appended in seq order (1, 2, 3 … with no gaps: the store refuses anything else with
+ * JK_ECONFLICT). Text fields are bounded (JK_LEDGER_FIELD_MAX bytes); detail and leaf are
+ * 32-byte hashes. Reads return the rows as stored, unvalidated beyond their shape: the ledger
+ * module's verification is what judges them. */
+#define JK_LEDGER_FIELD_MAX 256
+typedef struct jk_ledger_row {
+  int64_t seq;
+  const char *at, *operator_, *role, *terminal, *action, *object, *result;
+  uint8_t detail[32];
+  uint8_t leaf[32];
+} jk_ledger_row;
+typedef int (*jk_ledger_row_cb)(const jk_ledger_row *row, void *payload);
+typedef struct jk_ledger_head_row {
+  int64_t size;
+  uint8_t root[32];
+  char at[32];
+  uint8_t sig[64];
+} jk_ledger_head_row;
+typedef int (*jk_ledger_head_cb)(const jk_ledger_head_row *head, void *payload);
+
+/* Number of entries (the highest seq). */
+JK_API jk_err jk_store_ledger_size(jk_store *s, int64_t *out);
+JK_API jk_err jk_store_ledger_append(jk_store *s, const jk_ledger_row *row);
+/* The row with this seq (strings borrowed until the next call on s). */
+JK_API jk_err jk_store_ledger_get(jk_store *s, int64_t seq, jk_ledger_row_cb cb, void *payload);
+/* Rows with first <= seq <= last (last 0 = to the end), in the order the table holds them by
+ * seq; rows are returned as found, so a gap or a duplicate shows up to the caller. */
+JK_API jk_err jk_store_ledger_each(jk_store *s, int64_t first, int64_t last, jk_ledger_row_cb cb, void *payload);
+/* Leaf hashes of seq first+1 … first+count (0-based index `first`). JK_ECORRUPT when a row is
+ * missing or malformed. */
+JK_API jk_err jk_store_ledger_leaves(jk_store *s, uint64_t first, size_t count, uint8_t (*out)[32]);
+/* Search: conditions ANDed, NULL/0 = any; seq range from the time range is the caller's job.
+ * Newest first, at most limit (0 = 100). */
+typedef struct jk_ledger_query {
+  const char *operator_, *object, *action;
+  int64_t first_seq, last_seq; /* 0 = open */
+  size_t limit;
+} jk_ledger_query;
+JK_API jk_err jk_store_ledger_search(jk_store *s, const jk_ledger_query *q, jk_ledger_row_cb cb, void *payload);
+/* The time of entry seq into at (JK_ENOTFOUND when absent). */
+JK_API jk_err jk_store_ledger_time(jk_store *s, int64_t seq, char at[32]);
+/* Cached subtree hashes (level >= 8). */
+JK_API jk_err jk_store_ledger_subtree_put(jk_store *s, unsigned level, uint64_t index, const uint8_t hash[32]);
+JK_API jk_err jk_store_ledger_subtree_get(jk_store *s, unsigned level, uint64_t index, uint8_t out[32]);
+/* Every cached subtree, by (level, index). */
+typedef int (*jk_ledger_subtree_cb)(unsigned level, uint64_t index, const uint8_t hash[32], void *payload);
+JK_API jk_err jk_store_ledger_subtree_each(jk_store *s, jk_ledger_subtree_cb cb, void *payload);
+/* Signed tree heads. */
+JK_API jk_err jk_store_ledger_head_put(jk_store *s, const jk_ledger_head_row *h);
+/* The head with the largest size (JK_ENOTFOUND when none), or the one of exactly `size`. */
+JK_API jk_err jk_store_ledger_head_latest(jk_store *s, jk_ledger_head_row *out);
+JK_API jk_err jk_store_ledger_head_get(jk_store *s, int64_t size, jk_ledger_head_row *out);
+JK_API jk_err jk_store_ledger_head_each(jk_store *s, jk_ledger_head_cb cb, void *payload);
+
+/* ---- operators, roles, cards, sessions (src/auth owns the rules; the store keeps rows) ----
+ * Fixed-size fields; longer input is refused by the auth module before it gets here. */
+#define JK_STAFF_ID_MAX 32
+#define JK_OP_TEXT_MAX 200
+typedef struct jk_operator_rec {
+  int64_t id;
+  char staff_id[JK_STAFF_ID_MAX + 1];
+  char name[JK_OP_TEXT_MAX + 1], department[JK_OP_TEXT_MAX + 1];
+  char created_at[32], created_by[JK_STAFF_ID_MAX + 1];
+  char disabled_at[32]; /* "" = active */
+} jk_operator_rec;
+typedef int (*jk_operator_cb)(const jk_operator_rec *rec, void *payload);
+/* Insert (sets rec->id); JK_EEXISTS when the staff id is taken. */
+JK_API jk_err jk_store_operator_insert(jk_store *s, jk_operator_rec *rec);
+/* By id (id != 0) or by staff id. JK_ENOTFOUND. */
+JK_API jk_err jk_store_operator_get(jk_store *s, int64_t id, const char *staff_id, jk_operator_rec *out);
+JK_API jk_err jk_store_operator_each(jk_store *s, jk_operator_cb cb, void *payload);
+JK_API jk_err jk_store_operator_disable(jk_store *s, int64_t id, const char *at, const char *by);
+
+/* A dated appointment to a role, or a handling designation (role "handler"). */
+typedef struct jk_grant_rec {
+  int64_t id, operator_id;
+  char role[32];
+  jk_date from, until;        /* until.y == 0: open-ended */
+  char granted_by[JK_STAFF_ID_MAX + 1], granted_at[32];
+  char ended_by[JK_STAFF_ID_MAX + 1], ended_at[32]; /* "" while in force */
+} jk_grant_rec;
+typedef int (*jk_grant_cb)(const jk_grant_rec *rec, void *payload);
+JK_API jk_err jk_store_grant_insert(jk_store *s, jk_grant_rec *rec);
+/* End grant `id` on `until` (its last day). JK_ENOTFOUND, or JK_ECONFLICT when already ended. */
+JK_API jk_err jk_store_grant_end(jk_store *s, int64_t id, jk_date until, const char *by, const char *at);
+/* Grants of one operator (operator_id != 0) or all, oldest first. */
+JK_API jk_err jk_store_grant_each(jk_store *s, int64_t operator_id, jk_grant_cb cb, void *payload);
+
+/* Password history: add a hash (an Argon2id string, at most 255 bytes); recent calls cb for the
+ * newest `n` (newest first) with (hash, set_at). */
+JK_API jk_err jk_store_password_add(jk_store *s, int64_t operator_id, const char *hash, const char *at,
+                                    const char *by);
+typedef int (*jk_password_cb)(const char *hash, const char *set_at, void *payload);
+JK_API jk_err jk_store_password_recent(jk_store *s, int64_t operator_id, size_t n, jk_password_cb cb, void *payload);
+
+typedef struct jk_card_rec {
+  int64_t id, operator_id;
+  char serial[65], label[65];
+  uint8_t pubkey[32];
+  char status[16];  /* active | returned | lost | revoked | replaced */
+  char enrolled_at[32], enrolled_by[JK_STAFF_ID_MAX + 1], status_at[32];
+} jk_card_rec;
+typedef int (*jk_card_cb)(const jk_card_rec *rec, void *payload);
+/* JK_EEXISTS when the public key is already enrolled (on any card, ever). */
+JK_API jk_err jk_store_card_insert(jk_store *s, jk_card_rec *rec);
+JK_API jk_err jk_store_card_get(jk_store *s, int64_t id, jk_card_rec *out);
+/* The newest card enrolled with this token serial and label. JK_ENOTFOUND. */
+JK_API jk_err jk_store_card_find(jk_store *s, const char *serial, const char *label, jk_card_rec *out);
+JK_API jk_err jk_store_card_set_status(jk_store *s, int64_t id, const char *status, const char *at);
+/* Cards of one operator (operator_id != 0) or all. */
+JK_API jk_err jk_store_card_each(jk_store *s, int64_t operator_id, jk_card_cb cb, void *payload);
+typedef struct jk_card_event_rec {
+  int64_t id, card_id;
+  char event[16];
+  char holder[JK_STAFF_ID_MAX + 1], by[JK_STAFF_ID_MAX + 1], at[32];
+  char note[JK_OP_TEXT_MAX + 1];
+} jk_card_event_rec;
+typedef int (*jk_card_event_cb)(const jk_card_event_rec *rec, void *payload);
+JK_API jk_err jk_store_card_event_add(jk_store *s, jk_card_event_rec *rec);
+JK_API jk_err jk_store_card_event_each(jk_store *s, int64_t card_id, jk_card_event_cb cb, void *payload);
+
+/* Consecutive login failures and the lockout end ("" = not locked). get: zeros when unset. */
+JK_API jk_err jk_store_login_state_get(jk_store *s, int64_t operator_id, int *failures, char locked_until[32]);
+JK_API jk_err jk_store_login_state_set(jk_store *s, int64_t operator_id, int failures, const char *locked_until);
+
+typedef struct jk_session_rec {
+  int64_t id, operator_id, card_id;
+  uint8_t token_hash[32];
+  char terminal[JK_OP_TEXT_MAX + 1];
+  char created_at[32], last_used_at[32], ended_at[32]; /* ended_at "" while open */
+} jk_session_rec;
+JK_API jk_err jk_store_session_insert(jk_store *s, jk_session_rec *rec);
+/* By token hash. JK_ENOTFOUND. */
+JK_API jk_err jk_store_session_get(jk_store *s, const uint8_t token_hash[32], jk_session_rec *out);
+JK_API jk_err jk_store_session_touch(jk_store *s, int64_t id, const char *at);
+JK_API jk_err jk_store_session_end(jk_store *s, int64_t id, const char *at, const char *reason);
 
 #ifdef __cplusplus
 }

@@ -10,15 +10,15 @@
  *  - SQLite result codes are translated here and never leave this file.
  */
 #include "store/migrations.h"
-#include "store/store_int.h"
+#include "store/sqlite_int.h"
 
 #include "jukinet/buf.h"
 #include "jukinet/text.h"
 
-#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +29,7 @@ enum stmt_id {
   ST_RES_GET, ST_RES_HISTORY, ST_RES_EACH, ST_RES_COUNT, ST_RES_COUNT_STATUS,
   ST__COUNT
 };
+_Static_assert(ST__COUNT <= SQ_STMT_MAX, "raise SQ_STMT_MAX");
 
 #define RES_COLS                                                                                   \
   "id, version, code, status, name, kana, birth, sex, address, household_id, relation, reason, " \
@@ -68,19 +69,7 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_RES_COUNT_STATUS] = "SELECT count(*) FROM resident WHERE status = ?1",
 };
 
-#define MAX_DEFERRED_INDEXES 16
-
-typedef struct sq_store {
-  struct jk_store base;
-  sqlite3 *db;
-  sqlite3_stmt *stmt[ST__COUNT];
-  int version;
-  char *deferred[MAX_DEFERRED_INDEXES]; /* CREATE INDEX statements dropped by bulk_begin */
-  int ndeferred;
-  bool no_retired; /* during a bulk load: retired_code is empty, skip the probes */
-} sq_store;
-
-static jk_err db_error(sq_store *s, int rc, const char *what) {
+jk_err jk__sq_error(sq_store *s, int rc, const char *what) {
   jk_err code;
   switch (rc & 0xff) {
   case SQLITE_NOMEM: return jk_error_set(JK_ENOMEM, NULL);
@@ -108,18 +97,21 @@ static sqlite3_stmt *st(sq_store *s, enum stmt_id id) {
   return s->stmt[id];
 }
 
+sqlite3_stmt *jk__sq_stmt(sq_store *s, int slot, const char *sql) {
+  if (slot < 0 || slot >= SQ_XSTMT_MAX) return NULL;
+  if (!s->xstmt[slot]) {
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->xstmt[slot], NULL) != SQLITE_OK)
+      return NULL;
+  }
+  return s->xstmt[slot];
+}
+
 /* Prepare a cached statement or fail with the translated error. */
 #define PREP(var, s, id)                                                                             \
   sqlite3_stmt *var = st((s), (id));                                                                 \
   if (!var) return db_error((s), sqlite3_errcode((s)->db), "prepare")
 
-/* Ready a cached statement for its next use. */
-static void finish(sqlite3_stmt *q) {
-  sqlite3_reset(q);
-  sqlite3_clear_bindings(q);
-}
-
-static jk_err step_done(sq_store *s, sqlite3_stmt *q, const char *what) {
+jk_err jk__sq_step_done(sq_store *s, sqlite3_stmt *q, const char *what) {
   int rc = sqlite3_step(q);
   finish(q);
   if (rc != SQLITE_DONE) return db_error(s, rc, what);
@@ -142,6 +134,7 @@ static void sq_close(jk_store *base) {
   sq_store *s = (sq_store *)base;
   forget_deferred(s);
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->stmt[i]);
+  for (int i = 0; i < SQ_XSTMT_MAX; i++) sqlite3_finalize(s->xstmt[i]);
   sqlite3_close_v2(s->db);
   jk_free(s);
 }
@@ -184,7 +177,13 @@ static jk_err migrate(sq_store *s, int max_version) {
   return JK_OK;
 }
 
-static const struct jk__store_ops sqlite_ops;
+static struct jk__store_ops sqlite_ops;
+static pthread_once_t sqlite_ops_once = PTHREAD_ONCE_INIT;
+
+static void sqlite_ops_init(void) {
+  jk__sq_ledger_ops(&sqlite_ops);
+  jk__sq_auth_ops(&sqlite_ops);
+}
 
 jk_err jk__sqlite_open(jk_store **out, const char *path, unsigned flags, int max_version) {
   jk_err e;
@@ -194,6 +193,7 @@ jk_err jk__sqlite_open(jk_store **out, const char *path, unsigned flags, int max
     return jk_error_set(JK_ENOTFOUND, "database %s does not exist", path);
   sq_store *s = jk_calloc(1, sizeof *s);
   if (!s) return jk_error_set(JK_ENOMEM, NULL);
+  pthread_once(&sqlite_ops_once, sqlite_ops_init);
   s->base.ops = &sqlite_ops;
   /* node.db holds personal data: create it 0600 (SQLite gives -wal and -shm the same mode) */
   if ((flags & JK_STORE_CREATE) && !(flags & JK_STORE_READONLY) && strcmp(path, ":memory:") != 0 &&
@@ -232,7 +232,7 @@ fail:
 static jk_err sq_begin(jk_store *base) {
   sq_store *s = (sq_store *)base;
   PREP(q, s, ST_BEGIN);
-  return step_done(s, q, "begin");
+  return jk__sq_step_done(s, q, "begin");
 }
 
 static jk_err sq_bulk_end(jk_store *base);
@@ -244,7 +244,7 @@ static jk_err sq_commit(jk_store *base) {
   if (s->ndeferred && (e = sq_bulk_end(base))) return e;
   s->no_retired = false;
   PREP(q, s, ST_COMMIT);
-  return step_done(s, q, "commit");
+  return jk__sq_step_done(s, q, "commit");
 }
 
 static void sq_rollback(jk_store *base) {
@@ -288,7 +288,7 @@ static jk_err sq_meta_set(jk_store *base, const char *key, const char *value) {
   PREP(q, s, ST_META_SET);
   sqlite3_bind_text(q, 1, key, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 2, value, -1, SQLITE_STATIC);
-  return step_done(s, q, "meta");
+  return jk__sq_step_done(s, q, "meta");
 }
 
 /* ---- codes and households ---- */
@@ -299,7 +299,7 @@ static jk_err sq_household_new(jk_store *base, int64_t *out) {
   char now[32];
   jk__store_now(now);
   sqlite3_bind_text(q, 1, now, -1, SQLITE_TRANSIENT);
-  jk_err e = step_done(s, q, "household");
+  jk_err e = jk__sq_step_done(s, q, "household");
   if (!e) *out = sqlite3_last_insert_rowid(s->db);
   return e;
 }
@@ -417,7 +417,7 @@ static jk_err sq_code_retire(jk_store *base, const char *code, int64_t resident_
   sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
   sqlite3_bind_int64(q, 2, resident_id);
   sqlite3_bind_text(q, 3, d, -1, SQLITE_TRANSIENT);
-  return step_done(s, q, "retire code");
+  return jk__sq_step_done(s, q, "retire code");
 }
 
 /* ---- residents ---- */
@@ -463,7 +463,7 @@ static jk_err supersede(sq_store *s, int64_t id, int version) {
   PREP(q, s, ST_VER_SUPERSEDE);
   sqlite3_bind_int64(q, 1, id);
   sqlite3_bind_int(q, 2, version);
-  jk_err e = step_done(s, q, "history");
+  jk_err e = jk__sq_step_done(s, q, "history");
   if (!e && sqlite3_changes(s->db) != 1)
     return jk_error_set(JK_ECONFLICT, "resident %lld is not at version %d (changed meanwhile?)", (long long)id,
                         version);
@@ -509,8 +509,7 @@ static jk_err sq_resident_append(jk_store *base, jk_identity *rec, const jk_resi
   return JK_OK;
 }
 
-/* "YYYY-MM-DD" from the database, checked. */
-static bool parse_iso(const unsigned char *t, int n, jk_date *out) {
+bool jk__sq_parse_iso(const unsigned char *t, int n, jk_date *out) {
   if (n != 10 || t[4] != '-' || t[7] != '-') return false;
   int v[8], k = 0;
   for (int i = 0; i < 10; i++) {
@@ -551,7 +550,7 @@ static jk_err row_to_identity(sqlite3_stmt *q, jk_identity *r) {
   r->code[JK_RESCODE_LEN] = '\0';
   r->status = (jk_status)sqlite3_column_int(q, 3);
   if ((e = col_text(q, 4, true, &r->name)) || (e = col_text(q, 5, true, &r->kana))) goto bad;
-  if (!parse_iso(sqlite3_column_text(q, 6), sqlite3_column_bytes(q, 6), &r->birth)) {
+  if (!jk__sq_parse_iso(sqlite3_column_text(q, 6), sqlite3_column_bytes(q, 6), &r->birth)) {
     e = jk_error_set(JK_ECORRUPT, "resident %lld: bad birth date", (long long)r->resident_id);
     goto bad;
   }
@@ -561,7 +560,7 @@ static jk_err row_to_identity(sqlite3_stmt *q, jk_identity *r) {
   if ((e = col_text(q, 10, false, &r->relation))) goto bad;
   r->reason = (jk_move_kind)sqlite3_column_int(q, 11);
   if (sqlite3_column_type(q, 12) != SQLITE_NULL &&
-      !parse_iso(sqlite3_column_text(q, 12), sqlite3_column_bytes(q, 12), &r->moved_on)) {
+      !jk__sq_parse_iso(sqlite3_column_text(q, 12), sqlite3_column_bytes(q, 12), &r->moved_on)) {
     e = jk_error_set(JK_ECORRUPT, "resident %lld: bad move date", (long long)r->resident_id);
     goto bad;
   }
@@ -699,7 +698,8 @@ out:
   return e;
 }
 
-static const struct jk__store_ops sqlite_ops = {
+/* The ops of this file; sqlite_ledger.c and sqlite_auth.c add theirs on first use. */
+static struct jk__store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,
     .schema_version = sq_schema_version,

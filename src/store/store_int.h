@@ -33,11 +33,52 @@ struct jk__store_ops {
   jk_err (*resident_search)(jk_store *s, const jk_store_query *q, jk_identity_cb cb, void *payload);
   jk_err (*resident_each)(jk_store *s, jk_identity_cb cb, void *payload);
   jk_err (*resident_count)(jk_store *s, int status, int64_t *out);
+  /* ledger */
+  jk_err (*ledger_size)(jk_store *s, int64_t *out);
+  jk_err (*ledger_append)(jk_store *s, const jk_ledger_row *row);
+  jk_err (*ledger_each)(jk_store *s, int64_t first, int64_t last, jk_ledger_row_cb cb, void *payload);
+  jk_err (*ledger_leaves)(jk_store *s, uint64_t first, size_t count, uint8_t (*out)[32]);
+  jk_err (*ledger_search)(jk_store *s, const jk_ledger_query *q, jk_ledger_row_cb cb, void *payload);
+  jk_err (*ledger_time)(jk_store *s, int64_t seq, char at[32]);
+  jk_err (*ledger_subtree_put)(jk_store *s, unsigned level, uint64_t index, const uint8_t hash[32]);
+  jk_err (*ledger_subtree_get)(jk_store *s, unsigned level, uint64_t index, uint8_t out[32]);
+  jk_err (*ledger_subtree_each)(jk_store *s, jk_ledger_subtree_cb cb, void *payload);
+  jk_err (*ledger_head_put)(jk_store *s, const jk_ledger_head_row *h);
+  jk_err (*ledger_head_get)(jk_store *s, int64_t size, jk_ledger_head_row *out); /* size 0 = latest */
+  jk_err (*ledger_head_each)(jk_store *s, jk_ledger_head_cb cb, void *payload);
+  /* operators, grants, passwords, cards, sessions */
+  jk_err (*operator_insert)(jk_store *s, jk_operator_rec *rec);
+  jk_err (*operator_get)(jk_store *s, int64_t id, const char *staff_id, jk_operator_rec *out);
+  jk_err (*operator_each)(jk_store *s, jk_operator_cb cb, void *payload);
+  jk_err (*operator_disable)(jk_store *s, int64_t id, const char *at, const char *by);
+  jk_err (*grant_insert)(jk_store *s, jk_grant_rec *rec);
+  jk_err (*grant_end)(jk_store *s, int64_t id, jk_date until, const char *by, const char *at);
+  jk_err (*grant_each)(jk_store *s, int64_t operator_id, jk_grant_cb cb, void *payload);
+  jk_err (*password_add)(jk_store *s, int64_t operator_id, const char *hash, const char *at, const char *by);
+  jk_err (*password_recent)(jk_store *s, int64_t operator_id, size_t n, jk_password_cb cb, void *payload);
+  jk_err (*card_insert)(jk_store *s, jk_card_rec *rec);
+  jk_err (*card_get)(jk_store *s, int64_t id, const char *serial, const char *label, jk_card_rec *out);
+  jk_err (*card_set_status)(jk_store *s, int64_t id, const char *status, const char *at);
+  jk_err (*card_each)(jk_store *s, int64_t operator_id, jk_card_cb cb, void *payload);
+  jk_err (*card_event_add)(jk_store *s, jk_card_event_rec *rec);
+  jk_err (*card_event_each)(jk_store *s, int64_t card_id, jk_card_event_cb cb, void *payload);
+  jk_err (*login_state_get)(jk_store *s, int64_t operator_id, int *failures, char locked_until[32]);
+  jk_err (*login_state_set)(jk_store *s, int64_t operator_id, int failures, const char *locked_until);
+  jk_err (*session_insert)(jk_store *s, jk_session_rec *rec);
+  jk_err (*session_get)(jk_store *s, const uint8_t token_hash[32], jk_session_rec *out);
+  jk_err (*session_touch)(jk_store *s, int64_t id, const char *at);
+  jk_err (*session_end)(jk_store *s, int64_t id, const char *at, const char *reason);
 };
 
 struct jk_store {
   const struct jk__store_ops *ops;
   bool in_tx;
+  /* called by jk_store_commit inside the transaction, just before it commits (the ledger
+   * writes the operation's entries and signs a tree head there): an error rolls back. */
+  jk_err (*pre_commit)(jk_store *s, void *payload);
+  /* called after every commit attempt and rollback, with whether the transaction committed */
+  void (*post_commit)(jk_store *s, void *payload, bool committed);
+  void *hook_payload;
 };
 
 /* Backends. */
