@@ -222,8 +222,10 @@ static int audit_consistency(int argc, char **argv, cli_global *g) {
       cli_json(json_pack("{s:I,s:s,s:I,s:s,s:o}", "old_size", (json_int_t)a, "old_root", r1, "new_size", (json_int_t)b,
                          "new_root", r2, "path", path_json((const uint8_t(*)[32])c->path, c->path_len)));
     } else {
-      cli_out("tree of %lld entries  root %s\n", (long long)a, r1);
-      cli_out("tree of %lld entries  root %s\n", (long long)b, r2);
+      cli_out("tree of %lld entries  root %s  %s\n", (long long)a, r1,
+              c->old_head.at[0] ? jk_tr("(signed)") : jk_tr("(not a signed size)"));
+      cli_out("tree of %lld entries  root %s  %s\n", (long long)b, r2,
+              c->new_head.at[0] ? jk_tr("(signed)") : jk_tr("(not a signed size)"));
       for (size_t i = 0; i < c->path_len; i++) {
         char h[65];
         hex(c->path[i], 32, h);

@@ -110,7 +110,9 @@ typedef struct jk_ledger_proof {
   jk_ledger_head_row head;
 } jk_ledger_proof;
 JK_API jk_err jk_ledger_prove(jk_ledger *l, int64_t seq, int64_t size, jk_ledger_proof *out);
-/* Consistency proof between two signed heads of sizes old_size <= new_size. */
+/* Consistency proof between sizes old_size <= new_size, both at most the newest signed head.
+ * A size with a signed head gets that head; another size gets the root computed from the
+ * tree, with at = "" and an all-zero sig (unsigned). */
 typedef struct jk_ledger_consistency {
   jk_ledger_head_row old_head, new_head;
   uint8_t path[64][32];

@@ -9,7 +9,7 @@
  * Errors. Every PKCS#11 return value is translated here and never leaks: the detail
  * (jk_error_last) names the PKCS#11 function and the CKR_ name ("C_Sign failed:
  * CKR_KEY_HANDLE_INVALID") or says in words what happened ("wrong PIN for token 'op1'").
- * The generic mapping, for every function below:
+ * The generic mapping, for every function below (the full table is CKR_LIST in src/token/token.c):
  *   CKR_HOST_MEMORY, CKR_DEVICE_MEMORY                          -> JK_ENOMEM
  *   CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE,
  *   CKR_USER_NOT_LOGGED_IN, CKR_USER_PIN_NOT_INITIALIZED        -> JK_EAUTH
@@ -22,7 +22,8 @@
  *   CKR_CURVE_NOT_SUPPORTED, CKR_KEY_TYPE_INCONSISTENT          -> JK_EUNSUPPORTED
  *   CKR_DATA_LEN_RANGE                                          -> JK_ETOOLARGE
  *   CKR_DEVICE_ERROR, CKR_GENERAL_ERROR, CKR_FUNCTION_FAILED    -> JK_EIO
- *   CKR_SESSION_COUNT, CKR_OPERATION_ACTIVE                     -> JK_EBUSY
+ *   CKR_SESSION_COUNT, CKR_OPERATION_ACTIVE,
+ *   CKR_USER_ALREADY_LOGGED_IN (see jk_token_login)             -> JK_EBUSY
  *   anything else                                               -> JK_ECRYPTO
  * No PIN ever reaches an error message, a log or a copy (see jk_token_login).
  *
@@ -115,7 +116,10 @@ JK_API const char *jk_token_model(const jk_token *t);
  *                   refuses, and a token whose user PIN was never set.
  *   JK_EPERM        the card is locked (CKR_PIN_LOCKED, or locked by this very attempt),
  *                   or its PIN has expired.
- *   JK_EINVAL       NULL token, or NULL pin without a PIN pad, or pin_len 0. */
+ *   JK_EBUSY        another thread of this process logged in to the same token between this
+ *                   call's log-out and log-in: the PIN was not checked; try again.
+ *   JK_EINVAL       NULL token, or NULL pin on a token without a PIN pad, or NULL pin with a
+ *                   non-zero pin_len. (An empty PIN is JK_EAUTH.) */
 JK_API jk_err jk_token_login(jk_token *t, const char *pin, size_t pin_len);
 
 /* The raw 32-byte Ed25519 public key of the public key object labelled key_label (its

@@ -121,6 +121,9 @@ jk_err jk_auth_bootstrap(jk_node *n, const jk_operator_info *admin, const char *
   snprintf(op.created_by, sizeof op.created_by, "-");
   static const char *const first_roles[] = {"system_admin", "access_manager", "identity_manager"};
   if ((e = jk_store_begin(st))) return e;
+  jk_ledger_entry ni = {.operator_ = "-", .role = "-", .terminal = terminal, .action = "node.init",
+                        .object = jk_node_id(n), .result = "ok"};
+  if ((e = jk_ledger_stage(l, &ni))) goto fail;
   if ((e = jk_store_operator_insert(st, &op))) goto fail;
   jk_ledger_entry en = {.operator_ = "-", .role = "-", .terminal = terminal, .action = "operator.add",
                         .object = op.staff_id, .result = "ok"};

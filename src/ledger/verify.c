@@ -150,8 +150,6 @@ jk_err jk__verifier_done(jk__verifier *v) {
   return JK_OK;
 }
 
-/* ---- a node.db ---- */
-
 typedef struct heads_ctx {
   jk_ledger_head_row *v;
   size_t n, cap;
@@ -174,27 +172,217 @@ static int collect_head(const jk_ledger_head_row *h, void *payload) {
   return 0;
 }
 
-static int feed(const jk_ledger_row *row, void *payload) { return jk__verifier_entry(payload, row) ? 0 : 1; }
+/* ---- a node.db ----
+ * Two threads: the caller reads rows from the store (SQLite's share of the work) into batches,
+ * a worker recomputes hashes (the other share), so verification runs at the speed of the
+ * slower of the two rather than their sum. The worker never touches the store: the cached
+ * subtree hashes it compares against are loaded into memory first (about n/128 of them). */
 
-static jk_err store_subtree(unsigned level, uint64_t index, uint8_t out[32], void *payload) {
-  return jk_store_ledger_subtree_get(payload, level, index, out);
+#include <pthread.h>
+
+#define VBATCH 2048
+#define VARENA (VBATCH * 160)
+
+typedef struct vbatch {
+  jk_ledger_row rows[VBATCH];
+  char *arena;
+  size_t used, cap, n;
+  struct vbatch *next;
+} vbatch;
+
+typedef struct subtrees {
+  uint8_t (*h[64])[32]; /* per level, by index */
+  uint64_t n[64];
+} subtrees;
+
+typedef struct pipe {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  vbatch *full, **full_tail, *free_;
+  bool done, stop;
+  jk__verifier *v;
+  subtrees st;
+  vbatch *cur;
+  jk_err err;
+} pipe_t;
+
+static jk_err mem_subtree(unsigned level, uint64_t index, uint8_t out[32], void *payload) {
+  subtrees *st = payload;
+  if (level >= 64 || index >= st->n[level]) return JK_ENOTFOUND;
+  memcpy(out, st->h[level][index], 32);
+  return JK_OK;
+}
+
+static int collect_subtree(unsigned level, uint64_t index, const uint8_t hash[32], void *payload) {
+  pipe_t *p = payload;
+  subtrees *st = &p->st;
+  if (index != st->n[level]) { /* not dense from 0: a gap or a stray row; the worker reports it */
+    return 0;
+  }
+  if ((st->n[level] & (st->n[level] - 1)) == 0) { /* grow at powers of two */
+    uint64_t cap = st->n[level] ? st->n[level] * 2 : 64;
+    uint8_t(*nh)[32] = jk_realloc(st->h[level], cap * 32);
+    if (!nh) {
+      p->err = jk_error_set(JK_ENOMEM, NULL);
+      return 1;
+    }
+    st->h[level] = nh;
+  }
+  memcpy(st->h[level][st->n[level]++], hash, 32);
+  return 0;
+}
+
+static vbatch *batch_new(void) {
+  vbatch *b = jk_calloc(1, sizeof *b);
+  if (!b) return NULL;
+  if (!(b->arena = jk_malloc(VARENA))) {
+    jk_free(b);
+    return NULL;
+  }
+  b->cap = VARENA;
+  return b;
+}
+
+static void batch_free(vbatch *b) {
+  if (!b) return;
+  jk_free(b->arena);
+  jk_free(b);
+}
+
+static void *worker(void *arg) {
+  pipe_t *p = arg;
+  pthread_mutex_lock(&p->mu);
+  for (;;) {
+    while (!p->full && !p->done) pthread_cond_wait(&p->cv, &p->mu);
+    if (!p->full) break;
+    vbatch *b = p->full;
+    p->full = b->next;
+    if (!p->full) p->full_tail = &p->full;
+    pthread_mutex_unlock(&p->mu);
+    bool ok = true;
+    for (size_t i = 0; i < b->n && ok; i++) ok = jk__verifier_entry(p->v, &b->rows[i]);
+    pthread_mutex_lock(&p->mu);
+    b->n = 0;
+    b->used = 0;
+    b->next = p->free_;
+    p->free_ = b;
+    if (!ok) p->stop = true;
+    pthread_cond_broadcast(&p->cv);
+  }
+  pthread_mutex_unlock(&p->mu);
+  return NULL;
+}
+
+/* Hand the current batch to the worker and take a free one (waits while two are in flight). */
+static bool push_batch(pipe_t *p) {
+  pthread_mutex_lock(&p->mu);
+  p->cur->next = NULL;
+  *p->full_tail = p->cur;
+  p->full_tail = &p->cur->next;
+  p->cur = NULL;
+  pthread_cond_broadcast(&p->cv);
+  while (!p->free_ && !p->stop) pthread_cond_wait(&p->cv, &p->mu);
+  bool go = !p->stop;
+  if (p->free_) {
+    p->cur = p->free_;
+    p->free_ = p->cur->next;
+  }
+  pthread_mutex_unlock(&p->mu);
+  return go && p->cur;
+}
+
+static const char *stash(vbatch *b, const char *s) {
+  size_t n = strlen(s) + 1;
+  char *d = b->arena + b->used;
+  memcpy(d, s, n);
+  b->used += n;
+  return d;
+}
+
+static int feed(const jk_ledger_row *row, void *payload) {
+  pipe_t *p = payload;
+  vbatch *b = p->cur;
+  size_t need = strlen(row->at) + strlen(row->operator_) + strlen(row->role) + strlen(row->terminal) +
+                strlen(row->action) + strlen(row->object) + strlen(row->result) + 7;
+  if (b->n == VBATCH || b->used + need > b->cap) {
+    if (!push_batch(p)) return 1;
+    b = p->cur;
+  }
+  jk_ledger_row *r = &b->rows[b->n++];
+  *r = *row;
+  r->at = stash(b, row->at);
+  r->operator_ = stash(b, row->operator_);
+  r->role = stash(b, row->role);
+  r->terminal = stash(b, row->terminal);
+  r->action = stash(b, row->action);
+  r->object = stash(b, row->object);
+  r->result = stash(b, row->result);
+  return 0;
+}
+
+static jk_err collect_heads(jk_store *s, heads_ctx *hc) {
+  jk_err e = jk_store_ledger_head_each(s, collect_head, hc);
+  return e ? e : hc->err;
 }
 
 jk_err jk_ledger_verify(jk_ledger *l, const uint8_t pubkey[32], jk_ledger_report *report) {
   jk_store *s = jk__ledger_store(l);
   heads_ctx hc = {0};
-  jk_err e = jk_store_ledger_head_each(s, collect_head, &hc);
-  if (!e) e = hc.err;
-  if (e) {
+  pipe_t p;
+  jk_err e;
+  memset(report, 0, sizeof *report);
+  memset(&p, 0, sizeof p);
+  if ((e = collect_heads(s, &hc))) {
     jk_free(hc.v);
-    memset(report, 0, sizeof *report);
     return e;
   }
+  if (!(e = jk_store_ledger_subtree_each(s, collect_subtree, &p))) e = p.err;
+  vbatch *b1 = NULL, *b2 = NULL, *b3 = NULL;
+  if (!e && (!(b1 = batch_new()) || !(b2 = batch_new()) || !(b3 = batch_new()))) e = jk_error_set(JK_ENOMEM, NULL);
   jk__verifier v;
   jk__verifier_init(&v, jk__ledger_node_id(l), pubkey, hc.v, hc.n, report);
-  v.subtree = store_subtree;
-  v.subtree_payload = s;
-  e = jk_store_ledger_each(s, 1, 0, feed, &v);
+  v.subtree = mem_subtree;
+  v.subtree_payload = &p.st;
+  pthread_t th;
+  bool started = false;
+  if (!e) {
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    p.full_tail = &p.full;
+    p.v = &v;
+    p.cur = b1;
+    b2->next = b3;
+    p.free_ = b2;
+    b1 = b2 = b3 = NULL;
+    if (pthread_create(&th, NULL, worker, &p) == 0) started = true;
+    else e = jk_error_set(JK_ENOMEM, "cannot start the verification thread");
+  }
+  if (started) {
+    e = jk_store_ledger_each(s, 1, 0, feed, &p);
+    pthread_mutex_lock(&p.mu);
+    if (p.cur && p.cur->n && !p.stop) { /* the last, partial batch */
+      p.cur->next = NULL;
+      *p.full_tail = p.cur;
+      p.full_tail = &p.cur->next;
+      p.cur = NULL;
+    }
+    p.done = true;
+    pthread_cond_broadcast(&p.cv);
+    pthread_mutex_unlock(&p.mu);
+    pthread_join(th, NULL);
+    batch_free(p.cur);
+    while (p.free_) {
+      vbatch *n = p.free_->next;
+      batch_free(p.free_);
+      p.free_ = n;
+    }
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+  }
+  batch_free(b1);
+  batch_free(b2);
+  batch_free(b3);
+  for (int i = 0; i < 64; i++) jk_free(p.st.h[i]);
   if (e && !v.failed) {
     /* a row of the wrong shape is itself a finding */
     if (e == JK_ECORRUPT) {

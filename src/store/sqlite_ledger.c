@@ -8,6 +8,7 @@
  */
 #include "store/sqlite_int.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,13 +42,16 @@ static jk_err sl_size(jk_store *base, int64_t *out) {
 
 static jk_err sl_append(jk_store *base, const jk_ledger_row *r) {
   sq_store *s = (sq_store *)base;
-  int64_t size;
-  jk_err e = sl_size(base, &size);
-  if (e) return e;
+  if (!s->ledger_next) { /* once per transaction: the write lock keeps it true until commit */
+    int64_t size;
+    jk_err e = sl_size(base, &size);
+    if (e) return e;
+    s->ledger_next = size + 1;
+  }
   /* REQ-ACCESS-11-3: entries are contiguous; a writer that lost track is refused, not merged */
-  if (r->seq != size + 1)
+  if (r->seq != s->ledger_next)
     return jk_error_set(JK_ECONFLICT, "ledger entry %lld cannot follow entry %lld", (long long)r->seq,
-                        (long long)size);
+                        (long long)s->ledger_next - 1);
   XPREP(q, s, SL_APPEND,
         "INSERT INTO ledger(" LEDGER_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
   sqlite3_bind_int64(q, 1, r->seq);
@@ -60,7 +64,9 @@ static jk_err sl_append(jk_store *base, const jk_ledger_row *r) {
   sqlite3_bind_text(q, 8, r->result, -1, SQLITE_STATIC);
   sqlite3_bind_blob(q, 9, r->detail, 32, SQLITE_STATIC);
   sqlite3_bind_blob(q, 10, r->leaf, 32, SQLITE_STATIC);
-  return jk__sq_step_done(s, q, "ledger append");
+  jk_err e = jk__sq_step_done(s, q, "ledger append");
+  if (!e) s->ledger_next++;
+  return e;
 }
 
 static const char *col_str(sqlite3_stmt *q, int i) {
@@ -135,28 +141,61 @@ static jk_err sl_leaves(jk_store *base, uint64_t first, size_t count, uint8_t (*
   return e;
 }
 
-static jk_err sl_search(jk_store *base, const jk_ledger_query *qq, jk_ledger_row_cb cb, void *payload) {
-  sq_store *s = (sq_store *)base;
-  /* few, ad-hoc combinations: built per call (bound parameters only, never spliced text) */
-  char sql[512];
+/* Ad-hoc combinations, built per call (bound parameters only, never spliced text). With an
+ * object, the segmented index (0003_ledger.sql) is probed segment by segment, newest first. */
+#define LEDGER_SEGMENT_SHIFT 14
+
+static jk_err search_one(sq_store *s, const jk_ledger_query *qq, int64_t segment, size_t limit,
+                         jk_ledger_row_cb cb, void *payload, size_t *got) {
+  char sql[600];
   size_t len = (size_t)snprintf(sql, sizeof sql, "SELECT " LEDGER_COLS " FROM ledger WHERE 1");
   int i = 0;
-  if (qq->operator_) len += (size_t)snprintf(sql + len, sizeof sql - len, " AND operator = ?%d", ++i);
+  if (segment >= 0) len += (size_t)snprintf(sql + len, sizeof sql - len, " AND (seq >> 14) = ?%d", ++i);
   if (qq->object) len += (size_t)snprintf(sql + len, sizeof sql - len, " AND object = ?%d", ++i);
+  if (qq->operator_) len += (size_t)snprintf(sql + len, sizeof sql - len, " AND operator = ?%d", ++i);
   if (qq->action) len += (size_t)snprintf(sql + len, sizeof sql - len, " AND action = ?%d", ++i);
   if (qq->first_seq > 0) len += (size_t)snprintf(sql + len, sizeof sql - len, " AND seq >= ?%d", ++i);
   if (qq->last_seq > 0) len += (size_t)snprintf(sql + len, sizeof sql - len, " AND seq <= ?%d", ++i);
-  snprintf(sql + len, sizeof sql - len, " ORDER BY seq DESC LIMIT %zu", qq->limit ? qq->limit : (size_t)100);
+  snprintf(sql + len, sizeof sql - len, " ORDER BY seq DESC LIMIT %zu", limit);
   sqlite3_stmt *q;
   int rc = sqlite3_prepare_v2(s->db, sql, -1, &q, NULL);
   if (rc != SQLITE_OK) return db_error(s, rc, "ledger search");
   i = 0;
-  if (qq->operator_) sqlite3_bind_text(q, ++i, qq->operator_, -1, SQLITE_STATIC);
+  if (segment >= 0) sqlite3_bind_int64(q, ++i, segment);
   if (qq->object) sqlite3_bind_text(q, ++i, qq->object, -1, SQLITE_STATIC);
+  if (qq->operator_) sqlite3_bind_text(q, ++i, qq->operator_, -1, SQLITE_STATIC);
   if (qq->action) sqlite3_bind_text(q, ++i, qq->action, -1, SQLITE_STATIC);
   if (qq->first_seq > 0) sqlite3_bind_int64(q, ++i, qq->first_seq);
   if (qq->last_seq > 0) sqlite3_bind_int64(q, ++i, qq->last_seq);
-  return rows(s, q, cb, payload, false);
+  jk_err e = JK_OK;
+  bool stopped = false;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    jk_ledger_row r;
+    if ((e = read_row(q, &r))) break;
+    (*got)++;
+    if (cb(&r, payload)) {
+      stopped = true;
+      break;
+    }
+  }
+  if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE) e = db_error(s, rc, "ledger read");
+  sqlite3_finalize(q);
+  if (!e && stopped) *got = SIZE_MAX; /* the caller asked to stop */
+  return e;
+}
+
+static jk_err sl_search(jk_store *base, const jk_ledger_query *qq, jk_ledger_row_cb cb, void *payload) {
+  sq_store *s = (sq_store *)base;
+  size_t limit = qq->limit ? qq->limit : 100, got = 0;
+  if (!qq->object) return search_one(s, qq, -1, limit, cb, payload, &got);
+  int64_t size;
+  jk_err e = sl_size(base, &size);
+  if (e) return e;
+  int64_t hi = qq->last_seq > 0 && qq->last_seq < size ? qq->last_seq : size;
+  int64_t lo = qq->first_seq > 0 ? qq->first_seq : 1;
+  for (int64_t seg = hi >> LEDGER_SEGMENT_SHIFT; seg >= (lo >> LEDGER_SEGMENT_SHIFT) && got < limit; seg--)
+    if ((e = search_one(s, qq, seg, limit - got, cb, payload, &got))) return e;
+  return JK_OK;
 }
 
 static jk_err sl_time(jk_store *base, int64_t seq, char at[32]) {

@@ -100,7 +100,7 @@
   X(CKR_UNWRAPPING_KEY_HANDLE_INVALID, JK_ECRYPTO)                                          \
   X(CKR_UNWRAPPING_KEY_SIZE_RANGE, JK_ECRYPTO)                                              \
   X(CKR_UNWRAPPING_KEY_TYPE_INCONSISTENT, JK_ECRYPTO)                                       \
-  X(CKR_USER_ALREADY_LOGGED_IN, JK_OK)                                                      \
+  X(CKR_USER_ALREADY_LOGGED_IN, JK_EBUSY)                                                   \
   X(CKR_USER_NOT_LOGGED_IN, JK_EAUTH)                                                       \
   X(CKR_USER_PIN_NOT_INITIALIZED, JK_EAUTH)                                                 \
   X(CKR_USER_TYPE_INVALID, JK_EINVAL)                                                       \
@@ -203,11 +203,20 @@ static pthread_mutex_t lock = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static module *modules;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
-/* A fork while another thread holds `lock` would leave it locked forever in the child. */
+/* A fork while another thread holds `lock` would leave it locked forever in the child: hold it
+ * across fork. The child gets a fresh mutex instead of an unlock, because a recursive mutex
+ * remembers its owner's thread id, which is a different one in the child (unlock would fail). */
 static void atfork_prepare(void) { pthread_mutex_lock(&lock); }
-static void atfork_release(void) { pthread_mutex_unlock(&lock); }
+static void atfork_parent(void) { pthread_mutex_unlock(&lock); }
+static void atfork_child(void) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&lock, &attr);
+  pthread_mutexattr_destroy(&attr);
+}
 static void atfork_register(void) {
-  if (pthread_atfork(atfork_prepare, atfork_release, atfork_release) != 0) abort();
+  if (pthread_atfork(atfork_prepare, atfork_parent, atfork_child) != 0) abort();
 }
 
 static CK_RV module_initialize(module *m) {
@@ -311,9 +320,11 @@ static jk_err module_acquire(module **out, const char *path) {
     err = jk_error_set(JK_EUNSUPPORTED, "PKCS#11 module %s lacks %s", path, missing);
     goto fail;
   }
+  /* CKR_CRYPTOKI_ALREADY_INITIALIZED: someone else in this process initialised it (GnuTLS,
+   * p11-kit): share it and leave C_Finalize to them. */
   rv = module_initialize(m);
   if (rv == CKR_OK) m->finalize = true;
-  else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) { /* someone else initialised it: share */
+  else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
     err = p11_fail("C_Initialize", rv);
     goto fail;
   }
@@ -616,8 +627,8 @@ jk_err jk_token_login(jk_token *t, const char *pin, size_t pin_len) {
   }
   switch (rv) {
   case CKR_OK:
-  case CKR_USER_ALREADY_LOGGED_IN: /* a concurrent log-in won the race after our log-out */
-    return JK_OK;
+    return JK_OK; /* CKR_USER_ALREADY_LOGGED_IN again (another thread logged in between our
+                   * log-out and log-in) is JK_EBUSY below: this PIN was not checked */
   case CKR_PIN_INCORRECT:
     if (f->C_GetTokenInfo(t->slot, &ti) == CKR_OK) {
       if (ti.flags & CKF_USER_PIN_LOCKED)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Nothing is half-done: an import killed with SIGKILL at any moment leaves the node with all
-# of the file or none of it, the database intact, and the node usable (moves still work).
+# of the file or none of it, the database intact, the ledger intact and agreeing with what was
+# committed, and the node usable (moves still work). The import runs as the logged-in clerk.
 . "$(dirname "$0")/lib.sh"
 D=$T/node
 J() { "$JUKINET" --dir "$D" "$@"; }
 count() { J --json node show | jq -r '.residents + .removed'; }
 
-expect_exit 0 "$JUKINET" node init --dir "$D" --lgcode 272108 --name 枚方市
+devnode "$D"                                                       # the clerk is logged in
 expect_exit 0 "$JUKINET" gen residents --count 60000 --seed 11 --out "$T/a.csv"
 expect_exit 0 J resident import --format csv "$T/a.csv"           # 60,000 already there
 base=$(count)
@@ -33,4 +34,9 @@ echo "killed $kills imports, $complete finished before the kill"
 # the node still works after the crashes
 code=$(J --json resident list --limit 1 | jq -r '.[0].code')
 expect_exit 0 J resident move "$code" --kind 転居 --address "大阪府枚方市岡東町1番1号"
+# the ledger survived the kills: intact, and it records exactly the imports that were committed
+expect_exit 0 as_admin --lang en audit verify
+expect_in "$T/out" "ledger intact"
+expect_exit 0 as_admin --json audit log --action resident.import --limit 100
+expect_eq "$(jq '[.[] | select(.result == "ok")] | length' "$T/out")" $((1 + complete)) "(imports recorded as done)"
 finish

@@ -3,7 +3,7 @@
 . "$(dirname "$0")/lib.sh"
 JUKINETD=${JUKINETD:?set by CTest}
 D=$T/node
-expect_exit 0 "$JUKINET" node init --dir "$D" --lgcode 272108 --name 枚方市
+devnode "$D"                    # a node with operators, its key on a SoftHSM token
 expect_exit 2 "$JUKINETD"
 expect_exit 1 "$JUKINETD" --dir "$T/nonode" --listen 127.0.0.1:1
 
@@ -27,4 +27,23 @@ kill -TERM $pid
 rc=0; wait $pid || rc=$?
 expect_eq "$rc" 0 "(jukinetd exit status after SIGTERM)"
 expect_in "$T/d.log" "stopped"
+
+# jukinetd opens the node read-write but signs nothing yet: it needs no token configuration,
+# and while it runs the CLI still works on the node (and its ledger stays intact)
+port=$((port + 1))
+env -u SOFTHSM2_CONF "$JUKINETD" --dir "$D" --listen "127.0.0.1:$port" 2>"$T/d2.log" &
+pid=$!
+ok=0
+for _ in $(seq 50); do
+  if curl -sf "http://127.0.0.1:$port/healthz" > "$T/h.json" 2>/dev/null; then ok=1; break; fi
+  sleep 0.1
+done
+[ $ok = 1 ] || fail "healthz did not answer without SOFTHSM2_CONF"
+expect_exit 0 "$JUKINET" resident add --name "山田　太郎" --kana "ヤマダ　タロウ" --birth 1980-01-02 --sex 男 \
+  --address "大阪府枚方市大垣内町2丁目1番20号"
+expect_exit 0 as_admin --lang en audit verify
+expect_in "$T/out" "ledger intact"
+kill -TERM $pid
+rc=0; wait $pid || rc=$?
+expect_eq "$rc" 0 "(jukinetd exit status after SIGTERM, second run)"
 finish

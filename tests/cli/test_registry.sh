@@ -6,12 +6,14 @@ D=$T/node
 J() { "$JUKINET" --dir "$D" "$@"; }
 count() { J --json node show | jq -r .residents; }
 
-expect_exit 0 "$JUKINET" node init --dir "$D" --lgcode 272108 --name 枚方市
+devnode "$D"                                     # node init + admin + clerk, both logged in
 [ "$(stat -c %a "$D")" = 700 ] || fail "node dir should be 0700"
 [ "$(stat -c %a "$D/node.db")" = 600 ] || fail "node.db should be 0600"
-expect_exit 4 "$JUKINET" node init --dir "$D" --lgcode 272108 --name 枚方市     # never overwritten
-expect_exit 1 "$JUKINET" node init --dir "$T/other" --lgcode 272109 --name 枚方市
+expect_exit 4 node_init "$D" 272108 枚方市             # never overwritten
+expect_exit 1 node_init "$T/other" 272109 枚方市
 [ ! -e "$T/other/node.conf" ] || fail "bad lgcode must not create a node"
+expect_exit 2 "$JUKINET" node init --dir "$T/other" --lgcode 272108 --name 枚方市   # no key token, no admin
+[ ! -e "$T/other" ] || fail "node init without a key token must not create anything"
 
 expect_exit 0 J --json resident add --name "山田　太郎" --kana "ヤマダ　タロウ" --birth 昭和55年1月2日 --sex 男 \
   --address "大阪府枚方市大垣内町2丁目1番20号" --date 2002-08-05
@@ -74,13 +76,15 @@ expect_in "$T/err" "住所"
 
 expect_exit 0 J resident export --format csv --encoding cp932 --out "$T/sj.csv"
 iconv -f CP932 -t UTF-8 "$T/sj.csv" > /dev/null || fail "export is not CP932"
-expect_exit 0 "$JUKINET" node init --dir "$T/n2" --lgcode 272230 --name 門真市
-expect_exit 0 "$JUKINET" --dir "$T/n2" resident import --format csv --encoding cp932 "$T/sj.csv"
+devnode "$T/n2" --lgcode 272230 --name 門真市        # a second node, with its own tokens and sessions
+J2() { ( use_node "$T/n2"; "$JUKINET" --dir "$T/n2" "$@" ); }
+use_node "$D"
+expect_exit 0 J2 resident import --format csv --encoding cp932 "$T/sj.csv"
 J resident export --format csv > "$T/a.csv"
-"$JUKINET" --dir "$T/n2" resident export --format csv > "$T/b.csv"
+J2 resident export --format csv > "$T/b.csv"
 cmp -s "$T/a.csv" "$T/b.csv" || fail "CP932 round trip changed the registry"
 # a UTF-8 file given as CP932 is refused (nothing imported)
-expect_exit 1 "$JUKINET" --dir "$T/n2" resident import --format csv "$T/sj.csv"
+expect_exit 1 J2 resident import --format csv "$T/sj.csv"
 expect_in "$T/err" "cp932"
 # a name CP932 cannot hold: export refuses and says where
 expect_exit 0 J resident add --name "𠮷田　一" --kana "ヨシダ　ハジメ" --birth 1990-01-01 --sex 男 --address 大阪府枚方市
@@ -88,4 +92,11 @@ expect_exit 1 J --lang en resident export --format csv --encoding cp932 --out "$
 expect_in "$T/err" "U+20BB7"
 expect_in "$T/err" "line 504"
 [ ! -e "$T/x.csv" ] || fail "a refused export must not leave a file"
+
+# every operation above is in the node's ledger, which is intact; the refusals are there too
+expect_exit 0 as_admin --lang en audit verify
+expect_in "$T/out" "ledger intact"
+expect_exit 0 as_admin --json audit log --action resident.import --limit 10
+[ "$(jq '[.[] | select(.result == "INVALID")] | length' "$T/out")" -ge 2 ] || fail "refused imports are recorded"
+[ "$(jq '[.[] | select(.result == "ok" and .operator == "clerk01")] | length' "$T/out")" = 1 ] || fail "the import is recorded"
 finish
