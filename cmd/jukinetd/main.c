@@ -9,6 +9,7 @@
  */
 #include "jukinet/err.h"
 #include "jukinet/i18n.h"
+#include "jukinet/ledger.h"
 #include "jukinet/node.h"
 
 #include <arpa/inet.h>
@@ -80,6 +81,17 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   return reply(c, MHD_HTTP_NOT_FOUND, "{\"error\":{\"code\":\"NOTFOUND\",\"message\":\"no such endpoint\"}}");
 }
 
+/* One ledger entry by the daemon itself (operator "-"), durable before it goes on. */
+static jk_err record(jk_node *n, const char *action, const char *object) {
+  jk_ledger *l = jk_node_ledger(n);
+  jk_ledger_entry en = {.operator_ = "-", .role = "-", .terminal = "jukinetd", .action = action, .object = object,
+                        .result = "ok"};
+  jk_err e = jk_ledger_stage(l, &en);
+  if (!e) e = jk_ledger_flush(l);
+  if (e) jk_ledger_discard(l);
+  return e;
+}
+
 static int parse_listen(const char *s, struct sockaddr_in *sa) {
   char host[64];
   const char *colon = strrchr(s, ':');
@@ -141,6 +153,13 @@ int main(int argc, char **argv) {
     jk_node_close(d.node);
     return 1;
   }
+  /* the daemon's own start and stop are operations too (REQ-ACCESS-11-3) */
+  if ((e = record(d.node, "daemon.start", listen))) {
+    logmsg("error", "cannot record the start in the ledger: %s", jk_error_last());
+    MHD_stop_daemon(mhd);
+    jk_node_close(d.node);
+    return 1;
+  }
   logmsg("info", "node %s (%s %s) listening on %s", dir, jk_role_token(jk_node_role(d.node)), jk_node_lgcode(d.node),
          listen);
   int sig = 0;
@@ -148,6 +167,8 @@ int main(int argc, char **argv) {
   }
   logmsg("info", "signal %d: stopping", sig);
   MHD_stop_daemon(mhd);
+  if ((e = record(d.node, "daemon.stop", listen)))
+    logmsg("error", "cannot record the stop in the ledger: %s", jk_error_last());
   jk_node_close(d.node);
   pthread_mutex_destroy(&d.lock);
   logmsg("info", "stopped");

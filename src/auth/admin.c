@@ -7,6 +7,7 @@
  */
 #include "auth/auth_int.h"
 
+#include "jukinet/i18n.h"
 #include "jukinet/text.h"
 
 #include <sodium.h>
@@ -27,7 +28,7 @@ static jk_err operator_info_ok(const jk_operator_info *op) {
   jk_err e;
   if (!jk__auth_staff_id_ok(op->staff_id))
     return jk_error_set(JK_EINVAL, "a staff id is 1 to %d letters, digits, '-', '_' or '.'", JK_STAFF_ID_MAX);
-  if ((e = text_ok("the name", op->name)) || (e = text_ok("the department", op->department))) return e;
+  if ((e = text_ok(jk_tr("the name"), op->name)) || (e = text_ok(jk_tr("the department"), op->department))) return e;
   return JK_OK;
 }
 
@@ -326,7 +327,7 @@ static jk_err do_enrol(jk_session *s, void *arg) {
   return card_event(s->store, a->new_id, "enrol", a->op.staff_id, s->staff_id, a->note);
 }
 
-static jk_err note_ok(const char *note) { return note && *note ? text_ok("the note", note) : JK_OK; }
+static jk_err note_ok(const char *note) { return note && *note ? text_ok(jk_tr("the note"), note) : JK_OK; }
 
 jk_err jk_auth_card_enrol(jk_session *s, const char *staff_id, const char *card_token, const char *pin, size_t pin_len,
                           const char *note, int64_t *card_id) {
@@ -357,7 +358,7 @@ jk_err jk_auth_card_replace(jk_session *s, int64_t old_card_id, const char *card
   if (e) return e;
   if ((e = note_ok(note)) || (e = jk_store_card_get(s->store, old_card_id, &old))) return jk_auth_end(s, e);
   if (strcmp(old.status, "replaced") == 0 || strcmp(old.status, "revoked") == 0)
-    return jk_auth_end(s, jk_error_set(JK_ECONFLICT, "card %lld is already %s", (long long)old_card_id, old.status));
+    return jk_auth_end(s, jk_error_set(JK_ECONFLICT, "card %lld is already %s", (long long)old_card_id, jk_tr(old.status)));
   if ((e = jk_store_operator_get(s->store, old.operator_id, NULL, &a.op))) return jk_auth_end(s, e);
   if (!card_token || !*card_token) return jk_auth_end(s, jk_error_set(JK_EINVAL, "no IC card given (--card or JUKINET_CARD)"));
   if ((e = jk__card_prove(jk_node_card_module(s->node), card_token, pin, pin_len, NULL, a.pk, a.serial, a.label)))
@@ -408,6 +409,6 @@ jk_err jk_auth_card_event(jk_session *s, int64_t card_id, const char *event, con
     return jk_auth_end(s, e);
   if (!(a.to = transition(event, a.card.status)))
     return jk_auth_end(s, jk_error_set(JK_ECONFLICT, "card %lld is %s: it cannot be %s", (long long)card_id,
-                                       a.card.status, event));
+                                       jk_tr(a.card.status), jk_tr(event)));
   return in_tx(s, do_event, &a);
 }

@@ -15,6 +15,7 @@
  */
 #include "auth/auth_int.h"
 
+#include "jukinet/i18n.h"
 #include "jukinet/text.h"
 
 #include <sodium.h>
@@ -208,7 +209,7 @@ jk_err jk_auth_login(jk_node *n, const jk_login_req *r, char token[JK_SESSION_TO
 
   /* 3. card status */
   if (strcmp(card.status, "active") != 0) {
-    jk_error_set(JK_EPERM, "this IC card is %s and cannot be used to log in", card.status);
+    jk_error_set(JK_EPERM, "this IC card is %s and cannot be used to log in", jk_tr(card.status));
     return jk__auth_record(n, op.staff_id, "-", terminal, "login", object, JK_EPERM) ?: JK_EPERM;
   }
 
@@ -315,7 +316,7 @@ jk_err jk_auth_resume(jk_node *n, const char *token, const char *terminal, jk_se
     why = "disabled";
     code = JK_EPERM;
   } else if (strcmp(card.status, "active") != 0) {
-    jk_error_set(JK_EPERM, "the IC card of this session is %s: log in again with a valid card", card.status);
+    jk_error_set(JK_EPERM, "the IC card of this session is %s: log in again with a valid card", jk_tr(card.status));
     why = "card";
     code = JK_EPERM;
   }

@@ -243,7 +243,7 @@ jk_err jk_ledger_check_bundle(const char *data, size_t len, const uint8_t pubkey
     jk_free(hv.v);
     return e;
   }
-  qsort(hv.v, hv.n, sizeof *hv.v, cmp_head);
+  if (hv.n > 1) qsort(hv.v, hv.n, sizeof *hv.v, cmp_head);
   for (size_t i = 1; i < hv.n; i++)
     if (hv.v[i].size == hv.v[i - 1].size) {
       jk_free(hv.v);
