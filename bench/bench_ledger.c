@@ -12,6 +12,7 @@
  *
  *   bench_ledger [--entries N] [--batch B] [--runs R] [--queries Q] [--dir DIR]
  */
+#include "benchutil.h"
 #include "jukinet/i18n.h"
 #include "jukinet/ledger.h"
 #include "jukinet/store.h"
@@ -24,36 +25,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "bench_ledger: %s: %s\n", what, jk_error_last());
-  exit(1);
-}
-
-static void rm_db(const char *path) {
-  char p[1300];
-  unlink(path);
-  snprintf(p, sizeof p, "%s-wal", path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", path);
-  unlink(p);
-}
 
 /* ---- the node key on a SoftHSM2 token, as on a real node ---- */
 

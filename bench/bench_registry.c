@@ -18,6 +18,7 @@
 #include "jukinet/buf.h"
 #include "jukinet/csv.h"
 #include "jukinet/gen.h"
+#include "benchutil.h"
 #include "jukinet/i18n.h"
 #include "jukinet/registry.h"
 #include "jukinet/rescode.h"
@@ -29,36 +30,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n) {
-  qsort(v, (size_t)n, sizeof *v, cmp_double);
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
-static void die(const char *what) {
-  fprintf(stderr, "bench: %s: %s\n", what, jk_error_last());
-  exit(1);
-}
-
-static void rm_db(const char *path) {
-  char p[1100];
-  unlink(path);
-  snprintf(p, sizeof p, "%s-wal", path);
-  unlink(p);
-  snprintf(p, sizeof p, "%s-shm", path);
-  unlink(p);
-}
 
 /* The CSV the import reads, generated once. */
 static char *make_csv(size_t rows, size_t *len) {

@@ -74,32 +74,10 @@ static int export_row(const jk_ledger_row *r, void *payload) {
   return c->err ? 1 : 0;
 }
 
-typedef struct heads_vec {
-  jk_ledger_head_row *v;
-  size_t n, cap;
-  jk_err err;
-} heads_vec;
-
-static int push_head(const jk_ledger_head_row *h, void *payload) {
-  heads_vec *c = payload;
-  if (c->n == c->cap) {
-    size_t cap = c->cap ? c->cap * 2 : 64;
-    jk_ledger_head_row *p = jk_realloc(c->v, cap * sizeof *p);
-    if (!p) {
-      c->err = jk_error_set(JK_ENOMEM, NULL);
-      return 1;
-    }
-    c->v = p;
-    c->cap = cap;
-  }
-  c->v[c->n++] = *h;
-  return 0;
-}
-
 jk_err jk_ledger_export(jk_ledger *l, int fd) {
   jk_store *s = jk__ledger_store(l);
-  heads_vec hv = {0};
-  jk_err e = jk_store_ledger_head_each(s, push_head, &hv);
+  jk__heads hv = {0};
+  jk_err e = jk_store_ledger_head_each(s, jk__heads_push, &hv);
   if (!e) e = hv.err;
   if (!e) e = write_json(fd, json_pack("{s:s, s:i, s:s}", "format", "jukinet-ledger-bundle", "version", 1, "node",
                                        jk__ledger_node_id(l)));
@@ -195,7 +173,7 @@ jk_err jk_ledger_check_bundle(const char *data, size_t len, const uint8_t pubkey
   const char *p, *node;
   size_t n;
   char node_id[JK_LEDGER_FIELD_MAX + 1];
-  heads_vec hv = {0};
+  jk__heads hv = {0};
   memset(report, 0, sizeof *report);
 
   /* header */
@@ -224,7 +202,7 @@ jk_err jk_ledger_check_bundle(const char *data, size_t len, const uint8_t pubkey
     if ((e = parse_line(p, n, it1.line, &o))) break;
     if (json_object_get(o, "head")) {
       jk_ledger_head_row h;
-      if (!(e = parse_head(o, it1.line, &h)) && push_head(&h, &hv)) e = hv.err;
+      if (!(e = parse_head(o, it1.line, &h)) && jk__heads_push(&h, &hv)) e = hv.err;
     } else if (json_object_get(o, "end")) {
       json_t *ev = json_object_get(o, "end");
       if (!json_is_object(ev) || !get_int(ev, "entries", &end_entries) || !get_int(ev, "heads", &end_heads))

@@ -14,6 +14,15 @@ bool jk__ledger_head_verify(const char *node_id, const jk_ledger_head_row *h, co
 jk_store *jk__ledger_store(jk_ledger *l);
 const char *jk__ledger_node_id(const jk_ledger *l);
 
+/* A growable array of tree heads; jk__heads_push is a jk_ledger_head_cb (payload: the vector),
+ * which stops with err = JK_ENOMEM when memory runs out. Free v with jk_free. */
+typedef struct jk__heads {
+  jk_ledger_head_row *v;
+  size_t n, cap;
+  jk_err err;
+} jk__heads;
+int jk__heads_push(const jk_ledger_head_row *h, void *payload);
+
 /*
  * The verifier: fed entries in the order they were found and every tree head, it recomputes
  * the tree and reports the first thing that is wrong. The same code checks a node.db

@@ -15,6 +15,7 @@
  */
 #include "ledger/ledger_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,14 +151,8 @@ jk_err jk__verifier_done(jk__verifier *v) {
   return JK_OK;
 }
 
-typedef struct heads_ctx {
-  jk_ledger_head_row *v;
-  size_t n, cap;
-  jk_err err;
-} heads_ctx;
-
-static int collect_head(const jk_ledger_head_row *h, void *payload) {
-  heads_ctx *c = payload;
+int jk__heads_push(const jk_ledger_head_row *h, void *payload) {
+  jk__heads *c = payload;
   if (c->n == c->cap) {
     size_t cap = c->cap ? c->cap * 2 : 64;
     jk_ledger_head_row *p = jk_realloc(c->v, cap * sizeof *p);
@@ -178,7 +173,6 @@ static int collect_head(const jk_ledger_head_row *h, void *payload) {
  * slower of the two rather than their sum. The worker never touches the store: the cached
  * subtree hashes it compares against are loaded into memory first (about n/128 of them). */
 
-#include <pthread.h>
 
 #define VBATCH 2048
 #define VARENA (VBATCH * 160)
@@ -320,14 +314,14 @@ static int feed(const jk_ledger_row *row, void *payload) {
   return 0;
 }
 
-static jk_err collect_heads(jk_store *s, heads_ctx *hc) {
-  jk_err e = jk_store_ledger_head_each(s, collect_head, hc);
+static jk_err collect_heads(jk_store *s, jk__heads *hc) {
+  jk_err e = jk_store_ledger_head_each(s, jk__heads_push, hc);
   return e ? e : hc->err;
 }
 
 jk_err jk_ledger_verify(jk_ledger *l, const uint8_t pubkey[32], jk_ledger_report *report) {
   jk_store *s = jk__ledger_store(l);
-  heads_ctx hc = {0};
+  jk__heads hc = {0};
   pipe_t p;
   jk_err e;
   memset(report, 0, sizeof *report);
