@@ -224,8 +224,9 @@ jk_err jk_ledger_check_bundle(const char *data, size_t len, const uint8_t pubkey
   if (hv.n > 1) qsort(hv.v, hv.n, sizeof *hv.v, cmp_head);
   for (size_t i = 1; i < hv.n; i++)
     if (hv.v[i].size == hv.v[i - 1].size) {
+      long long dup = (long long)hv.v[i].size;
       jk_free(hv.v);
-      return jk_error_set(JK_ECORRUPT, "the bundle has two tree heads of size %lld", (long long)hv.v[i].size);
+      return jk_error_set(JK_ECORRUPT, "the bundle has two tree heads of size %lld", dup);
     }
 
   /* pass 2: entries through the verifier */
