@@ -134,11 +134,11 @@ jk_err jk__verifier_done(jk__verifier *v) {
   if (!v->failed) {
     int64_t n = v->expected - 1;
     if (v->next_head < v->nheads) {
-      const jk_ledger_head_row *h = &v->heads[v->next_head];
+      const jk_ledger_head_row *h = &v->heads[v->nheads - 1]; /* the newest says how many there were */
       jk_error_set(JK_ECORRUPT,
                    "ledger entries %lld to %lld are missing (deleted): the tree head signed at size %lld covers them",
                    (long long)n + 1, (long long)h->size, (long long)h->size);
-      fail(v, n + 1, h->size);
+      fail(v, n + 1, v->heads[v->next_head].size);
     } else if (v->covered < n) {
       jk_error_set(JK_ECORRUPT, "ledger entries %lld to %lld are not covered by any signed tree head (added afterwards?)",
                    (long long)v->covered + 1, (long long)n);
