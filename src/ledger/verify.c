@@ -103,7 +103,7 @@ bool jk__verifier_entry(jk__verifier *v, const jk_ledger_row *r) {
   if (r->seq < v->expected) {
     jk_error_set(JK_ECORRUPT, "ledger entry %lld appears out of order after entry %lld", (long long)r->seq,
                  (long long)v->expected - 1);
-    return fail(v, r->seq, 0);
+    return fail(v, r->seq >= 1 ? r->seq : v->expected, 0); /* a number below 1 is no entry: name the place */
   }
   if (strlen(r->at) >= sizeof v->last_at || strcmp(r->at, v->last_at) < 0) {
     jk_error_set(JK_ECORRUPT, "ledger entry %lld: its time goes back before the previous entry", (long long)r->seq);
