@@ -8,6 +8,7 @@
 #include "cli.h"
 
 #include "jukinet/auth.h"
+#include "jukinet/date.h"
 #include "jukinet/ledger.h"
 #include "jukinet/node.h"
 
@@ -89,12 +90,35 @@ static int audit_verify(int argc, char **argv, cli_global *g) {
   if (e) return cli_op_end(&op, e);
   e = jk_ledger_verify(jk_node_ledger(op.node), pk, &rep);
   if (e && e != JK_ECORRUPT) return cli_op_end(&op, e);
-  print_report(&rep, g->json, e);
-  if (e) /* a finding must be seen even when the damaged ledger cannot record this audit */
-    fprintf(stderr, "jukinet: %s: %lld: %s\n", jk_tr("first bad entry"), (long long)rep.first_bad, rep.message);
-  /* a finding is a successful audit: record it as done, then exit non-zero */
+  /* a finding is a successful audit: record it as done, then show it. A damaged ledger may be
+   * unable to record anything: the finding is shown all the same, with exit 8. */
   rc = cli_op_end(&op, JK_OK);
+  print_report(&rep, g->json, e);
   return e ? EXIT_CORRUPT : rc;
+}
+
+/* --from/--to: a date (西暦 or 和暦) means that whole day in Japan (JST, UTC+9); a time
+ * "YYYY-MM-DDTHH:MM[:SS[.ffffff]]Z" is UTC as stored. out: a UTC bound for jk_ledger_time_range. */
+static jk_err time_bound(const char *v, bool upper, char out[32]) {
+  size_t n = strlen(v);
+  if (n >= 17 && n <= 27 && v[4] == '-' && v[7] == '-' && v[10] == 'T' && v[13] == ':' && v[n - 1] == 'Z') {
+    for (size_t i = 0; i + 1 < n; i++) {
+      char c = v[i];
+      bool sep = i == 4 || i == 7 || i == 10 || i == 13 || i == 16 || i == 19;
+      if (sep ? !(c == '-' || c == 'T' || c == ':' || c == '.') : !(c >= '0' && c <= '9'))
+        return jk_error_set(JK_EINVAL, "'%s' is neither a date nor a UTC time (2026-11-23T01:02:03Z)", v);
+    }
+    snprintf(out, 32, "%.*s", (int)(n - 1), v); /* prefix compare: without the Z */
+    return JK_OK;
+  }
+  jk_date d;
+  if (jk_date_parse(v, &d) != JK_OK)
+    return jk_error_set(JK_EINVAL, "'%s' is neither a date nor a UTC time (2026-11-23T01:02:03Z)", v);
+  /* 00:00 JST is 15:00 UTC the day before; 23:59:59.999999 JST is 14:59:59.999999 UTC */
+  char iso[11];
+  jk_date_format_iso(jk_date_from_days(jk_date_to_days(d) - (upper ? 0 : 1)), iso);
+  snprintf(out, 32, "%s%s", iso, upper ? "T14:59:59.999999Z" : "T15:00:00.000000Z");
+  return JK_OK;
 }
 
 typedef struct log_ctx {
@@ -138,10 +162,16 @@ static int audit_log(int argc, char **argv, cli_global *g) {
     if (!*limit || *end || x < 1 || x > 100000) return cli_usage("--limit must be 1 to 100000");
     q.limit = (size_t)x;
   }
-  /* the search is itself recorded (its conditions as the object) */
+  /* the search is itself recorded (its conditions, as typed, are the object) */
   char desc[200];
   snprintf(desc, sizeof desc, "%.40s|%.40s|%.40s|%.32s|%.32s", oper ? oper : "", object ? object : "",
            action ? action : "", from ? from : "", to ? to : "");
+  char from_utc[32], to_utc[32];
+  jk_err te;
+  if ((from && (te = time_bound(from, false, from_utc))) || (to && (te = time_bound(to, true, to_utc))))
+    return cli_fail(te);
+  if (from) from = from_utc;
+  if (to) to = to_utc;
   cli_op op;
   int rc = cli_op_begin(g, "audit.log", desc, NULL, &op);
   if (rc) return rc;

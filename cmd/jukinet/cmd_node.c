@@ -29,7 +29,9 @@ static int node_init(int argc, char **argv, cli_global *g) {
   const char *lgcode = NULL, *name = NULL, *role = NULL, *store = NULL, *key_token = NULL, *key_module = NULL,
              *key_label = NULL, *key_pin_file = NULL, *card_module = NULL, *staff = NULL, *admin_name = NULL,
              *dept = NULL, *card = NULL, *pin_file = NULL, *pw_file = NULL;
-  const cli_opt opts[] = {{"lgcode", &lgcode, NULL},
+  bool reuse_key = false;
+  const cli_opt opts[] = {{"reuse-key", NULL, &reuse_key},
+                          {"lgcode", &lgcode, NULL},
                           {"name", &name, NULL},
                           {"role", &role, NULL},
                           {"store", &store, NULL},
@@ -55,7 +57,8 @@ static int node_init(int argc, char **argv, cli_global *g) {
   if (!card) card = getenv("JUKINET_CARD");
   if (!card || !*card) return cli_usage("node init needs the administrator's IC card: --card or JUKINET_CARD");
   jk_node_init_opts o = {.lgcode = lgcode, .name = name, .store = store, .key_token = key_token,
-                         .key_module = key_module, .key_label = key_label, .card_module = card_module};
+                         .key_module = key_module, .key_label = key_label, .card_module = card_module,
+                         .reuse_key = reuse_key};
   if (role) {
     if (strcmp(role, "municipal") == 0) o.role = JK_ROLE_MUNICIPAL;
     else if (strcmp(role, "prefectural") == 0) o.role = JK_ROLE_PREFECTURAL;
@@ -85,7 +88,11 @@ out:
   jk_node_close(n);
   if (e) {
     int rc = cli_fail(e);
-    if (created) remove_new_node(g->dir);
+    if (created) {
+      remove_new_node(g->dir);
+      /* the key made on the token stays there: say how to use it on the next try */
+      fprintf(stderr, "jukinet: %s\n", jk_tr("the node key stays on its token: run node init again with --reuse-key"));
+    }
     return rc;
   }
   if (g->json)

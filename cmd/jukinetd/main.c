@@ -1,11 +1,13 @@
 /*
  * jukinetd — the node daemon.
  *
- * At this stage it opens the node, serves GET /healthz (JSON: status, role, lgcode, schema)
- * and stops cleanly on SIGTERM or SIGINT. Foreground, logs to stderr (journald-friendly).
- * Node-to-node TLS, sync and the API arrive with the network issue.
+ * At this stage it opens the node, records its start and stop in the node's ledger (signed with
+ * the node key, so SOFTHSM2_CONF or the real module's settings must reach it), serves
+ * GET /healthz (JSON: status, role, lgcode, schema) and stops cleanly on SIGTERM or SIGINT.
+ * Foreground, logs to stderr (journald-friendly). Node-to-node TLS, sync and the API arrive
+ * with the network issue.
  *
- *   jukinetd --dir DIR [--listen 127.0.0.1:7410]
+ *   jukinetd [--dir DIR] [--listen 127.0.0.1:7410]      (DIR defaults to $JUKINET_DIR)
  */
 #include "jukinet/err.h"
 #include "jukinet/i18n.h"
@@ -117,12 +119,12 @@ int main(int argc, char **argv) {
       puts("jukinetd " JK_VERSION);
       return 0;
     } else {
-      fprintf(stderr, "usage: jukinetd --dir DIR [--listen ADDR:PORT]\n");
+      fprintf(stderr, "usage: jukinetd [--dir DIR (default $JUKINET_DIR)] [--listen ADDR:PORT]\n");
       return 2;
     }
   }
   if (!dir) {
-    fprintf(stderr, "usage: jukinetd --dir DIR [--listen ADDR:PORT]\n");
+    fprintf(stderr, "usage: jukinetd [--dir DIR (default $JUKINET_DIR)] [--listen ADDR:PORT]\n");
     return 2;
   }
   struct sockaddr_in sa;

@@ -47,6 +47,8 @@ typedef struct jk_node_init_opts {
   const char *key_pin;    /* required */
   size_t key_pin_len;
   const char *card_module; /* operators' cards; NULL = key_module */
+  bool reuse_key; /* use a key already on the token (restoring a node); otherwise an existing key
+                     with that label is refused, so two nodes never share a signing key */
 } jk_node_init_opts;
 
 /* Create a new node in `dir`. The directory must not exist or be empty (JK_EEXISTS otherwise:

@@ -117,8 +117,10 @@ static bool get_int(json_t *o, const char *key, int64_t *out) {
   return true;
 }
 
+/* Damage inside a bundle is corruption (exit 8), like damage in a node.db; only a file that is
+ * not a bundle at all (wrong header, empty) is invalid input. */
 static jk_err bad_line(size_t line, const char *what) {
-  return jk_error_set(JK_EINVAL, "bundle line %zu: %s", line, what);
+  return jk_error_set(JK_ECORRUPT, "bundle line %zu: %s", line, what);
 }
 
 /* Pass 1 collects the heads (they are checked as their size is reached in pass 2). */

@@ -125,6 +125,10 @@ static jk_err prepare_key(const jk_node_init_opts *o, const char *module, const 
   if (e == JK_ENOTFOUND) {
     jk_error_clear();
     if (!(e = jk_token_generate_key(t, label))) e = jk_token_public_key(t, label, pk);
+  } else if (e == JK_OK && !o->reuse_key) {
+    e = jk_error_set(JK_EEXISTS, "the token %s already holds a key labelled %s: give another --key-label, or "
+                     "--reuse-key to restore the node that owns it", o->key_token, label);
+    goto out;
   }
   if (e) jk_error_prefix("node key: ");
 out:

@@ -81,9 +81,9 @@ as_admin() {
     JUKINET_PIN=$JUKINET_ADMIN_PIN JUKINET_PASSWORD=$JUKINET_ADMIN_PASSWORD "$JUKINET" "$@"
 }
 
-# the arguments of `jukinet node init` with the current node's tokens (SoftHSM), for a second
-# node made by hand; the secrets come from the environment (see node_init)
-node_init() { # DIR LGCODE NAME [more args]
+# node_init DIR LGCODE NAME [ARGS...] : `jukinet node init` by hand, with the current node's
+# SoftHSM tokens (its node key token and the administrator's card) and devnode's secrets
+node_init() {
   local dir=$1 lg=$2 name=$3; shift 3
   JUKINET_KEY_PIN=node-key-2468 JUKINET_PIN=$JUKINET_ADMIN_PIN JUKINET_PASSWORD=$JUKINET_ADMIN_PASSWORD \
     "$JUKINET" node init --dir "$dir" --lgcode "$lg" --name "$name" --key-token "$JUKINET_NODE_TOKEN" \
