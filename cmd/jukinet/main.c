@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include <sodium.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,9 @@ static void pick_language(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   cli_global g = {0};
+  /* PINs, passwords and session tokens pass through this process: no core dump, no ptrace by
+   * other processes of the same user (guarded memory is also excluded from dumps). */
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (sodium_init() < 0) {
     fputs("jukinet: libsodium cannot start\n", stderr);
     return EXIT_IO;

@@ -20,6 +20,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,6 +133,7 @@ int main(int argc, char **argv) {
     logmsg("error", "bad --listen '%s' (want IPv4:PORT)", listen);
     return 2;
   }
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* holds the node key's PIN: no core dumps */
   daemon_state d = {.started = time(NULL)};
   pthread_mutex_init(&d.lock, NULL);
   jk_err e = jk_node_open(&d.node, dir, 0);
