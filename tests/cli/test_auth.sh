@@ -133,7 +133,29 @@ refused 6 login PERM clerk02 as clerk02 login
 expect_in "$T/r.err" "revoked"
 expect_exit 0 A --json card list
 expect_eq "$(jq -r --argjson i "$id4" '.[] | select(.card == $i) | .status' "$T/out")" lost
+
 expect_eq "$(jq -r --argjson i "$id2" '.[] | select(.card == $i) | .status' "$T/out")" revoked
+
+# ---- a returned card cannot log in until lent again; a replaced card never again ----
+new_clerk clerk06 jk-card-6 271828 Clerk6-dev-password-9
+id6=$(card_of clerk06)
+expect_exit 0 A card return "$id6"
+expect_exit 4 A card return "$id6"                                  # returned already
+refused 6 login PERM clerk06 as clerk06 login
+expect_in "$T/r.err" "returned"
+expect_exit 0 A card lend "$id6"
+expect_exit 0 as clerk06 login
+softhsm2-util --init-token --free --label jk-card-6b --so-pin 12345678 --pin 577215 >/dev/null &&
+  pkcs11-tool --module "$JUKINET_PKCS11_MODULE" --login --pin 577215 --token-label jk-card-6b --keypairgen \
+    --key-type EC:edwards25519 --label jukinet-operator >/dev/null 2>&1 || fail "cannot make card jk-card-6b"
+printf '%s\n' 577215 >> "$T/secrets"
+JUKINET_CARD_PIN=577215 expect_exit 0 A card replace "$id6" --card jk-card-6b --note 破損
+refused 6 login PERM clerk06 as clerk06 login
+expect_in "$T/r.err" "replaced"
+CARD[clerk06]=jk-card-6b PIN[clerk06]=577215
+expect_exit 0 as clerk06 login
+expect_exit 0 A --json card ledger "$id6"
+expect_eq "$(jq -r '[.[].event] | join(",")' "$T/out")" "enrol,return,lend,replace" "(the card ledger of card $id6)"
 
 # ---- an operator without the role ----
 A --json operator list > "$T/ops.before"
