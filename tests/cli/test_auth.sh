@@ -133,7 +133,6 @@ refused 6 login PERM clerk02 as clerk02 login
 expect_in "$T/r.err" "revoked"
 expect_exit 0 A --json card list
 expect_eq "$(jq -r --argjson i "$id4" '.[] | select(.card == $i) | .status' "$T/out")" lost
-
 expect_eq "$(jq -r --argjson i "$id2" '.[] | select(.card == $i) | .status' "$T/out")" revoked
 
 # ---- a returned card cannot log in until lent again; a replaced card never again ----
@@ -156,6 +155,19 @@ CARD[clerk06]=jk-card-6b PIN[clerk06]=577215
 expect_exit 0 as clerk06 login
 expect_exit 0 A --json card ledger "$id6"
 expect_eq "$(jq -r '[.[].event] | join(",")' "$T/out")" "enrol,return,lend,replace" "(the card ledger of card $id6)"
+
+# ---- an expired password: refused, unless a new one (meeting the rules) is given at login ----
+new_clerk clerk07 jk-card-7 662607 Clerk7-dev-password-9
+sqlite3 "$D/node.db" "DROP TRIGGER password_append_only_u; UPDATE password SET set_at = '2020-01-01T00:00:00.000000Z' WHERE operator_id = (SELECT id FROM operator WHERE staff_id = 'clerk07')" ||
+  fail "cannot age the password"
+refused 6 login PERM clerk07 as clerk07 login
+expect_in "$T/r.err" "expired"
+JUKINET_NEW_PASSWORD=short1 expect_exit 1 as clerk07 login                       # the rules still apply
+JUKINET_NEW_PASSWORD=Clerk7-dev-password-9 expect_exit 1 as clerk07 login        # no reuse
+printf '%s\n' Clerk7-new-password-2 >> "$T/secrets"
+JUKINET_NEW_PASSWORD=Clerk7-new-password-2 expect_exit 0 as clerk07 login
+AS_PASSWORD=Clerk7-new-password-2 expect_exit 0 as clerk07 login
+refused 5 login AUTH clerk07 as clerk07 login                                   # the old one is gone
 
 # ---- an operator without the role ----
 A --json operator list > "$T/ops.before"
@@ -288,4 +300,5 @@ sort -u "$T/secrets" | while IFS= read -r s; do
 done > "$T/leaks"
 [ ! -s "$T/leaks" ] || fail "$(wc -l < "$T/leaks") secret(s) found"
 [ "$(sort -u "$T/secrets" | wc -l)" -ge 15 ] || fail "too few secrets collected: $(sort -u "$T/secrets" | wc -l)"
+
 finish
