@@ -3,11 +3,13 @@
  *
  * At this stage it opens the node, records its start and stop in the node's ledger (signed with
  * the node key, so SOFTHSM2_CONF or the real module's settings must reach it), serves
- * GET /healthz (JSON: status, role, lgcode, schema) and stops cleanly on SIGTERM or SIGINT.
+ * GET /healthz (JSON: status, role, lgcode, schema), GET /metrics (Prometheus text: counts
+ * only, nothing personal) and stops cleanly on SIGTERM or SIGINT.
  * Foreground, logs to stderr (journald-friendly). Node-to-node TLS, sync and the API arrive
  * with the network issue.
  *
- *   jukinetd [--dir DIR] [--listen 127.0.0.1:7410]      (DIR defaults to $JUKINET_DIR)
+ *   jukinetd [--dir DIR] [--listen 127.0.0.1:7410]
+ * DIR defaults to $JUKINET_DIR; the address to node.conf [daemon] listen, then 127.0.0.1:7410.
  */
 #include "jukinet/err.h"
 #include "jukinet/i18n.h"
@@ -20,6 +22,7 @@
 #include <microhttpd.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <sys/prctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +33,7 @@ typedef struct daemon_state {
   jk_node *node;
   pthread_mutex_t lock; /* the store handle is single-threaded */
   time_t started;
+  _Atomic unsigned long replies[6]; /* by status class: 1xx … 5xx (index 1..5) */
 } daemon_state;
 
 static void logmsg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -42,14 +46,46 @@ static void logmsg(const char *level, const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body) {
+static enum MHD_Result reply_as(daemon_state *d, struct MHD_Connection *c, unsigned status, const char *type,
+                                 const char *body) {
+  if (status / 100 < 6) atomic_fetch_add(&d->replies[status / 100], 1);
   struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
   if (!r) return MHD_NO;
-  MHD_add_response_header(r, "Content-Type", "application/json; charset=utf-8");
+  MHD_add_response_header(r, "Content-Type", type);
   MHD_add_response_header(r, "Cache-Control", "no-store");
   enum MHD_Result ret = MHD_queue_response(c, status, r);
   MHD_destroy_response(r);
   return ret;
+}
+
+#define reply(c, status, body) reply_as(d, (c), (status), "application/json; charset=utf-8", (body))
+
+/* GET /metrics: Prometheus text format 0.0.4. Counts only: nothing personal is exposed. */
+static enum MHD_Result metrics(daemon_state *d, struct MHD_Connection *c) {
+  int64_t all = -1, active = -1, entries = -1;
+  pthread_mutex_lock(&d->lock);
+  jk_store *s = jk_node_store(d->node);
+  bool ok = jk_store_resident_count(s, 0, &all) == JK_OK && jk_store_resident_count(s, JK_STATUS_ACTIVE, &active) == JK_OK &&
+            jk_store_ledger_size(s, &entries) == JK_OK;
+  pthread_mutex_unlock(&d->lock);
+  if (!ok) return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":{\"code\":\"IO\",\"message\":\"store unavailable\"}}");
+  char body[2048];
+  int n = snprintf(body, sizeof body,
+                   "# HELP jukinet_up 1 while the node serves.\n# TYPE jukinet_up gauge\njukinet_up{role=\"%s\",lgcode=\"%s\"} 1\n"
+                   "# HELP jukinet_uptime_seconds Seconds since the daemon started.\n# TYPE jukinet_uptime_seconds gauge\n"
+                   "jukinet_uptime_seconds %lld\n"
+                   "# HELP jukinet_residents Residents in the registry, by status.\n# TYPE jukinet_residents gauge\n"
+                   "jukinet_residents{status=\"active\"} %lld\njukinet_residents{status=\"removed\"} %lld\n"
+                   "# HELP jukinet_ledger_entries Entries in the operation history.\n# TYPE jukinet_ledger_entries gauge\n"
+                   "jukinet_ledger_entries %lld\n"
+                   "# HELP jukinet_http_responses_total HTTP responses by status class.\n"
+                   "# TYPE jukinet_http_responses_total counter\n",
+                   jk_role_token(jk_node_role(d->node)), jk_node_lgcode(d->node), (long long)(time(NULL) - d->started),
+                   (long long)active, (long long)(all - active), (long long)entries);
+  for (int k = 2; k <= 5 && n > 0 && (size_t)n < sizeof body; k++)
+    n += snprintf(body + n, sizeof body - (size_t)n, "jukinet_http_responses_total{class=\"%dxx\"} %lu\n", k,
+                  atomic_load(&d->replies[k]));
+  return reply_as(d, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
@@ -81,6 +117,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
              (long long)(time(NULL) - d->started));
     return reply(c, MHD_HTTP_OK, body);
   }
+  if (strcmp(url, "/metrics") == 0) {
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+      return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED,
+                   "{\"error\":{\"code\":\"INVALID\",\"message\":\"method not allowed\"}}");
+    return metrics(d, c);
+  }
   return reply(c, MHD_HTTP_NOT_FOUND, "{\"error\":{\"code\":\"NOTFOUND\",\"message\":\"no such endpoint\"}}");
 }
 
@@ -111,7 +153,7 @@ static int parse_listen(const char *s, struct sockaddr_in *sa) {
 }
 
 int main(int argc, char **argv) {
-  const char *dir = getenv("JUKINET_DIR"), *listen = "127.0.0.1:7410";
+  const char *dir = getenv("JUKINET_DIR"), *listen = NULL; /* --listen, else node.conf [daemon] */
   jk_lang_set(JK_LANG_EN); /* logs are English; user-facing text lives in the CLI and console */
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--dir") == 0 && i + 1 < argc) dir = argv[++i];
@@ -129,7 +171,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   struct sockaddr_in sa;
-  if (parse_listen(listen, &sa) != 0) {
+  if (listen && parse_listen(listen, &sa) != 0) {
     logmsg("error", "bad --listen '%s' (want IPv4:PORT)", listen);
     return 2;
   }
@@ -140,6 +182,15 @@ int main(int argc, char **argv) {
   if (e) {
     logmsg("error", "cannot open node %s: %s", dir, jk_error_last());
     return 1;
+  }
+  if (!listen) {
+    listen = jk_node_daemon_listen(d.node);
+    if (!listen) listen = "127.0.0.1:7410";
+    if (parse_listen(listen, &sa) != 0) {
+      logmsg("error", "bad [daemon] listen '%s' in node.conf (want IPv4:PORT)", listen);
+      jk_node_close(d.node);
+      return 2;
+    }
   }
   /* Block the stop signals before MHD starts its threads, then wait for them here. */
   sigset_t set;

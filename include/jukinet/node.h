@@ -16,6 +16,9 @@
  *   [auth]
  *   card-module = /usr/lib/x86_64-linux-gnu/opensc-pkcs11.so  ; operators' IC cards
  *
+ *   [daemon]
+ *   listen = 127.0.0.1:7410       ; jukinetd's address (its --listen overrides)
+ *
  * The directory is created 0700: it holds personal data.
  */
 #ifndef JUKINET_NODE_H
@@ -69,6 +72,8 @@ JK_API const char *jk_node_id(const jk_node *n);
 /* The node's public key, read from its token (no PIN needed); JK_ECORRUPT when it differs from
  * the one recorded at init (the token was swapped). */
 JK_API jk_err jk_node_public_key(jk_node *n, uint8_t pk[32]);
+/* [daemon] listen, or NULL when not set. */
+JK_API const char *jk_node_daemon_listen(const jk_node *n);
 /* PKCS#11 module for operators' cards. */
 JK_API const char *jk_node_card_module(const jk_node *n);
 JK_API const char *jk_node_lgcode(const jk_node *n);

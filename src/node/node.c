@@ -25,7 +25,7 @@
 struct jk_node {
   char *dir;
   char *lgcode, *name, *store_loc;
-  char *key_module, *key_token, *key_label, *key_pin_file, *card_module;
+  char *key_module, *key_token, *key_label, *key_pin_file, *card_module, *listen;
   char node_id[64];
   uint8_t pubkey[32]; /* as recorded at init */
   jk_role role;
@@ -184,7 +184,8 @@ jk_err jk_node_init(const char *dir, const jk_node_init_opts *o) {
                           "# jukinet node configuration (written by jukinet node init on %s)\n"
                           "[node]\nrole = %s\nlgcode = %s\nname = %s\nstore = %s\n\n"
                           "[key]\nmodule = %s\ntoken = %s\nlabel = %s\npin-file = key.pin\n\n"
-                          "[auth]\ncard-module = %s\n",
+                          "[auth]\ncard-module = %s\n\n"
+                          "[daemon]\nlisten = 127.0.0.1:7410\n",
                           now, jk_role_token(role), o->lgcode, o->name, store, module, o->key_token, label,
                           card_module)))
     goto out;
@@ -211,6 +212,8 @@ static int on_conf(void *user, const char *section, const char *key, const char 
     else if (strcmp(key, "pin-file") == 0) dst = &cs->n->key_pin_file;
   } else if (strcmp(section, "auth") == 0) {
     if (strcmp(key, "card-module") == 0) dst = &cs->n->card_module;
+  } else if (strcmp(section, "daemon") == 0) {
+    if (strcmp(key, "listen") == 0) dst = &cs->n->listen;
   }
   if (strcmp(section, "node") != 0) {
     if (!dst) return 1; /* other sections and settings belong to other modules */
@@ -334,6 +337,7 @@ void jk_node_close(jk_node *n) {
   jk_free(n->key_label);
   jk_free(n->key_pin_file);
   jk_free(n->card_module);
+  jk_free(n->listen);
   jk_free(n->dir);
   jk_free(n->lgcode);
   jk_free(n->name);
@@ -403,3 +407,4 @@ const char *jk_node_id(const jk_node *n) { return n->node_id; }
 const char *jk_node_card_module(const jk_node *n) {
   return n->card_module ? n->card_module : n->key_module ? n->key_module : jk_token_default_module();
 }
+const char *jk_node_daemon_listen(const jk_node *n) { return n->listen; }
