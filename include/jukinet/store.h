@@ -1,10 +1,13 @@
 /*
  * store.h — jk_store, the storage interface of a node.
  *
- * One interface, several backends: SQLite (the default, a node.db file) and, later,
- * PostgreSQL. Callers never see SQL: the store offers domain operations and owns all tables
+ * One interface, two backends: SQLite (the default, a node.db file) and PostgreSQL (the
+ * prefecture and the nation). Callers never see SQL: the store offers domain operations and owns all tables
  * (src/store/README.md). A backend is chosen by the location given to jk_store_open:
  *   "/path/node.db" or "sqlite:/path/node.db"   SQLite (WAL, synchronous=FULL)
+ *   "postgresql:host=/run/pg port=5432 dbname=jukinet" (libpq keywords) or "postgresql://…"
+ *                                               PostgreSQL (synchronous_commit on); the tables
+ *                                               live in the connection's current schema
  *
  * Durability: a write acknowledged by jk_store_commit is on stable storage.
  * Concurrency: one jk_store handle is used by one thread at a time.
@@ -32,7 +35,7 @@ typedef struct jk_store jk_store;
  * jk_store_close. A database newer than this program is refused (JK_EUNSUPPORTED). */
 JK_API jk_err jk_store_open(jk_store **out, const char *location, unsigned flags);
 JK_API void jk_store_close(jk_store *s);
-/* Backend name: "sqlite". */
+/* Backend name: "sqlite" or "postgresql". */
 JK_API const char *jk_store_backend(const jk_store *s);
 /* Schema version of the open database, and the newest this program knows. */
 JK_API int jk_store_schema_version(jk_store *s);

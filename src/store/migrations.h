@@ -14,5 +14,8 @@ struct jk__migration {
 
 extern const struct jk__migration jk__sqlite_migrations[];
 extern const int jk__sqlite_migration_count;
+/* The PostgreSQL dialect (src/store/sql/pg/), numbered exactly like the SQLite files. */
+extern const struct jk__migration jk__pg_migrations[];
+extern const int jk__pg_migration_count;
 
 #endif

@@ -143,7 +143,6 @@ static jk_err sl_leaves(jk_store *base, uint64_t first, size_t count, uint8_t (*
 
 /* Ad-hoc combinations, built per call (bound parameters only, never spliced text). With an
  * object, the segmented index (0003_ledger.sql) is probed segment by segment, newest first. */
-#define LEDGER_SEGMENT_SHIFT 14
 
 static jk_err search_one(sq_store *s, const jk_ledger_query *qq, int64_t segment, size_t limit,
                          jk_ledger_row_cb cb, void *payload, size_t *got) {
@@ -184,18 +183,9 @@ static jk_err search_one(sq_store *s, const jk_ledger_query *qq, int64_t segment
   return e;
 }
 
-static jk_err sl_search(jk_store *base, const jk_ledger_query *qq, jk_ledger_row_cb cb, void *payload) {
-  sq_store *s = (sq_store *)base;
-  size_t limit = qq->limit ? qq->limit : 100, got = 0;
-  if (!qq->object) return search_one(s, qq, -1, limit, cb, payload, &got);
-  int64_t size;
-  jk_err e = sl_size(base, &size);
-  if (e) return e;
-  int64_t hi = qq->last_seq > 0 && qq->last_seq < size ? qq->last_seq : size;
-  int64_t lo = qq->first_seq > 0 ? qq->first_seq : 1;
-  for (int64_t seg = hi >> LEDGER_SEGMENT_SHIFT; seg >= (lo >> LEDGER_SEGMENT_SHIFT) && got < limit; seg--)
-    if ((e = search_one(s, qq, seg, limit - got, cb, payload, &got))) return e;
-  return JK_OK;
+static jk_err sl_search(jk_store *base, const jk_ledger_query *qq, int64_t segment, size_t limit, jk_ledger_row_cb cb,
+                      void *payload, size_t *got) {
+  return search_one((sq_store *)base, qq, segment, limit, cb, payload, got);
 }
 
 static jk_err sl_time(jk_store *base, int64_t seq, char at[32]) {

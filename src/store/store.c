@@ -27,8 +27,9 @@ void jk__store_now(char buf[32]) {
 static jk_err open_location(jk_store **out, const char *location, unsigned flags, int max_version) {
   *out = NULL;
   if (!location || !*location) return jk_error_set(JK_EINVAL, "no store location given");
-  if (strncmp(location, "postgresql:", 11) == 0 || strncmp(location, "postgres:", 9) == 0)
-    return jk_error_set(JK_EUNSUPPORTED, "the PostgreSQL backend is not built into this jukinet");
+  /* "postgresql:<conninfo>" / "postgres:<conninfo>"; a URI ("postgresql://…") goes to libpq whole */
+  size_t pgp = strncmp(location, "postgresql:", 11) == 0 ? 11 : strncmp(location, "postgres:", 9) == 0 ? 9 : 0;
+  if (pgp) return jk__pg_open(out, strncmp(location + pgp, "//", 2) == 0 ? location : location + pgp, flags, max_version);
   if (strncmp(location, "sqlite:", 7) == 0) location += 7;
   return jk__sqlite_open(out, location, flags, max_version);
 }
@@ -210,8 +211,18 @@ jk_err jk_store_ledger_leaves(jk_store *s, uint64_t first, size_t count, uint8_t
   return s->ops->ledger_leaves(s, first, count, out);
 }
 
+/* With an object, the segmented object index is probed segment by segment, newest first. */
 jk_err jk_store_ledger_search(jk_store *s, const jk_ledger_query *q, jk_ledger_row_cb cb, void *payload) {
-  return s->ops->ledger_search(s, q, cb, payload);
+  size_t limit = q->limit ? q->limit : 100, got = 0;
+  if (!q->object) return s->ops->ledger_search(s, q, -1, limit, cb, payload, &got);
+  int64_t size;
+  jk_err e = s->ops->ledger_size(s, &size);
+  if (e) return e;
+  int64_t hi = q->last_seq > 0 && q->last_seq < size ? q->last_seq : size;
+  int64_t lo = q->first_seq > 0 ? q->first_seq : 1;
+  for (int64_t seg = hi >> JK__LEDGER_SEGMENT_SHIFT; seg >= (lo >> JK__LEDGER_SEGMENT_SHIFT) && got < limit; seg--)
+    if ((e = s->ops->ledger_search(s, q, seg, limit - got, cb, payload, &got))) return e;
+  return JK_OK;
 }
 
 jk_err jk_store_ledger_time(jk_store *s, int64_t seq, char at[32]) { return s->ops->ledger_time(s, seq, at); }

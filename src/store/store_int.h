@@ -38,7 +38,11 @@ struct jk__store_ops {
   jk_err (*ledger_append)(jk_store *s, const jk_ledger_row *row);
   jk_err (*ledger_each)(jk_store *s, int64_t first, int64_t last, jk_ledger_row_cb cb, void *payload);
   jk_err (*ledger_leaves)(jk_store *s, uint64_t first, size_t count, uint8_t (*out)[32]);
-  jk_err (*ledger_search)(jk_store *s, const jk_ledger_query *q, jk_ledger_row_cb cb, void *payload);
+  /* One probe of the search: segment >= 0 restricts to seq >> JK__LEDGER_SEGMENT_SHIFT ==
+   * segment (the object index is segmented, 0003_ledger.sql); -1 = no restriction. At most limit
+   * rows, newest first; *got counts rows handed to cb, SIZE_MAX when cb asked to stop. */
+  jk_err (*ledger_search)(jk_store *s, const jk_ledger_query *q, int64_t segment, size_t limit, jk_ledger_row_cb cb,
+                          void *payload, size_t *got);
   jk_err (*ledger_time)(jk_store *s, int64_t seq, char at[32]);
   jk_err (*ledger_subtree_put)(jk_store *s, unsigned level, uint64_t index, const uint8_t hash[32]);
   jk_err (*ledger_subtree_get)(jk_store *s, unsigned level, uint64_t index, uint8_t out[32]);
@@ -70,6 +74,9 @@ struct jk__store_ops {
   jk_err (*session_end)(jk_store *s, int64_t id, const char *at, const char *reason);
 };
 
+/* Entries per segment of the ledger's object index: seq >> 14 (docs/decisions.md D8). */
+#define JK__LEDGER_SEGMENT_SHIFT 14
+
 struct jk_store {
   const struct jk__store_ops *ops;
   bool in_tx;
@@ -83,6 +90,7 @@ struct jk_store {
 
 /* Backends. */
 jk_err jk__sqlite_open(jk_store **out, const char *path, unsigned flags, int max_version);
+jk_err jk__pg_open(jk_store **out, const char *conninfo, unsigned flags, int max_version);
 
 /* Test hook: open a SQLite node.db migrated only up to `max_version` (to test upgrades). */
 JK_API jk_err jk__store_open_at_version(jk_store **out, const char *location, int max_version);

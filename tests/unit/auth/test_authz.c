@@ -12,6 +12,9 @@
 #include <dirent.h>
 #include <sodium.h>
 
+#define JK_STOREFX_NO_FIXTURE
+#include "storefx.h" /* SQLite, or PostgreSQL with JK_TEST_STORE */
+
 static void test_table_parses(void **state) {
   (void)state;
   const char *action, *roles, *desc;
@@ -122,10 +125,10 @@ static void test_roles_match(void **state) {
 
 static void test_password_rules(void **state) {
   (void)state;
-  char *dir = tu_tmpdir(), path[512];
+  tu_store t;
   jk_store *s;
-  snprintf(path, sizeof path, "%s/node.db", dir);
-  assert_int_equal(jk_store_open(&s, path, JK_STORE_CREATE), JK_OK);
+  tu_store_new(&t);
+  assert_int_equal(jk_store_open(&s, t.location, JK_STORE_CREATE), JK_OK);
   jk_lang_set(JK_LANG_EN);
   jk_auth_policy p = {12, 2, 90, 5, 30, 15};
   assert_int_equal(jk__password_check_policy(s, &p, 0, "short1", 6), JK_EINVAL);
@@ -173,7 +176,7 @@ static void test_password_rules(void **state) {
   assert_int_equal(jk__password_verify(s, &q, op.id, "x-pass-000001", 13, &expired), JK_OK);
   assert_false(expired);
   jk_store_close(s);
-  tu_rmdir(dir);
+  tu_store_free(&t);
 }
 
 int main(void) {

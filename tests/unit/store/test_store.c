@@ -1,20 +1,22 @@
-/* The SQLite store: migrations, durability settings, history, append-only guards, corruption. */
+/* The store: migrations, durability settings, history, append-only guards, corruption.
+ * Runs on SQLite, and on PostgreSQL when JK_TEST_STORE says so (storefx.h). */
 #include "testutil.h"
 
 #include "jukinet/store.h"
 #include "store/store_int.h"
 
-#include <sqlite3.h>
+#define JK_STOREFX_NO_FIXTURE
+#include "storefx.h"
 
 typedef struct fx {
-  char *dir;
-  char path[512];
+  tu_store t;
+  const char *path; /* the location: a node.db path, or postgresql:… with the test's schema */
 } fx;
 
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
-  f->dir = tu_tmpdir();
-  snprintf(f->path, sizeof f->path, "%s/node.db", f->dir);
+  tu_store_new(&f->t);
+  f->path = f->t.location;
   jk_lang_set(JK_LANG_EN);
   *state = f;
   return 0;
@@ -22,7 +24,7 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
   fx *f = *state;
-  tu_rmdir(f->dir);
+  tu_store_free(&f->t);
   free(f);
   return 0;
 }
@@ -48,23 +50,29 @@ static int count_cb(const jk_identity *r, void *p) {
   return 0;
 }
 
-static void raw_exec(const char *path, const char *sql, int want_rc) {
-  sqlite3 *db;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-  int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-  sqlite3_close(db);
-  assert_int_equal(rc & 0xff, want_rc);
-}
+#define raw_exec(f, sql, want) assert_int_equal(tu_raw_exec(&(f)->t, (sql)), (want))
 
 static void test_create_and_pragmas(void **state) {
   fx *f = *state;
   jk_store *s;
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_ENOTFOUND);
   assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
-  assert_string_equal(jk_store_backend(s), "sqlite");
+  assert_string_equal(jk_store_backend(s), tu_is_pg() ? "postgresql" : "sqlite");
   assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
   assert_true(jk_store_schema_latest() >= 2);
   jk_store_close(s);
+  /* opened again without CREATE: the same database */
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
+  jk_store_close(s);
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_READONLY), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
+  jk_store_close(s);
+  if (tu_is_pg()) { /* durability is the server's fsync plus the session's synchronous_commit */
+    assert_string_equal(tu_pg_exec(NULL, "DO $$ BEGIN IF current_setting('fsync') <> 'on' THEN "
+                                         "RAISE EXCEPTION 'fsync off'; END IF; END $$"), "");
+    return;
+  }
   /* WAL is persistent in the file */
   sqlite3 *db;
   sqlite3_stmt *q;
@@ -88,7 +96,7 @@ static void test_upgrade_in_place(void **state) {
   assert_int_equal(jk_store_resident_insert(s, &r, &k), JK_OK);
   assert_int_equal(jk_store_commit(s), JK_OK);
   jk_store_close(s);
-  raw_exec(f->path, "SELECT * FROM retired_code", SQLITE_ERROR); /* not there yet */
+  raw_exec(f, "SELECT * FROM retired_code", TU_RAW_ERROR); /* not there yet */
   /* a newer program opens it: upgraded, data kept */
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
   assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
@@ -96,7 +104,7 @@ static void test_upgrade_in_place(void **state) {
   assert_int_equal(jk_store_resident_count(s, 0, &n), JK_OK);
   assert_int_equal(n, 1);
   jk_store_close(s);
-  raw_exec(f->path, "SELECT * FROM retired_code", SQLITE_OK);
+  raw_exec(f, "SELECT * FROM retired_code", TU_RAW_OK);
 }
 
 static void test_newer_schema_refused(void **state) {
@@ -104,13 +112,14 @@ static void test_newer_schema_refused(void **state) {
   jk_store *s;
   assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
   jk_store_close(s);
-  raw_exec(f->path, "INSERT INTO schema_migrations VALUES (9999, 'future', 'x')", SQLITE_OK);
+  raw_exec(f, "INSERT INTO schema_migrations VALUES (9999, 'future', 'x')", TU_RAW_OK);
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_EUNSUPPORTED);
   assert_error_contains("9999");
 }
 
 static void test_not_a_database(void **state) {
   fx *f = *state;
+  TU_SQLITE_ONLY("writes a text file where node.db should be");
   FILE *fp = fopen(f->path, "w");
   fputs("this is not a database, it is a text file with enough bytes to look like a header......\n", fp);
   fclose(fp);
@@ -157,9 +166,13 @@ static void test_versions_and_history(void **state) {
   jk_store_close(s);
 
   /* REQ-HIST-1: the history cannot be edited or deleted, even with SQL */
-  raw_exec(f->path, "UPDATE resident_version SET name = 'x'", SQLITE_CONSTRAINT);
-  raw_exec(f->path, "DELETE FROM resident_version", SQLITE_CONSTRAINT);
-  raw_exec(f->path, "DELETE FROM resident", SQLITE_CONSTRAINT);
+  raw_exec(f, "UPDATE resident_version SET name = 'x'", TU_RAW_CONSTRAINT);
+  raw_exec(f, "DELETE FROM resident_version", TU_RAW_CONSTRAINT);
+  raw_exec(f, "DELETE FROM resident", TU_RAW_CONSTRAINT);
+  if (tu_is_pg()) { /* TRUNCATE skips row triggers: PostgreSQL has statement triggers for it */
+    raw_exec(f, "TRUNCATE resident_version", TU_RAW_CONSTRAINT);
+    raw_exec(f, "TRUNCATE resident CASCADE", TU_RAW_CONSTRAINT);
+  }
 }
 
 static void test_rollback_leaves_nothing(void **state) {
@@ -190,13 +203,16 @@ static void test_corrupt_row_detected(void **state) {
   assert_int_equal(jk_store_resident_insert(s, &r, &k), JK_OK);
   assert_int_equal(jk_store_commit(s), JK_OK);
   jk_store_close(s);
-  raw_exec(f->path, "UPDATE resident SET birth = '1980-02-30'", SQLITE_OK);
+  raw_exec(f, "UPDATE resident SET birth = '1980-02-30'", TU_RAW_OK);
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
   jk_identity cur = {0};
   assert_int_equal(jk_store_resident_get(s, r.resident_id, &cur), JK_ECORRUPT);
   assert_error_contains("birth");
   jk_store_close(s);
-  raw_exec(f->path, "UPDATE resident SET birth = '1980-01-02', name = x'ff00'", SQLITE_OK);
+  /* PostgreSQL refuses invalid UTF-8 in text: there, an enum value out of range instead */
+  raw_exec(f, tu_is_pg() ? "UPDATE resident SET birth = '1980-01-02', status = 7"
+                         : "UPDATE resident SET birth = '1980-01-02', name = x'ff00'",
+           TU_RAW_OK);
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
   assert_int_equal(jk_store_resident_get(s, r.resident_id, &cur), JK_ECORRUPT);
   jk_store_close(s);
@@ -233,6 +249,52 @@ static void test_prefix_search(void **state) {
   jk_store_close(s);
 }
 
+/* A second writer waits for the first up to 5 s, then JK_EBUSY; the first is unharmed. */
+static void test_second_writer_busy(void **state) {
+  fx *f = *state;
+  jk_store *a, *b;
+  assert_int_equal(jk_store_open(&a, f->path, JK_STORE_CREATE), JK_OK);
+  assert_int_equal(jk_store_open(&b, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_begin(a), JK_OK);
+  assert_int_equal(jk_store_meta_set(a, "k", "a"), JK_OK);
+  assert_int_equal(jk_store_begin(b), JK_EBUSY);
+  assert_int_equal(jk_store_commit(a), JK_OK);
+  assert_int_equal(jk_store_begin(b), JK_OK);
+  assert_int_equal(jk_store_meta_set(b, "k", "b"), JK_OK);
+  assert_int_equal(jk_store_commit(b), JK_OK);
+  char *v = NULL;
+  assert_int_equal(jk_store_meta_get(a, "k", &v), JK_OK);
+  assert_string_equal(v, "b");
+  jk_free(v);
+  jk_store_close(b);
+  jk_store_close(a);
+}
+
+/* A taken code refused in the middle of a transaction leaves the transaction usable. */
+static void test_taken_code_keeps_transaction(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_identity a = sample("00000000019", "ヤマダ　タロウ"), b = sample("00000000027", "ヤマダ　ハナコ");
+  jk_resident_keys k = {"山田太郎", "ヤマダタロウ", "大阪府枚方市"};
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_resident_insert(s, &a, &k), JK_OK);
+  assert_int_equal(jk_store_resident_insert(s, &b, &k), JK_OK);
+  jk_identity b2 = b;
+  b2.version = 2;
+  memcpy(b2.code, a.code, sizeof b2.code); /* a's code */
+  assert_int_equal(jk_store_resident_append(s, &b2, &k), JK_EEXISTS);
+  assert_int_equal(jk_store_meta_set(s, "after", "yes"), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  int64_t n = -1;
+  assert_int_equal(jk_store_resident_count(s, 0, &n), JK_OK);
+  assert_int_equal(n, 2);
+  char *v = NULL;
+  assert_int_equal(jk_store_meta_get(s, "after", &v), JK_OK);
+  jk_free(v);
+  jk_store_close(s);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_create_and_pragmas, setup, teardown),
@@ -243,6 +305,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(test_corrupt_row_detected, setup, teardown),
       cmocka_unit_test_setup_teardown(test_prefix_search, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_second_writer_busy, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_taken_code_keeps_transaction, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
