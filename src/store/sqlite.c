@@ -482,7 +482,7 @@ static jk_err sq_resident_insert(jk_store *base, jk_identity *rec, const jk_resi
   int rc = sqlite3_step(q);
   finish(q);
   if (rc != SQLITE_DONE) {
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) /* a duplicate, not any constraint */
       return jk_error_set(JK_EEXISTS, "resident code %s is already registered", rec->code);
     return db_error(s, rc, "resident");
   }
@@ -502,7 +502,7 @@ static jk_err sq_resident_append(jk_store *base, jk_identity *rec, const jk_resi
   int rc = sqlite3_step(q);
   finish(q);
   if (rc != SQLITE_DONE) {
-    if ((rc & 0xff) == SQLITE_CONSTRAINT)
+    if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) /* a duplicate, not any constraint */
       return jk_error_set(JK_EEXISTS, "resident code %s is already registered", rec->code);
     return db_error(s, rc, "resident");
   }

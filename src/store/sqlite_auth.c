@@ -89,7 +89,7 @@ static jk_err sa_operator_insert(jk_store *base, jk_operator_rec *r) {
   sqlite3_bind_text(q, 5, r->created_by, -1, SQLITE_STATIC);
   int rc = sqlite3_step(q);
   finish(q);
-  if ((rc & 0xff) == SQLITE_CONSTRAINT)
+  if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) /* a duplicate, not any constraint */
     return jk_error_set(JK_EEXISTS, "an operator with staff id %s already exists", r->staff_id);
   if (rc != SQLITE_DONE) return db_error(s, rc, "operator");
   r->id = sqlite3_last_insert_rowid(s->db);
@@ -277,7 +277,7 @@ static jk_err sa_card_insert(jk_store *base, jk_card_rec *r) {
   sqlite3_bind_text(q, 7, r->enrolled_by, -1, SQLITE_STATIC);
   int rc = sqlite3_step(q);
   finish(q);
-  if ((rc & 0xff) == SQLITE_CONSTRAINT)
+  if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY) /* a duplicate, not any constraint */
     return jk_error_set(JK_EEXISTS, "this card's key is already enrolled");
   if (rc != SQLITE_DONE) return db_error(s, rc, "card");
   r->id = sqlite3_last_insert_rowid(s->db);
