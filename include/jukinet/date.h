@@ -62,6 +62,9 @@ JK_API int jk_date_cmp(jk_date a, jk_date b);
 /* Today in Japan (JST, UTC+9), or the date in env JUKINET_TODAY (ISO) when set — for tests
  * and reproducible demos. JUKINET_TODAY other than a valid "YYYY-MM-DD" is ignored. */
 JK_API jk_date jk_date_today(void);
+/* The current UTC time, plus_minutes ahead, as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ" (the ledger's and
+ * the operators' tables' format; fixed width, so the texts sort like the times). */
+JK_API void jk_utc_now(char out[32], int plus_minutes);
 /* Age in full years on `on` (a year older on the birthday; born 2/29: on 3/1 in common
  * years). -1 when `on` is before `birth` or either date is invalid. */
 JK_API int jk_date_age(jk_date birth, jk_date on);

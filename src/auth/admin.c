@@ -62,7 +62,7 @@ static jk_err grant(jk_store *st, int64_t operator_id, const char *role, jk_date
   snprintf(g.role, sizeof g.role, "%s", role);
   g.from = from;
   snprintf(g.granted_by, sizeof g.granted_by, "%s", by);
-  jk__auth_now(g.granted_at, 0);
+  jk_utc_now(g.granted_at, 0);
   return jk_store_grant_insert(st, &g);
 }
 
@@ -74,7 +74,7 @@ static jk_err card_event(jk_store *st, int64_t card_id, const char *event, const
   snprintf(ev.event, sizeof ev.event, "%s", event);
   snprintf(ev.holder, sizeof ev.holder, "%s", holder);
   snprintf(ev.by, sizeof ev.by, "%s", by);
-  jk__auth_now(ev.at, 0);
+  jk_utc_now(ev.at, 0);
   snprintf(ev.note, sizeof ev.note, "%s", note ? note : "");
   return jk_store_card_event_add(st, &ev);
 }
@@ -88,7 +88,7 @@ static jk_err insert_card(jk_store *st, int64_t operator_id, const char *serial,
   snprintf(c.label, sizeof c.label, "%s", label);
   memcpy(c.pubkey, pk, 32);
   snprintf(c.status, sizeof c.status, "active");
-  jk__auth_now(c.enrolled_at, 0);
+  jk_utc_now(c.enrolled_at, 0);
   snprintf(c.enrolled_by, sizeof c.enrolled_by, "%s", by);
   jk_err e = jk_store_card_insert(st, &c);
   if (!e) *id = c.id;
@@ -118,7 +118,7 @@ jk_err jk_auth_bootstrap(jk_node *n, const jk_operator_info *admin, const char *
   snprintf(op.staff_id, sizeof op.staff_id, "%s", admin->staff_id);
   snprintf(op.name, sizeof op.name, "%s", admin->name);
   snprintf(op.department, sizeof op.department, "%s", admin->department);
-  jk__auth_now(op.created_at, 0);
+  jk_utc_now(op.created_at, 0);
   snprintf(op.created_by, sizeof op.created_by, "-");
   static const char *const first_roles[] = {"system_admin", "access_manager", "identity_manager"};
   if ((e = jk_store_begin(st))) return e;
@@ -165,7 +165,7 @@ static jk_err do_operator_add(jk_session *s, void *arg) {
   snprintf(op.staff_id, sizeof op.staff_id, "%s", in->staff_id);
   snprintf(op.name, sizeof op.name, "%s", in->name);
   snprintf(op.department, sizeof op.department, "%s", in->department);
-  jk__auth_now(op.created_at, 0);
+  jk_utc_now(op.created_at, 0);
   snprintf(op.created_by, sizeof op.created_by, "%s", s->staff_id);
   return jk_store_operator_insert(s->store, &op);
 }
@@ -191,7 +191,7 @@ static const char *safe_obj(const char *staff_id) {
 static jk_err do_disable(jk_session *s, void *arg) {
   jk_operator_rec *op = arg;
   char now[32];
-  jk__auth_now(now, 0);
+  jk_utc_now(now, 0);
   return jk_store_operator_disable(s->store, op->id, now, s->staff_id);
 }
 
@@ -249,7 +249,7 @@ jk_err jk_auth_appoint(jk_session *s, const char *staff_id, const char *role, jk
 static jk_err do_dismiss(jk_session *s, void *arg) {
   grant_arg *g = arg;
   char now[32];
-  jk__auth_now(now, 0);
+  jk_utc_now(now, 0);
   return jk_store_grant_end(s->store, g->grant_id, g->date, s->staff_id, now);
 }
 
@@ -317,7 +317,7 @@ static jk_err do_enrol(jk_session *s, void *arg) {
   if (a->old_id) {
     jk_card_rec old;
     char now[32];
-    jk__auth_now(now, 0);
+    jk_utc_now(now, 0);
     if ((e = jk_store_card_get(s->store, a->old_id, &old)) ||
         (e = jk_store_card_set_status(s->store, a->old_id, "replaced", now)) ||
         (e = card_event(s->store, a->old_id, "replace", a->op.staff_id, s->staff_id, a->note)))
@@ -389,7 +389,7 @@ static jk_err do_event(jk_session *s, void *arg) {
   event_arg *a = arg;
   char now[32];
   jk_err e;
-  jk__auth_now(now, 0);
+  jk_utc_now(now, 0);
   if ((e = jk_store_card_set_status(s->store, a->card.id, a->to, now))) return e;
   return card_event(s->store, a->card.id, a->event, a->holder.staff_id, s->staff_id, a->note);
 }

@@ -26,8 +26,9 @@ struct jk_session {
   bool ended;
 };
 
-/* UTC now as "YYYY-MM-DDTHH:MM:SS.uuuuuuZ"; plus minutes. */
-void jk__auth_now(char out[32], int plus_minutes);
+/* Seconds from an ISO UTC time ("YYYY-MM-DDTHH:MM:SS…") to now; a very large number when the
+ * text cannot be read (treated as long past: expired). */
+long long jk__auth_seconds_since(const char *iso);
 /* Record a refusal (or any outcome) at once, in a transaction of its own. */
 jk_err jk__auth_record(jk_node *n, const char *staff_id, const char *role, const char *terminal, const char *action,
                        const char *object, jk_err result);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 static const jk_auth_policy defaults = {12, 5, 90, 5, 30, 15};
 
@@ -138,7 +137,7 @@ jk_err jk__password_store(jk_store *s, int64_t operator_id, const char *pw, size
   char hash[128], now[32];
   jk_err e = jk__password_hash(pw, len, hash);
   if (e) return e;
-  jk__auth_now(now, 0);
+  jk_utc_now(now, 0);
   e = jk_store_password_add(s, operator_id, hash, now, by);
   sodium_memzero(hash, sizeof hash);
   return e;
@@ -158,12 +157,6 @@ static int take_current(const char *hash, const char *set_at, void *payload) {
 }
 
 /* Days between an ISO time and now (rounded down); -1 when unparsable. */
-static long days_since(const char *iso) {
-  struct tm tm = {0};
-  if (!strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm)) return -1;
-  time_t t = timegm(&tm);
-  return (long)((time(NULL) - t) / 86400);
-}
 
 jk_err jk__password_verify(jk_store *s, const jk_auth_policy *p, int64_t operator_id, const char *pw, size_t len,
                            bool *expired) {
@@ -176,8 +169,9 @@ jk_err jk__password_verify(jk_store *s, const jk_auth_policy *p, int64_t operato
   sodium_memzero(c.hash, sizeof c.hash);
   if (rc != 0) return jk_error_set(JK_EAUTH, "wrong password");
   if (p->max_age_days > 0) {
-    long d = days_since(c.at);
-    if (d < 0 || d >= p->max_age_days) *expired = true;
+    /* an unreadable date counts as very old, a future one as untrustworthy: both expired */
+    long long age = jk__auth_seconds_since(c.at);
+    if (age < 0 || age / 86400 >= p->max_age_days) *expired = true;
   }
   return JK_OK;
 }

@@ -23,19 +23,9 @@
 #include <string.h>
 #include <time.h>
 
-void jk__auth_now(char out[32], int plus_minutes) {
-  struct timespec ts;
-  struct tm tm;
-  char sec[24];
-  clock_gettime(CLOCK_REALTIME, &ts);
-  time_t t = ts.tv_sec + (time_t)plus_minutes * 60;
-  gmtime_r(&t, &tm);
-  strftime(sec, sizeof sec, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out, 32, "%.19s.%06dZ", sec, (int)(ts.tv_nsec / 1000) % 1000000);
-}
 
 /* Seconds from an ISO time to now; a very large number when unparsable (treated as expired). */
-static long long seconds_since(const char *iso) {
+long long jk__auth_seconds_since(const char *iso) {
   struct tm tm = {0};
   if (!strptime(iso, "%Y-%m-%dT%H:%M:%S", &tm)) return (long long)1 << 40;
   return (long long)(time(NULL) - timegm(&tm));
@@ -75,7 +65,7 @@ static jk_err login_failed(jk_node *n, const jk_auth_policy *p, int64_t operator
     if ((e = jk_store_login_state_get(s, operator_id, &failures, locked))) goto rollback;
     failures++;
     if (failures >= p->lockout_threshold) { /* REQ-ACCESS-12: lockout */
-      jk__auth_now(locked, p->lockout_minutes);
+      jk_utc_now(locked, p->lockout_minutes);
       failures = 0;
       now_locked = true;
     }
@@ -120,7 +110,7 @@ static jk_err touch_session(jk_store *st, void *payload) {
   jk_session *s = payload;
   if (!s->touch || !s->session_id) return JK_OK;
   char now[32];
-  jk__auth_now(now, 0);
+  jk_utc_now(now, 0);
   s->touch = false;
   return jk_store_session_touch(st, s->session_id, now);
 }
@@ -201,7 +191,7 @@ jk_err jk_auth_login(jk_node *n, const jk_login_req *r, char token[JK_SESSION_TO
   int failures;
   char locked[32];
   if ((e = jk_store_login_state_get(s, op.id, &failures, locked))) return e;
-  jk__auth_now(now, 0);
+  jk_utc_now(now, 0);
   if (locked[0] && strcmp(locked, now) > 0) {
     jk_error_set(JK_EPERM, "%s is locked after too many failed logins until %.16s UTC", op.staff_id, locked);
     return jk__auth_record(n, op.staff_id, "-", terminal, "login", object, JK_EPERM) ?: JK_EPERM;
@@ -308,7 +298,7 @@ jk_err jk_auth_resume(jk_node *n, const char *token, const char *terminal, jk_se
   }
   const char *why = NULL;
   jk_err code = JK_EAUTH;
-  if (seconds_since(rec.last_used_at) > (long long)p.idle_minutes * 60) {
+  if (jk__auth_seconds_since(rec.last_used_at) > (long long)p.idle_minutes * 60) {
     jk_error_set(JK_EAUTH, "the session expired after %d minutes without use: log in again", p.idle_minutes);
     why = "idle";
   } else if (op.disabled_at[0]) {
@@ -323,7 +313,7 @@ jk_err jk_auth_resume(jk_node *n, const char *token, const char *terminal, jk_se
   if (why) { /* end the session and record why, together */
     char saved[1024], now[32];
     snprintf(saved, sizeof saved, "%s", jk_error_last());
-    jk__auth_now(now, 0);
+    jk_utc_now(now, 0);
     jk_ledger *l = jk_node_ledger(n);
     jk_ledger_entry en = {.operator_ = op.staff_id, .role = "-", .terminal = terminal, .action = "session.resume",
                           .object = object, .result = jk_err_name(code)};
@@ -349,7 +339,7 @@ jk_err jk_auth_logout(jk_session *s) {
   jk_err e;
   snprintf(object, sizeof object, "session:%lld", (long long)s->session_id);
   if ((e = jk_auth_begin(s, "session.logout", object, NULL))) return e;
-  jk__auth_now(now, 0);
+  jk_utc_now(now, 0);
   if (!(e = jk_store_begin(s->store))) {
     if ((e = jk_store_session_end(s->store, s->session_id, now, "logout"))) jk_store_rollback(s->store);
     else e = jk_store_commit(s->store);

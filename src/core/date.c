@@ -535,3 +535,14 @@ jk_err jk_date_parse(const char *text, jk_date *out) {
   if (e == JK_OK) *out = r;
   return e;
 }
+
+void jk_utc_now(char out[32], int plus_minutes) {
+  struct timespec ts;
+  struct tm tm;
+  char sec[24];
+  clock_gettime(CLOCK_REALTIME, &ts);
+  time_t t = ts.tv_sec + (time_t)plus_minutes * 60;
+  gmtime_r(&t, &tm);
+  strftime(sec, sizeof sec, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(out, 32, "%.19s.%06dZ", sec, (int)(ts.tv_nsec / 1000) % 1000000);
+}

@@ -12,6 +12,7 @@
  */
 #include "ledger/ledger_int.h"
 
+#include "jukinet/date.h"
 #include "jukinet/merkle.h"
 
 #include <nettle/sha2.h>
@@ -21,7 +22,6 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define SUBTREE_MIN_LEVEL 8 /* cache subtrees of 256 leaves and more */
 
@@ -179,16 +179,6 @@ static jk_err sync_frontier(jk_ledger *l, int64_t *size) {
 }
 
 
-static void now_utc(char out[32]) {
-  struct timespec ts;
-  struct tm tm;
-  char sec[24];
-  clock_gettime(CLOCK_REALTIME, &ts);
-  gmtime_r(&ts.tv_sec, &tm);
-  strftime(sec, sizeof sec, "%Y-%m-%dT%H:%M:%S", &tm);
-  snprintf(out, 32, "%.19s.%06dZ", sec, (int)(ts.tv_nsec / 1000) % 1000000);
-}
-
 static jk_err copy_field(char *dst, const char *src, const char *what) {
   if (!src || !*src) src = "-";
   size_t n = strlen(src);
@@ -285,7 +275,7 @@ static jk_err write_staged(jk_store *s, void *payload) {
   char at[32] = "";
   if (size > 0 && (e = jk_store_ledger_time(s, size, at))) return e;
   char now[32];
-  now_utc(now);
+  jk_utc_now(now, 0);
   if (strcmp(now, at) > 0) memcpy(at, now, sizeof at); /* REQ: time never goes back */
 
   hash_job j = {.l = l, .n = l->nstaged};

@@ -387,7 +387,6 @@ fail:
 static jk_err pg_begin(jk_store *base) {
   pg_store *s = (pg_store *)base;
   jk_err e;
-  s->ledger_next = 0;
   if (!simple(s, "BEGIN")) return jk__pg_error(s, NULL, "begin");
   if ((e = jk__pg_do(s, PG_SLOT_MAIN + 0, LOCK_SQL, NULL, "begin", NULL))) {
     simple(s, "ROLLBACK");
@@ -399,7 +398,6 @@ static jk_err pg_begin(jk_store *base) {
 
 static jk_err pg_commit(jk_store *base) {
   pg_store *s = (pg_store *)base;
-  s->ledger_next = 0;
   PGresult *r = PQexec(s->conn, "COMMIT");
   jk_err e = JK_OK;
   if (PQresultStatus(r) != PGRES_COMMAND_OK) e = jk__pg_error(s, r, "commit");
@@ -411,7 +409,6 @@ static jk_err pg_commit(jk_store *base) {
 
 static void pg_rollback(jk_store *base) {
   pg_store *s = (pg_store *)base;
-  s->ledger_next = 0;
   if (PQtransactionStatus(s->conn) == PQTRANS_IDLE) return;
   simple(s, "ROLLBACK");
 }

@@ -37,7 +37,6 @@ typedef struct pg_store {
   bool readonly;
   bool prepared[PG_STMT_MAX];
   char sqlstate[6];    /* of the last failed statement ("" when none) */
-  int64_t ledger_next; /* next ledger seq in the open transaction; 0 = not read yet */
 } pg_store;
 
 /* Parameters of one statement: text (NULL = SQL NULL), integers as text, bytes as binary. */

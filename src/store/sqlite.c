@@ -231,7 +231,6 @@ fail:
 
 static jk_err sq_begin(jk_store *base) {
   sq_store *s = (sq_store *)base;
-  s->ledger_next = 0;
   PREP(q, s, ST_BEGIN);
   return jk__sq_step_done(s, q, "begin");
 }
@@ -244,7 +243,6 @@ static jk_err sq_commit(jk_store *base) {
   /* never commit without the indexes a bulk load dropped */
   if (s->ndeferred && (e = sq_bulk_end(base))) return e;
   s->no_retired = false;
-  s->ledger_next = 0;
   PREP(q, s, ST_COMMIT);
   return jk__sq_step_done(s, q, "commit");
 }
@@ -253,7 +251,6 @@ static void sq_rollback(jk_store *base) {
   sq_store *s = (sq_store *)base;
   forget_deferred(s); /* the rollback brings the dropped indexes back */
   s->no_retired = false;
-  s->ledger_next = 0;
   if (sqlite3_get_autocommit(s->db)) return; /* SQLite already rolled back (e.g. on I/O error) */
   sqlite3_stmt *q = st(s, ST_ROLLBACK);
   if (q) {

@@ -27,7 +27,6 @@ typedef struct sq_store {
   char *deferred[MAX_DEFERRED_INDEXES]; /* CREATE INDEX statements dropped by bulk_begin */
   int ndeferred;
   bool no_retired; /* during a bulk load: retired_code is empty, skip the probes */
-  int64_t ledger_next; /* next ledger seq in the open transaction; 0 = not read yet */
 } sq_store;
 
 /* Translate a SQLite result code into a jk_err with a message naming `what`. */

@@ -57,6 +57,7 @@ int jk_store_schema_latest(void) {
 
 jk_err jk_store_begin(jk_store *s) {
   if (s->in_tx) return jk_error_set(JK_ECONFLICT, "a transaction is already open");
+  s->ledger_next = 0;
   jk_err e = s->ops->begin(s);
   if (e == JK_OK) s->in_tx = true;
   return e;
@@ -191,7 +192,18 @@ jk_err jk_store_ledger_append(jk_store *s, const jk_ledger_row *r) {
       (e = need_text("result", r->result)))
     return e;
   if (r->seq < 1) return jk_error_set(JK_EINVAL, "ledger entries are numbered from 1");
-  return s->ops->ledger_append(s, r);
+  if (!s->ledger_next) { /* once per transaction: the write lock keeps it true until commit */
+    int64_t size;
+    if ((e = s->ops->ledger_size(s, &size))) return e;
+    s->ledger_next = size + 1;
+  }
+  /* REQ-ACCESS-11-3: entries are contiguous; a writer that lost track is refused, not merged */
+  if (r->seq != s->ledger_next)
+    return jk_error_set(JK_ECONFLICT, "ledger entry %lld cannot follow entry %lld", (long long)r->seq,
+                        (long long)s->ledger_next - 1);
+  if ((e = s->ops->ledger_append(s, r))) return e;
+  s->ledger_next++;
+  return JK_OK;
 }
 
 jk_err jk_store_ledger_get(jk_store *s, int64_t seq, jk_ledger_row_cb cb, void *payload) {

@@ -80,6 +80,7 @@ struct jk__store_ops {
 struct jk_store {
   const struct jk__store_ops *ops;
   bool in_tx;
+  int64_t ledger_next; /* next ledger seq in the open transaction; 0 = not read yet */
   /* called by jk_store_commit inside the transaction, just before it commits (the ledger
    * writes the operation's entries and signs a tree head there): an error rolls back. */
   jk_err (*pre_commit)(jk_store *s, void *payload);
