@@ -112,5 +112,6 @@ int cmd_policy(int argc, char **argv, cli_global *g);
 int cmd_card(int argc, char **argv, cli_global *g);
 int cmd_audit(int argc, char **argv, cli_global *g);
 int cmd_pki(int argc, char **argv, cli_global *g);
+int cmd_connection(int argc, char **argv, cli_global *g);
 
 #endif

@@ -20,7 +20,7 @@ static const struct {
     {"date", cmd_date}, {"gen", cmd_gen},           {"help", cmd_help},
     {"login", cmd_login}, {"logout", cmd_logout},   {"whoami", cmd_whoami},
     {"operator", cmd_operator}, {"policy", cmd_policy}, {"card", cmd_card},
-    {"audit", cmd_audit}, {"pki", cmd_pki},
+    {"audit", cmd_audit}, {"pki", cmd_pki},     {"connection", cmd_connection},
 };
 
 static void pick_language(int argc, char **argv) {

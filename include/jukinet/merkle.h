@@ -133,6 +133,18 @@ JK_API jk_err jk_merkle_range_root(uint64_t start, uint64_t size, const jk_merkl
 JK_API jk_err jk_merkle_inclusion_proof(uint64_t index, uint64_t size, const jk_merkle_source *src,
                                         uint8_t (*path)[JK_MERKLE_HASH_LEN], size_t *path_len);
 
+/* Inclusion proofs of a run of consecutive leaves at once (a sync batch), in O(leaves) hashes
+ * instead of one tree walk per leaf. The tree is D[0 : f->size + count]: the leaves before the
+ * run are summed up by `f` (the frontier of the first f->size leaves), then `leaves` holds the
+ * count leaf hashes that follow. Proofs are made for the first `proved` (<= count) of them
+ * (0-based leaves f->size .. f->size + proved - 1); the others only complete the tree. Proof i
+ * goes to paths[i * stride ..] (stride >= the tree's depth, jk_merkle_depth), its length to
+ * lens[i]; each is what jk_merkle_inclusion_proof would give. root receives the tree's MTH. */
+JK_API unsigned jk_merkle_depth(uint64_t size);
+JK_API jk_err jk_merkle_range_proofs(const jk_merkle_frontier *f, const uint8_t (*leaves)[JK_MERKLE_HASH_LEN],
+                                     size_t count, size_t proved, uint8_t (*paths)[JK_MERKLE_HASH_LEN], size_t stride,
+                                     uint8_t *lens, uint8_t root[JK_MERKLE_HASH_LEN]);
+
 /* RFC 9162 §2.1.3.2: true when path proves that `leaf` (a leaf hash) is leaf `index` of the tree
  * of `size` leaves whose root is `root`. False — never a crash, never a read past
  * path[path_len - 1] — for index >= size, size > JK_MERKLE_MAX_SIZE, path_len > JK_MERKLE_MAX_PATH,

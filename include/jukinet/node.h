@@ -19,6 +19,13 @@
  *   [daemon]
  *   listen = 127.0.0.1:7410       ; jukinetd's address (its --listen overrides)
  *
+ *   [sync]                        ; the network (docs/protocol.md, docs/network.md)
+ *   listen        = 127.0.0.1:7420          ; HTTPS, mutual TLS: batches from the nodes below
+ *   upstream      = https://127.0.0.1:7420  ; where this node sends its batches
+ *   upstream-node = 270008-…               ; the node id the upstream's certificate must name
+ *   allow         = 272108-… 272230-…      ; node ids that may connect (space separated)
+ *   cert = node.crt   ca = ca.crt   crl = ca.crl   ; (defaults, relative to the directory)
+ *
  * The directory is created 0700: it holds personal data.
  */
 #ifndef JUKINET_NODE_H
@@ -74,12 +81,28 @@ JK_API const char *jk_node_id(const jk_node *n);
 JK_API jk_err jk_node_public_key(jk_node *n, uint8_t pk[32]);
 /* [daemon] listen, or NULL when not set. */
 JK_API const char *jk_node_daemon_listen(const jk_node *n);
+/* [sync] (docs/protocol.md): the HTTPS address batches are accepted on (NULL: none), the next
+ * node up (its node id and URL; NULL at the nation), and whether a node id is on the allowlist
+ * of peers that may connect. */
+JK_API const char *jk_node_sync_listen(const jk_node *n);
+JK_API const char *jk_node_upstream(const jk_node *n);
+JK_API const char *jk_node_upstream_url(const jk_node *n);
+JK_API bool jk_node_peer_allowed(const jk_node *n, const char *node_id);
+/* Paths of the node certificate, the network CA certificate and its CRL (cap bytes each). */
+JK_API jk_err jk_node_tls_files(const jk_node *n, char *cert, char *ca, char *crl, size_t cap);
+/* The node key as a pkcs11: URI for TLS, its module, and its PIN (*pin: guarded memory,
+ * NUL-terminated; free with jk_node_pin_free). */
+JK_API jk_err jk_node_key_uri(const jk_node *n, char *uri, size_t cap, char **pin, size_t *pin_len,
+                              const char **module);
+JK_API void jk_node_pin_free(char *pin);
 /* PKCS#11 module for operators' cards. */
 JK_API const char *jk_node_card_module(const jk_node *n);
 JK_API const char *jk_node_lgcode(const jk_node *n);
 JK_API const char *jk_node_name(const jk_node *n);
 JK_API const char *jk_node_dir(const jk_node *n);
 JK_API jk_role jk_node_role(const jk_node *n);
+/* The node key as a signer (tree heads, outbox heads, receipts); valid while n is open. */
+JK_API jk_ledger_signer jk_node_signer(jk_node *n);
 JK_API const char *jk_role_token(jk_role r);
 
 #ifdef __cplusplus

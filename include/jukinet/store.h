@@ -54,6 +54,15 @@ JK_API void jk_store_rollback(jk_store *s);
 JK_API void jk_store_set_commit_hooks(jk_store *s, jk_err (*pre)(jk_store *s, void *payload),
                                       void (*post)(jk_store *s, void *payload, bool committed), void *payload);
 
+/* A hook run inside the transaction after each successful resident insert or append, with the
+ * stored version and, for a 住民票コード変更, the code it retired (else NULL); an error from it
+ * fails that write, and the transaction (the row is already written: commit then rolls back and
+ * returns the error). The sync outbox uses it to record each change notice in the same
+ * transaction as the change. One hook per handle; NULL removes it. release (may be NULL) is
+ * called with the payload when the hook is replaced or removed and when the store closes. */
+typedef jk_err (*jk_store_change_fn)(jk_store *s, const jk_identity *rec, const char *prev_code, void *payload);
+JK_API void jk_store_set_change_hook(jk_store *s, jk_store_change_fn fn, void *payload, void (*release)(void *payload));
+
 /* Bulk loading inside an open transaction. bulk_begin says about how many residents will be
  * inserted; when that is more than the store already holds, a backend may drop its secondary
  * indexes and rebuild them in bulk_end (sorting once is far cheaper than a million random
@@ -256,6 +265,135 @@ JK_API jk_err jk_store_session_insert(jk_store *s, jk_session_rec *rec);
 JK_API jk_err jk_store_session_get(jk_store *s, const uint8_t token_hash[32], jk_session_rec *out);
 JK_API jk_err jk_store_session_touch(jk_store *s, int64_t id, const char *at);
 JK_API jk_err jk_store_session_end(jk_store *s, int64_t id, const char *at, const char *reason);
+
+
+/* ---- sync (src/sync owns the meaning, docs/protocol.md; the store keeps rows) ----
+ * The notice log holds every change notice a node made (its outbox: source = its own node id)
+ * or applied (source = the municipality that made it). Per source, rows are appended in seq
+ * order 1, 2, 3 … with no gap: anything else is JK_ECONFLICT. enc is the notice's canonical
+ * encoding (1 .. JK_NOTICE_ROW_MAX bytes), leaf its RFC 9162 leaf hash, code the resident code
+ * it is about (copied out of it so notices can be found by code). Rows are never changed,
+ * except that jk_store_notice_scrub may drop the encodings of an erased resident (the leaf
+ * stays, so the tree and its proofs do not change). Node ids: 1 .. 63 printable ASCII bytes. */
+#define JK_NOTICE_ROW_MAX 4096
+typedef struct jk_notice_row {
+  const char *source;
+  int64_t seq;
+  const char *code;
+  const uint8_t *enc; /* NULL (enc_len 0) when scrubbed */
+  size_t enc_len;
+  uint8_t leaf[32];
+} jk_notice_row;
+typedef int (*jk_notice_row_cb)(const jk_notice_row *row, void *payload);
+/* Append a row (inside a transaction). JK_ECONFLICT when row->seq is not the source's next
+ * ("notice seq 5 of SOURCE: expected 4"); JK_EINVAL for a bad node id, a code that is not 11
+ * digits, seq < 1 or an encoding outside 1 .. JK_NOTICE_ROW_MAX bytes. */
+JK_API jk_err jk_store_notice_append(jk_store *s, const jk_notice_row *row);
+/* The highest seq of `source` (0 when none). */
+JK_API jk_err jk_store_notice_size(jk_store *s, const char *source, int64_t *out);
+/* Rows of one source with first <= seq <= last (first < 1 = from the start, last 0 = to the
+ * end) in seq order; pointers borrowed for the duration of the callback. Rows are returned as
+ * found (a gap shows up to the caller); a malformed row is JK_ECORRUPT. */
+JK_API jk_err jk_store_notice_each(jk_store *s, const char *source, int64_t first, int64_t last, jk_notice_row_cb cb,
+                                   void *payload);
+/* Leaf hashes of seq first+1 … first+count of `source` (0-based index `first`). JK_ECORRUPT
+ * when a row is missing or malformed. */
+JK_API jk_err jk_store_notice_leaves(jk_store *s, const char *source, uint64_t first, size_t count, uint8_t (*out)[32]);
+/* Every notice about `code`, any source, in (source, seq) order. */
+JK_API jk_err jk_store_notice_by_code(jk_store *s, const char *code, jk_notice_row_cb cb, void *payload);
+/* Drop the encodings of every notice about `code` (erasure); the leaves stay. *n rows changed. */
+JK_API jk_err jk_store_notice_scrub(jk_store *s, const char *code, int64_t *n);
+/* Every source in the log with its highest seq, in source order. */
+typedef int (*jk_sync_source_cb)(const char *source, int64_t size, void *payload);
+JK_API jk_err jk_store_notice_sources(jk_store *s, jk_sync_source_cb cb, void *payload);
+/* Cached subtree hashes of a source's notice tree (as for the ledger; level < 64, index <=
+ * INT64_MAX, else JK_EINVAL). put: the same hash again is a no-op, a different one JK_ECONFLICT
+ * (the transaction stays usable). get: JK_ENOTFOUND, without a detail message (an expected
+ * miss). */
+JK_API jk_err jk_store_notice_subtree_put(jk_store *s, const char *source, unsigned level, uint64_t index,
+                                          const uint8_t hash[32]);
+JK_API jk_err jk_store_notice_subtree_get(jk_store *s, const char *source, unsigned level, uint64_t index,
+                                          uint8_t out[32]);
+
+/* Signed outbox tree heads of a source (the node's own, or as received from it). put: the same
+ * (node, size) twice with the same root is a no-op (the newer time and signature are kept:
+ * those of the later `at`, compared as strings, which orders ISO 8601 UTC times); with a
+ * different root it is JK_ECONFLICT (the transaction stays usable). size >= 0; at 1 .. 31
+ * printable ASCII bytes. latest: the largest size, JK_ENOTFOUND when none. */
+typedef struct jk_sync_head_row {
+  char node[64];
+  int64_t size;
+  uint8_t root[32];
+  char at[32];
+  uint8_t sig[64];
+} jk_sync_head_row;
+JK_API jk_err jk_store_outbox_head_put(jk_store *s, const jk_sync_head_row *h);
+JK_API jk_err jk_store_outbox_head_latest(jk_store *s, const char *node, jk_sync_head_row *out);
+
+/* Identity records at the prefecture and the nation, one row per (code, source): the latest
+ * version that municipality sent for that resident code. status is a jk_status, or
+ * JK_HOLDING_ERASED (content cleared, the fact kept). put refuses (JK_EINVAL, naming the field)
+ * what a read would call corrupt: a live record (status 1, 2) needs version >= 1, name, kana and
+ * address non-empty, a real birth date, sex male/female and a reason 1 .. 9; an erased one may
+ * have version 0, empty text, birth and sex zero and reason 0. prev_code is "" or 11 digits,
+ * moved_on zero or a real date, seq >= 1. */
+#define JK_HOLDING_ERASED 9
+typedef struct jk_holding_rec {
+  char code[12];
+  char source[64];
+  int64_t seq;        /* the notice that wrote this row */
+  int version;
+  char name[JK_NAME_MAX + 1], kana[JK_NAME_MAX + 1], address[JK_ADDRESS_MAX + 1];
+  char prev_code[12]; /* a 住民票コード変更's retired code, else "" */
+  jk_date birth, moved_on;
+  jk_sex sex;         /* JK_SEX_NONE when erased */
+  int reason;         /* jk_move_kind */
+  int status;         /* jk_status or JK_HOLDING_ERASED */
+} jk_holding_rec;
+typedef int (*jk_holding_cb)(const jk_holding_rec *r, void *payload);
+/* Insert or replace the row of (r->code, r->source). */
+JK_API jk_err jk_store_holding_put(jk_store *s, const jk_holding_rec *r);
+/* get, delete: JK_ENOTFOUND when there is no row of (code, source). */
+JK_API jk_err jk_store_holding_get(jk_store *s, const char *code, const char *source, jk_holding_rec *out);
+JK_API jk_err jk_store_holding_delete(jk_store *s, const char *code, const char *source);
+/* Rows in (code, source) order; code / source NULL = any. */
+JK_API jk_err jk_store_holding_each(jk_store *s, const char *code, const char *source, jk_holding_cb cb, void *payload);
+/* Rows of one source (NULL = all) with status (0 = any). */
+JK_API jk_err jk_store_holding_count(jk_store *s, const char *source, int status, int64_t *out);
+
+/* Peer nodes' certificates, verified by the caller before they are put (upsert by node).
+ * lgcode: "" or printable ASCII; role: 1 .. 15 printable ASCII bytes; cert_pem: 1 .. 65,536
+ * bytes of UTF-8; seen_at: "" or a time. get: JK_ENOTFOUND when the node is unknown. */
+typedef struct jk_peer_rec {
+  char node[64];
+  char lgcode[8];
+  char role[16];
+  uint8_t pubkey[32];
+  char *cert_pem; /* get: allocated, caller frees with jk_free; put: borrowed */
+  char seen_at[32];
+} jk_peer_rec;
+JK_API jk_err jk_store_peer_put(jk_store *s, const jk_peer_rec *p);
+JK_API jk_err jk_store_peer_get(jk_store *s, const char *node, jk_peer_rec *out);
+
+/* The receiver's side: the sender's ledger head it countersigned last (replace; size >= 0).
+ * get: JK_ENOTFOUND when none yet. */
+JK_API jk_err jk_store_sync_ack_put(jk_store *s, const char *sender, int64_t size, const uint8_t root[32],
+                                    const char *at);
+JK_API jk_err jk_store_sync_ack_get(jk_store *s, const char *sender, int64_t *size, uint8_t root[32]);
+
+/* The sender's side: the latest signed receipt per (receiver, source) (replace). latest: of
+ * all the receipts from `receiver`, the one with the largest ledger_size (ties: the latest
+ * `at`). get, latest: JK_ENOTFOUND when none. highest_seq, ledger_size >= 0. */
+typedef struct jk_receipt_row {
+  char receiver[64], sender[64], source[64];
+  int64_t highest_seq, ledger_size;
+  uint8_t ledger_root[32];
+  char at[32];
+  uint8_t sig[64];
+} jk_receipt_row;
+JK_API jk_err jk_store_receipt_put(jk_store *s, const jk_receipt_row *r);
+JK_API jk_err jk_store_receipt_get(jk_store *s, const char *receiver, const char *source, jk_receipt_row *out);
+JK_API jk_err jk_store_receipt_latest(jk_store *s, const char *receiver, jk_receipt_row *out);
 
 #ifdef __cplusplus
 }

@@ -348,3 +348,69 @@ bool jk_merkle_consistency_verify(uint64_t old_size, uint64_t new_size, const ui
   /* step 7 */
   return sn == 0 && memcmp(fr, old_root, HL) == 0 && memcmp(sr, new_root, HL) == 0;
 }
+
+/* ---- proofs for a run of leaves ---- */
+
+unsigned jk_merkle_depth(uint64_t size) {
+  return size <= 1 ? 0 : 64u - (unsigned)__builtin_clzll(size - 1);
+}
+
+typedef struct range_ctx {
+  const jk_merkle_frontier *f;
+  uint64_t a;                         /* first leaf of the run */
+  const uint8_t (*leaves)[HL];        /* leaves a .. a + count - 1 */
+  uint64_t proved_end;                /* a + proved */
+  uint8_t (*paths)[HL];
+  size_t stride;
+  uint8_t *lens;
+} range_ctx;
+
+static void range_append(range_ctx *c, uint64_t from, uint64_t to, const uint8_t h[HL]) {
+  if (from < c->a) from = c->a;
+  if (to > c->proved_end) to = c->proved_end;
+  for (uint64_t i = from; i < to; i++) {
+    size_t k = (size_t)(i - c->a);
+    memcpy(c->paths[k * c->stride + c->lens[k]], h, HL);
+    c->lens[k]++;
+  }
+}
+
+/* MTH(D[s : s+n]) for a node that reaches into the run (s + n > a), appending the sibling
+ * hashes of the proved leaves below it on the way back up: deepest first, as RFC 9162 orders a
+ * path. A left child that ends at or before a is a whole block of a's binary decomposition, so
+ * the frontier holds its hash. */
+static void range_node(range_ctx *c, uint64_t s, uint64_t n, uint8_t out[HL]) {
+  if (n == 1) {
+    memcpy(out, c->leaves[s - c->a], HL);
+    return;
+  }
+  uint64_t k = UINT64_C(1) << (63 - __builtin_clzll(n - 1)); /* largest power of two < n */
+  uint8_t left[HL], right[HL];
+  if (s + k <= c->a) memcpy(left, c->f->stack[__builtin_ctzll(k)], HL);
+  else range_node(c, s, k, left);
+  range_node(c, s + k, n - k, right);
+  range_append(c, s, s + k, right);
+  range_append(c, s + k, s + n, left);
+  jk_merkle_node_hash(left, right, out);
+}
+
+jk_err jk_merkle_range_proofs(const jk_merkle_frontier *f, const uint8_t (*leaves)[HL], size_t count, size_t proved,
+                              uint8_t (*paths)[HL], size_t stride, uint8_t *lens, uint8_t root[HL]) {
+  if (!f || (count && !leaves) || proved > count || (proved && (!paths || !lens)) || !root)
+    return jk_error_set(JK_EINVAL, "jk_merkle_range_proofs: bad argument");
+  if (f->size > JK_MERKLE_MAX_SIZE - count)
+    return jk_error_set(JK_EINVAL, "Merkle tree size exceeds the limit of 2^63 leaves");
+  uint64_t size = f->size + count;
+  if (proved && stride < jk_merkle_depth(size))
+    return jk_error_set(JK_EINVAL, "jk_merkle_range_proofs: stride %zu below the tree depth %u", stride,
+                        jk_merkle_depth(size));
+  if (count == 0) {
+    jk_merkle_frontier_root(f, root);
+    return JK_OK;
+  }
+  if (proved) memset(lens, 0, proved);
+  range_ctx c = {.f = f, .a = f->size, .leaves = leaves, .proved_end = f->size + proved, .paths = paths,
+                 .stride = stride, .lens = lens};
+  range_node(&c, 0, size, root);
+  return JK_OK;
+}

@@ -7,6 +7,7 @@
  */
 #include "jukinet/buf.h"
 #include "jukinet/node.h"
+#include "jukinet/sync.h"
 #include "jukinet/rescode.h"
 #include "jukinet/text.h"
 #include "jukinet/token.h"
@@ -26,6 +27,8 @@ struct jk_node {
   char *dir;
   char *lgcode, *name, *store_loc;
   char *key_module, *key_token, *key_label, *key_pin_file, *card_module, *listen;
+  /* [sync]: the network (docs/protocol.md) */
+  char *sync_listen, *upstream_url, *upstream_node, *allow, *tls_cert, *tls_ca, *tls_crl;
   char node_id[64];
   uint8_t pubkey[32]; /* as recorded at init */
   jk_role role;
@@ -214,6 +217,18 @@ static int on_conf(void *user, const char *section, const char *key, const char 
     if (strcmp(key, "card-module") == 0) dst = &cs->n->card_module;
   } else if (strcmp(section, "daemon") == 0) {
     if (strcmp(key, "listen") == 0) dst = &cs->n->listen;
+  } else if (strcmp(section, "sync") == 0) {
+    if (strcmp(key, "listen") == 0) dst = &cs->n->sync_listen;
+    else if (strcmp(key, "upstream") == 0) dst = &cs->n->upstream_url;
+    else if (strcmp(key, "upstream-node") == 0) dst = &cs->n->upstream_node;
+    else if (strcmp(key, "allow") == 0) dst = &cs->n->allow;
+    else if (strcmp(key, "cert") == 0) dst = &cs->n->tls_cert;
+    else if (strcmp(key, "ca") == 0) dst = &cs->n->tls_ca;
+    else if (strcmp(key, "crl") == 0) dst = &cs->n->tls_crl;
+    else {
+      cs->e = jk_error_set(JK_EINVAL, "node.conf: unknown setting '%.40s' in [sync]", key);
+      return 0;
+    }
   }
   if (strcmp(section, "node") != 0) {
     if (!dst) return 1; /* other sections and settings belong to other modules */
@@ -338,6 +353,13 @@ void jk_node_close(jk_node *n) {
   jk_free(n->key_pin_file);
   jk_free(n->card_module);
   jk_free(n->listen);
+  jk_free(n->sync_listen);
+  jk_free(n->upstream_url);
+  jk_free(n->upstream_node);
+  jk_free(n->allow);
+  jk_free(n->tls_cert);
+  jk_free(n->tls_ca);
+  jk_free(n->tls_crl);
   jk_free(n->dir);
   jk_free(n->lgcode);
   jk_free(n->name);
@@ -390,6 +412,9 @@ jk_err jk_node_open(jk_node **out, const char *dir, unsigned flags) {
   jk_ledger_signer signer = {node_sign, n};
   if ((e = jk_ledger_open(&n->ledger, n->store, n->node_id, (flags & JK_STORE_READONLY) ? NULL : &signer)))
     goto fail;
+  /* a municipality's registry writes record their change notices in the same transaction */
+  if (n->role == JK_ROLE_MUNICIPAL && !(flags & JK_STORE_READONLY) && (e = jk_outbox_attach(n->store, n->node_id)))
+    goto fail;
   *out = n;
   return JK_OK;
 fail:
@@ -398,6 +423,7 @@ fail:
 }
 
 jk_store *jk_node_store(jk_node *n) { return n->store; }
+jk_ledger_signer jk_node_signer(jk_node *n) { return (jk_ledger_signer){node_sign, n}; }
 const char *jk_node_lgcode(const jk_node *n) { return n->lgcode; }
 const char *jk_node_name(const jk_node *n) { return n->name; }
 const char *jk_node_dir(const jk_node *n) { return n->dir; }
@@ -408,3 +434,48 @@ const char *jk_node_card_module(const jk_node *n) {
   return n->card_module ? n->card_module : n->key_module ? n->key_module : jk_token_default_module();
 }
 const char *jk_node_daemon_listen(const jk_node *n) { return n->listen; }
+const char *jk_node_sync_listen(const jk_node *n) { return n->sync_listen; }
+const char *jk_node_upstream(const jk_node *n) { return n->upstream_node; }
+const char *jk_node_upstream_url(const jk_node *n) { return n->upstream_url; }
+
+bool jk_node_peer_allowed(const jk_node *n, const char *node_id) {
+  size_t len = strlen(node_id);
+  for (const char *p = n->allow; p && *p;) {
+    while (*p == ' ' || *p == '\t' || *p == ',') p++;
+    size_t w = strcspn(p, " \t,");
+    if (w && w == len && memcmp(p, node_id, len) == 0) return true;
+    p += w;
+  }
+  return false;
+}
+
+jk_err jk_node_tls_files(const jk_node *n, char *cert, char *ca, char *crl, size_t cap) {
+  jk_err e;
+  if ((e = store_location(n->dir, n->tls_cert ? n->tls_cert : "node.crt", cert, cap)) ||
+      (e = store_location(n->dir, n->tls_ca ? n->tls_ca : "ca.crt", ca, cap)) ||
+      (e = store_location(n->dir, n->tls_crl ? n->tls_crl : "ca.crl", crl, cap)))
+    return e;
+  return JK_OK;
+}
+
+jk_err jk_node_key_uri(const jk_node *n, char *uri, size_t cap, char **pin, size_t *pin_len, const char **module) {
+  *pin = NULL;
+  *module = n->key_module ? n->key_module : jk_token_default_module();
+  if ((size_t)snprintf(uri, cap, "pkcs11:token=%s;object=%s;type=private", n->key_token ? n->key_token : "",
+                       n->key_label ? n->key_label : DEFAULT_KEY_LABEL) >= cap)
+    return jk_error_set(JK_ETOOLARGE, "key URI too long");
+  char *p = sodium_malloc(PIN_MAX + 2);
+  if (!p) return jk_error_set(JK_ENOMEM, NULL);
+  jk_err e = read_pin(n, p, PIN_MAX + 2, pin_len);
+  if (e) {
+    sodium_free(p);
+    return e;
+  }
+  p[*pin_len] = '\0';
+  *pin = p;
+  return JK_OK;
+}
+
+void jk_node_pin_free(char *pin) {
+  if (pin) sodium_free(pin);
+}

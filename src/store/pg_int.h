@@ -1,7 +1,7 @@
 /*
  * pg_int.h — the PostgreSQL backend's handle and helpers, shared by its files (private to
  * src/store): pg.c (connection, migrations, transactions, meta, residents), pg_ledger.c,
- * pg_auth.c. The schema is sql/pg/NNNN_name.sql, the same logical schema as sql/sqlite/.
+ * pg_auth.c, pg_sync.c. The schema is sql/pg/NNNN_name.sql, the same logical schema as sql/sqlite/.
  *
  * Invariants (the same contract as the SQLite backend, see sqlite.c):
  *  - A write transaction is BEGIN + pg_advisory_xact_lock(schema): one writer per schema at a
@@ -24,10 +24,11 @@
 
 #include <libpq-fe.h>
 
-#define PG_STMT_MAX 128
+#define PG_STMT_MAX 176
 #define PG_SLOT_MAIN 0    /* pg.c: slots 0..31 */
 #define PG_SLOT_LEDGER 32 /* pg_ledger.c: slots 32..63 */
 #define PG_SLOT_AUTH 64   /* pg_auth.c: slots 64..127 */
+#define PG_SLOT_SYNC 128  /* pg_sync.c: slots 128..175 */
 #define PG_PARAM_MAX 20
 
 typedef struct pg_store {
@@ -78,8 +79,9 @@ bool jk__pg_copy(const PGresult *r, int row, int col, char *dst, size_t cap, boo
 /* An ISO date cell; NULL gives a zero date when optional. */
 bool jk__pg_date_col(const PGresult *r, int row, int col, jk_date *out, bool optional);
 
-/* Ops tables filled by pg_ledger.c and pg_auth.c. */
+/* Ops tables filled by pg_ledger.c, pg_auth.c and pg_sync.c. */
 void jk__pg_ledger_ops(struct jk__store_ops *ops);
 void jk__pg_auth_ops(struct jk__store_ops *ops);
+void jk__pg_sync_ops(struct jk__store_ops *ops);
 
 #endif

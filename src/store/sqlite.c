@@ -183,6 +183,7 @@ static pthread_once_t sqlite_ops_once = PTHREAD_ONCE_INIT;
 static void sqlite_ops_init(void) {
   jk__sq_ledger_ops(&sqlite_ops);
   jk__sq_auth_ops(&sqlite_ops);
+  jk__sq_sync_ops(&sqlite_ops);
 }
 
 jk_err jk__sqlite_open(jk_store **out, const char *path, unsigned flags, int max_version) {
@@ -698,7 +699,7 @@ out:
   return e;
 }
 
-/* The ops of this file; sqlite_ledger.c and sqlite_auth.c add theirs on first use. */
+/* The ops of this file; sqlite_ledger.c, sqlite_auth.c and sqlite_sync.c add theirs on first use. */
 static struct jk__store_ops sqlite_ops = {
     .name = "sqlite",
     .close = sq_close,

@@ -1,6 +1,7 @@
 /*
  * sqlite_int.h — the SQLite backend's handle and helpers, shared by its files (private to
- * src/store): sqlite.c (lifecycle, meta, residents), sqlite_ledger.c, sqlite_auth.c.
+ * src/store): sqlite.c (lifecycle, meta, residents), sqlite_ledger.c, sqlite_auth.c,
+ * sqlite_sync.c.
  *
  * Statements are prepared once per handle and cached: sqlite.c's own in stmt[], the other
  * files' in xstmt[] by a slot number each file reserves (see SQ_SLOT_* below).
@@ -14,9 +15,10 @@
 
 #define MAX_DEFERRED_INDEXES 16
 #define SQ_STMT_MAX 32
-#define SQ_XSTMT_MAX 96
+#define SQ_XSTMT_MAX 144
 #define SQ_SLOT_LEDGER 0 /* sqlite_ledger.c: slots 0..31 */
 #define SQ_SLOT_AUTH 32  /* sqlite_auth.c: slots 32..95 */
+#define SQ_SLOT_SYNC 96  /* sqlite_sync.c: slots 96..143 */
 
 typedef struct sq_store {
   struct jk_store base;
@@ -52,8 +54,9 @@ static inline void finish(sqlite3_stmt *q) {
   sqlite3_stmt *var = jk__sq_stmt((s), (slot), (sql));                                               \
   if (!var) return db_error((s), sqlite3_errcode((s)->db), "prepare")
 
-/* Ops tables filled by sqlite_ledger.c and sqlite_auth.c. */
+/* Ops tables filled by sqlite_ledger.c, sqlite_auth.c and sqlite_sync.c. */
 void jk__sq_ledger_ops(struct jk__store_ops *ops);
 void jk__sq_auth_ops(struct jk__store_ops *ops);
+void jk__sq_sync_ops(struct jk__store_ops *ops);
 
 #endif

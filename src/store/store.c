@@ -5,6 +5,8 @@
 #include "store/store_int.h"
 #include "store/migrations.h"
 
+#include "jukinet/text.h"
+
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +47,7 @@ jk_err jk__store_open_at_version(jk_store **out, const char *location, int max_v
 void jk_store_close(jk_store *s) {
   if (!s) return;
   if (s->in_tx) s->ops->rollback(s);
+  if (s->change_release) s->change_release(s->change_payload);
   s->ops->close(s);
 }
 
@@ -55,9 +58,16 @@ int jk_store_schema_latest(void) {
   return jk__sqlite_migration_count ? jk__sqlite_migrations[jk__sqlite_migration_count - 1].number : 0;
 }
 
+static void notice_next_clear(jk_store *s) {
+  memset(s->notice_next, 0, sizeof s->notice_next);
+  s->notice_next_victim = 0;
+}
+
 jk_err jk_store_begin(jk_store *s) {
   if (s->in_tx) return jk_error_set(JK_ECONFLICT, "a transaction is already open");
   s->ledger_next = 0;
+  s->doomed = JK_OK;
+  notice_next_clear(s);
   jk_err e = s->ops->begin(s);
   if (e == JK_OK) s->in_tx = true;
   return e;
@@ -65,12 +75,15 @@ jk_err jk_store_begin(jk_store *s) {
 
 jk_err jk_store_commit(jk_store *s) {
   if (!s->in_tx) return jk_error_set(JK_ECONFLICT, "no transaction is open");
-  jk_err e = s->pre_commit ? s->pre_commit(s, s->hook_payload) : JK_OK;
+  jk_err e = s->doomed;
+  if (e) jk_error_set(e, "the transaction was aborted by an earlier error and has been rolled back");
+  else if (s->pre_commit) e = s->pre_commit(s, s->hook_payload);
   if (e == JK_OK) e = s->ops->commit(s);
   if (e != JK_OK) {
     s->ops->rollback(s);
   }
   s->in_tx = false;
+  notice_next_clear(s);
   if (s->post_commit) s->post_commit(s, s->hook_payload, e == JK_OK);
   return e;
 }
@@ -79,6 +92,7 @@ void jk_store_rollback(jk_store *s) {
   if (!s->in_tx) return;
   s->ops->rollback(s);
   s->in_tx = false;
+  notice_next_clear(s);
   if (s->post_commit) s->post_commit(s, s->hook_payload, false);
 }
 
@@ -136,16 +150,43 @@ jk_err jk_store_code_retire(jk_store *s, const char *code, int64_t resident_id, 
   return e ? e : s->ops->code_retire(s, code, resident_id, on);
 }
 
+void jk_store_set_change_hook(jk_store *s, jk_store_change_fn fn, void *payload, void (*release)(void *payload)) {
+  if (s->change_release) s->change_release(s->change_payload);
+  s->change_fn = fn;
+  s->change_payload = fn ? payload : NULL;
+  s->change_release = fn ? release : NULL;
+}
+
+/* Run the change hook for a write that succeeded. Its failure fails the write, and the
+ * transaction: the row is already written, so commit refuses and rolls back. */
+static jk_err changed(jk_store *s, const jk_identity *rec, const char *prev_code) {
+  jk_err e = s->change_fn(s, rec, prev_code, s->change_payload);
+  if (e) s->doomed = e;
+  return e;
+}
+
 jk_err jk_store_resident_insert(jk_store *s, jk_identity *rec, const jk_resident_keys *keys) {
   jk_err e = need_tx(s);
   if (e) return e;
   if (rec->version != 1) return jk_error_set(JK_EINVAL, "a new resident starts at version 1");
-  return s->ops->resident_insert(s, rec, keys);
+  if ((e = s->ops->resident_insert(s, rec, keys)) || !s->change_fn) return e;
+  return changed(s, rec, NULL);
 }
 
 jk_err jk_store_resident_append(jk_store *s, jk_identity *rec, const jk_resident_keys *keys) {
   jk_err e = need_tx(s);
-  return e ? e : s->ops->resident_append(s, rec, keys);
+  if (e) return e;
+  if (!s->change_fn) return s->ops->resident_append(s, rec, keys);
+  /* the hook is told the code a 住民票コード変更 retired: the current version's, read first */
+  char prev[JK_RESCODE_LEN + 1] = "";
+  if (rec->reason == JK_MOVE_CODE_CHANGE) {
+    jk_identity cur = {0};
+    if ((e = s->ops->resident_get(s, rec->resident_id, &cur))) return e;
+    if (strcmp(cur.code, rec->code) != 0) memcpy(prev, cur.code, sizeof prev);
+    jk_identity_clear(&cur);
+  }
+  if ((e = s->ops->resident_append(s, rec, keys))) return e;
+  return changed(s, rec, prev[0] ? prev : NULL);
 }
 
 jk_err jk_store_resident_get(jk_store *s, int64_t id, jk_identity *out) { return s->ops->resident_get(s, id, out); }
@@ -369,4 +410,290 @@ jk_err jk_store_session_touch(jk_store *s, int64_t id, const char *at) {
 jk_err jk_store_session_end(jk_store *s, int64_t id, const char *at, const char *reason) {
   jk_err e = need_tx(s);
   return e ? e : s->ops->session_end(s, id, at, reason);
+}
+
+/* ---- sync ---- */
+
+static bool printable(const char *v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)v[i] < 0x21 || (unsigned char)v[i] > 0x7e) return false;
+  return true;
+}
+
+bool jk__store_node_id_ok(const char *v, size_t n) { return v && n >= 1 && n <= 63 && printable(v, n); }
+
+bool jk__store_rescode_ok(const char *v, size_t n) {
+  if (!v || n != 11) return false;
+  for (size_t i = 0; i < n; i++)
+    if (v[i] < '0' || v[i] > '9') return false;
+  return true;
+}
+
+/* A time as the sync module writes it ("2026-11-23T01:02:03.456789Z"): printable ASCII,
+ * NUL-terminated within cap, not empty unless `empty_ok`. */
+static bool time_ok(const char *v, size_t cap, bool empty_ok) {
+  if (!v) return false;
+  size_t n = strnlen(v, cap);
+  if (n == 0) return empty_ok;
+  return n < cap && printable(v, n);
+}
+
+/* NUL-terminated within cap, valid UTF-8, and not empty unless allowed. */
+static bool text_ok(const char *v, size_t cap, bool empty_ok) {
+  size_t n = strnlen(v, cap);
+  return n < cap && (n > 0 || empty_ok) && jk_utf8_valid(v, n);
+}
+
+static bool date_ok_or_zero(jk_date d, bool zero_ok) {
+  if (d.y == 0 && d.m == 0 && d.d == 0) return zero_ok;
+  return jk_date_valid(d);
+}
+
+bool jk__store_holding_ok(const jk_holding_rec *r, const char **field) {
+  bool erased = r->status == JK_HOLDING_ERASED;
+  size_t prev = strnlen(r->prev_code, sizeof r->prev_code);
+#define HOLDING_CHECK(cond, name)                                                                  \
+  if (!(cond)) {                                                                                   \
+    *field = (name);                                                                               \
+    return false;                                                                                  \
+  }
+  HOLDING_CHECK(jk__store_rescode_ok(r->code, strnlen(r->code, sizeof r->code)), "code");
+  HOLDING_CHECK(jk__store_node_id_ok(r->source, strnlen(r->source, sizeof r->source)), "source");
+  HOLDING_CHECK(r->seq >= 1, "seq");
+  HOLDING_CHECK(r->status == JK_STATUS_ACTIVE || r->status == JK_STATUS_REMOVED || erased, "status");
+  HOLDING_CHECK(r->version >= (erased ? 0 : 1), "version");
+  HOLDING_CHECK(text_ok(r->name, sizeof r->name, erased), "name");
+  HOLDING_CHECK(text_ok(r->kana, sizeof r->kana, erased), "kana");
+  HOLDING_CHECK(text_ok(r->address, sizeof r->address, erased), "address");
+  HOLDING_CHECK(prev == 0 || jk__store_rescode_ok(r->prev_code, prev), "prev_code");
+  HOLDING_CHECK(date_ok_or_zero(r->birth, erased), "birth");
+  HOLDING_CHECK(date_ok_or_zero(r->moved_on, true), "moved_on");
+  HOLDING_CHECK(r->sex == JK_SEX_MALE || r->sex == JK_SEX_FEMALE || (erased && r->sex == JK_SEX_NONE), "sex");
+  HOLDING_CHECK(r->reason < JK_MOVE__COUNT && (r->reason > JK_MOVE_NONE || (erased && r->reason == JK_MOVE_NONE)),
+                "reason");
+#undef HOLDING_CHECK
+  return true;
+}
+
+bool jk__store_peer_ok(const jk_peer_rec *p, const char **field) {
+  size_t lg = strnlen(p->lgcode, sizeof p->lgcode), role = strnlen(p->role, sizeof p->role);
+  if (!jk__store_node_id_ok(p->node, strnlen(p->node, sizeof p->node))) *field = "node";
+  else if (lg >= sizeof p->lgcode || (lg && !jk__store_node_id_ok(p->lgcode, lg))) *field = "lgcode";
+  else if (role == 0 || role >= sizeof p->role || !jk__store_node_id_ok(p->role, role)) *field = "role";
+  else if (!time_ok(p->seen_at, sizeof p->seen_at, true)) *field = "seen_at";
+  else return true;
+  return false;
+}
+
+static jk_err need_node(const char *what, const char *v) {
+  if (v && jk__store_node_id_ok(v, strnlen(v, 64))) return JK_OK;
+  return jk_error_set(JK_EINVAL, "%s is not a node id (1 to 63 printable ASCII characters)", what);
+}
+
+static jk_err need_code(const char *v) {
+  if (v && jk__store_rescode_ok(v, strnlen(v, 12))) return JK_OK;
+  return jk_error_set(JK_EINVAL, "a resident code must be 11 digits");
+}
+
+static jk_err need_time(const char *what, const char *v) {
+  if (time_ok(v, 32, false)) return JK_OK;
+  return jk_error_set(JK_EINVAL, "%s is not a time (1 to 31 printable ASCII characters)", what);
+}
+
+/* The cached next seq of `source` in this transaction (read from the store on a miss). */
+static jk_err notice_next(jk_store *s, const char *source, int64_t **next) {
+  for (unsigned i = 0; i < JK__NOTICE_NEXT_SLOTS; i++) {
+    if (s->notice_next[i].next && strcmp(s->notice_next[i].source, source) == 0) {
+      *next = &s->notice_next[i].next;
+      return JK_OK;
+    }
+  }
+  int64_t size;
+  jk_err e = s->ops->notice_size(s, source, &size);
+  if (e) return e;
+  unsigned v = s->notice_next_victim++ % JK__NOTICE_NEXT_SLOTS;
+  snprintf(s->notice_next[v].source, sizeof s->notice_next[v].source, "%s", source);
+  s->notice_next[v].next = size + 1;
+  *next = &s->notice_next[v].next;
+  return JK_OK;
+}
+
+jk_err jk_store_notice_append(jk_store *s, const jk_notice_row *row) {
+  jk_err e = need_tx(s);
+  if (e || (e = need_node("notice source", row->source)) || (e = need_code(row->code))) return e;
+  if (row->seq < 1) return jk_error_set(JK_EINVAL, "notices are numbered from 1");
+  if (!row->enc || row->enc_len < 1 || row->enc_len > JK_NOTICE_ROW_MAX)
+    return jk_error_set(JK_EINVAL, "a notice encoding must be 1 to %d bytes", JK_NOTICE_ROW_MAX);
+  int64_t *next;
+  if ((e = notice_next(s, row->source, &next))) return e;
+  if (row->seq != *next)
+    return jk_error_set(JK_ECONFLICT, "notice seq %lld of %s: expected %lld", (long long)row->seq, row->source,
+                        (long long)*next);
+  if ((e = s->ops->notice_append(s, row))) return e;
+  (*next)++;
+  return JK_OK;
+}
+
+jk_err jk_store_notice_size(jk_store *s, const char *source, int64_t *out) {
+  jk_err e = need_node("notice source", source);
+  return e ? e : s->ops->notice_size(s, source, out);
+}
+
+jk_err jk_store_notice_each(jk_store *s, const char *source, int64_t first, int64_t last, jk_notice_row_cb cb,
+                            void *payload) {
+  jk_err e = need_node("notice source", source);
+  if (e) return e;
+  if (last < 0) return jk_error_set(JK_EINVAL, "notice range out of bounds");
+  if (first < 1) first = 1;
+  if (last == 0) last = INT64_MAX;
+  if (last < first) return JK_OK;
+  return s->ops->notice_each(s, source, first, last, cb, payload);
+}
+
+jk_err jk_store_notice_leaves(jk_store *s, const char *source, uint64_t first, size_t count, uint8_t (*out)[32]) {
+  jk_err e = need_node("notice source", source);
+  if (e) return e;
+  if (count > (size_t)INT64_MAX || first > (uint64_t)INT64_MAX - count)
+    return jk_error_set(JK_EINVAL, "notice range out of bounds");
+  return count ? s->ops->notice_leaves(s, source, first, count, out) : JK_OK;
+}
+
+jk_err jk_store_notice_by_code(jk_store *s, const char *code, jk_notice_row_cb cb, void *payload) {
+  jk_err e = need_code(code);
+  return e ? e : s->ops->notice_by_code(s, code, cb, payload);
+}
+
+jk_err jk_store_notice_scrub(jk_store *s, const char *code, int64_t *n) {
+  int64_t changed = 0;
+  jk_err e = need_tx(s);
+  if (e || (e = need_code(code)) || (e = s->ops->notice_scrub(s, code, &changed))) return e;
+  if (n) *n = changed;
+  return JK_OK;
+}
+
+jk_err jk_store_notice_sources(jk_store *s, jk_sync_source_cb cb, void *payload) {
+  return s->ops->notice_sources(s, cb, payload);
+}
+
+static jk_err need_subtree(unsigned level, uint64_t index) {
+  if (level >= 64 || index > (uint64_t)INT64_MAX)
+    return jk_error_set(JK_EINVAL, "subtree %u/%llu is out of range", level, (unsigned long long)index);
+  return JK_OK;
+}
+
+jk_err jk_store_notice_subtree_put(jk_store *s, const char *source, unsigned level, uint64_t index,
+                                   const uint8_t hash[32]) {
+  jk_err e = need_tx(s);
+  if (e || (e = need_node("notice source", source)) || (e = need_subtree(level, index))) return e;
+  return s->ops->notice_subtree_put(s, source, level, index, hash);
+}
+
+jk_err jk_store_notice_subtree_get(jk_store *s, const char *source, unsigned level, uint64_t index, uint8_t out[32]) {
+  jk_err e = need_node("notice source", source);
+  if (e || (e = need_subtree(level, index))) return e;
+  return s->ops->notice_subtree_get(s, source, level, index, out);
+}
+
+jk_err jk_store_outbox_head_put(jk_store *s, const jk_sync_head_row *h) {
+  jk_err e = need_tx(s);
+  if (e) return e;
+  if (!jk__store_node_id_ok(h->node, strnlen(h->node, sizeof h->node)))
+    return jk_error_set(JK_EINVAL, "%s is not a node id (1 to 63 printable ASCII characters)", "outbox head node");
+  if (h->size < 0) return jk_error_set(JK_EINVAL, "a tree head size cannot be negative");
+  if ((e = need_time("outbox head time", h->at))) return e;
+  return s->ops->outbox_head_put(s, h);
+}
+
+jk_err jk_store_outbox_head_latest(jk_store *s, const char *node, jk_sync_head_row *out) {
+  jk_err e = need_node("outbox head node", node);
+  return e ? e : s->ops->outbox_head_latest(s, node, out);
+}
+
+jk_err jk_store_holding_put(jk_store *s, const jk_holding_rec *r) {
+  jk_err e = need_tx(s);
+  if (e) return e;
+  const char *field = "";
+  if (!jk__store_holding_ok(r, &field)) return jk_error_set(JK_EINVAL, "holding record: field %s is invalid", field);
+  return s->ops->holding_put(s, r);
+}
+
+jk_err jk_store_holding_get(jk_store *s, const char *code, const char *source, jk_holding_rec *out) {
+  jk_err e = need_code(code);
+  if (e || (e = need_node("holding source", source))) return e;
+  return s->ops->holding_get(s, code, source, out);
+}
+
+jk_err jk_store_holding_delete(jk_store *s, const char *code, const char *source) {
+  jk_err e = need_tx(s);
+  if (e || (e = need_code(code)) || (e = need_node("holding source", source))) return e;
+  return s->ops->holding_delete(s, code, source);
+}
+
+jk_err jk_store_holding_each(jk_store *s, const char *code, const char *source, jk_holding_cb cb, void *payload) {
+  jk_err e = JK_OK;
+  if ((code && (e = need_code(code))) || (source && (e = need_node("holding source", source)))) return e;
+  return s->ops->holding_each(s, code, source, cb, payload);
+}
+
+jk_err jk_store_holding_count(jk_store *s, const char *source, int status, int64_t *out) {
+  jk_err e = JK_OK;
+  if (source && (e = need_node("holding source", source))) return e;
+  if (status != 0 && status != JK_STATUS_ACTIVE && status != JK_STATUS_REMOVED && status != JK_HOLDING_ERASED)
+    return jk_error_set(JK_EINVAL, "holding status %d is out of range", status);
+  return s->ops->holding_count(s, source, status, out);
+}
+
+jk_err jk_store_peer_put(jk_store *s, const jk_peer_rec *p) {
+  jk_err e = need_tx(s);
+  if (e) return e;
+  const char *field = "";
+  if (!jk__store_peer_ok(p, &field)) return jk_error_set(JK_EINVAL, "peer record: field %s is invalid", field);
+  size_t n = p->cert_pem ? strnlen(p->cert_pem, JK__PEER_CERT_MAX + 1) : 0;
+  if (n == 0 || n > JK__PEER_CERT_MAX || !jk_utf8_valid(p->cert_pem, n))
+    return jk_error_set(JK_EINVAL, "peer record: field %s is invalid", "cert_pem");
+  return s->ops->peer_put(s, p);
+}
+
+jk_err jk_store_peer_get(jk_store *s, const char *node, jk_peer_rec *out) {
+  jk_err e = need_node("peer node", node);
+  if (e) return e;
+  memset(out, 0, sizeof *out);
+  return s->ops->peer_get(s, node, out);
+}
+
+jk_err jk_store_sync_ack_put(jk_store *s, const char *sender, int64_t size, const uint8_t root[32], const char *at) {
+  jk_err e = need_tx(s);
+  if (e || (e = need_node("sender", sender)) || (e = need_time("acknowledgement time", at))) return e;
+  if (size < 0) return jk_error_set(JK_EINVAL, "a tree head size cannot be negative");
+  return s->ops->sync_ack_put(s, sender, size, root, at);
+}
+
+jk_err jk_store_sync_ack_get(jk_store *s, const char *sender, int64_t *size, uint8_t root[32]) {
+  jk_err e = need_node("sender", sender);
+  return e ? e : s->ops->sync_ack_get(s, sender, size, root);
+}
+
+jk_err jk_store_receipt_put(jk_store *s, const jk_receipt_row *r) {
+  jk_err e = need_tx(s);
+  if (e) return e;
+  const char *bad = !jk__store_node_id_ok(r->receiver, strnlen(r->receiver, sizeof r->receiver)) ? "receipt receiver"
+                    : !jk__store_node_id_ok(r->sender, strnlen(r->sender, sizeof r->sender))     ? "receipt sender"
+                    : !jk__store_node_id_ok(r->source, strnlen(r->source, sizeof r->source))     ? "receipt source"
+                                                                                                   : NULL;
+  if (bad) return jk_error_set(JK_EINVAL, "%s is not a node id (1 to 63 printable ASCII characters)", bad);
+  if (r->highest_seq < 0 || r->ledger_size < 0)
+    return jk_error_set(JK_EINVAL, "a receipt's seq and ledger size cannot be negative");
+  if ((e = need_time("receipt time", r->at))) return e;
+  return s->ops->receipt_put(s, r);
+}
+
+jk_err jk_store_receipt_get(jk_store *s, const char *receiver, const char *source, jk_receipt_row *out) {
+  jk_err e = need_node("receipt receiver", receiver);
+  if (e || (e = need_node("receipt source", source))) return e;
+  return s->ops->receipt_get(s, receiver, source, out);
+}
+
+jk_err jk_store_receipt_latest(jk_store *s, const char *receiver, jk_receipt_row *out) {
+  jk_err e = need_node("receipt receiver", receiver);
+  return e ? e : s->ops->receipt_latest(s, receiver, out);
 }

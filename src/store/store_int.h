@@ -72,22 +72,76 @@ struct jk__store_ops {
   jk_err (*session_get)(jk_store *s, const uint8_t token_hash[32], jk_session_rec *out);
   jk_err (*session_touch)(jk_store *s, int64_t id, const char *at);
   jk_err (*session_end)(jk_store *s, int64_t id, const char *at, const char *reason);
+  /* sync (sqlite_sync.c, pg_sync.c). Arguments are checked by store.c: node ids, codes, seqs
+   * and lengths are valid, writes are inside a transaction, and notice_append's seq is the
+   * source's next one. */
+  jk_err (*notice_append)(jk_store *s, const jk_notice_row *row);
+  jk_err (*notice_size)(jk_store *s, const char *source, int64_t *out);
+  jk_err (*notice_each)(jk_store *s, const char *source, int64_t first, int64_t last, jk_notice_row_cb cb,
+                        void *payload); /* last >= first >= 1 */
+  jk_err (*notice_leaves)(jk_store *s, const char *source, uint64_t first, size_t count, uint8_t (*out)[32]);
+  jk_err (*notice_by_code)(jk_store *s, const char *code, jk_notice_row_cb cb, void *payload);
+  jk_err (*notice_scrub)(jk_store *s, const char *code, int64_t *n);
+  jk_err (*notice_sources)(jk_store *s, jk_sync_source_cb cb, void *payload);
+  jk_err (*notice_subtree_put)(jk_store *s, const char *source, unsigned level, uint64_t index, const uint8_t hash[32]);
+  jk_err (*notice_subtree_get)(jk_store *s, const char *source, unsigned level, uint64_t index, uint8_t out[32]);
+  jk_err (*outbox_head_put)(jk_store *s, const jk_sync_head_row *h);
+  jk_err (*outbox_head_latest)(jk_store *s, const char *node, jk_sync_head_row *out);
+  jk_err (*holding_put)(jk_store *s, const jk_holding_rec *r);
+  jk_err (*holding_get)(jk_store *s, const char *code, const char *source, jk_holding_rec *out);
+  jk_err (*holding_delete)(jk_store *s, const char *code, const char *source);
+  jk_err (*holding_each)(jk_store *s, const char *code, const char *source, jk_holding_cb cb, void *payload);
+  jk_err (*holding_count)(jk_store *s, const char *source, int status, int64_t *out);
+  jk_err (*peer_put)(jk_store *s, const jk_peer_rec *p);
+  jk_err (*peer_get)(jk_store *s, const char *node, jk_peer_rec *out);
+  jk_err (*sync_ack_put)(jk_store *s, const char *sender, int64_t size, const uint8_t root[32], const char *at);
+  jk_err (*sync_ack_get)(jk_store *s, const char *sender, int64_t *size, uint8_t root[32]);
+  jk_err (*receipt_put)(jk_store *s, const jk_receipt_row *r);
+  jk_err (*receipt_get)(jk_store *s, const char *receiver, const char *source, jk_receipt_row *out);
+  jk_err (*receipt_latest)(jk_store *s, const char *receiver, jk_receipt_row *out);
 };
 
 /* Entries per segment of the ledger's object index: seq >> 14 (docs/decisions.md D8). */
 #define JK__LEDGER_SEGMENT_SHIFT 14
 
+/* Per-transaction cache of the next notice seq (struct jk_store): sources interleaved in one
+ * transaction beyond this many cost one size query per switch. */
+#define JK__NOTICE_NEXT_SLOTS 4
+
 struct jk_store {
   const struct jk__store_ops *ops;
   bool in_tx;
   int64_t ledger_next; /* next ledger seq in the open transaction; 0 = not read yet */
+  /* next notice seq of a few sources in the open transaction (the write lock keeps them true
+   * until it ends); next 0 = empty slot. Cleared by begin, commit and rollback. */
+  struct {
+    char source[64];
+    int64_t next;
+  } notice_next[JK__NOTICE_NEXT_SLOTS];
+  unsigned notice_next_victim;
   /* called by jk_store_commit inside the transaction, just before it commits (the ledger
    * writes the operation's entries and signs a tree head there): an error rolls back. */
   jk_err (*pre_commit)(jk_store *s, void *payload);
   /* called after every commit attempt and rollback, with whether the transaction committed */
   void (*post_commit)(jk_store *s, void *payload, bool committed);
   void *hook_payload;
+  /* jk_store_set_change_hook: run after each resident insert/append (the sync outbox) */
+  jk_store_change_fn change_fn;
+  void *change_payload;
+  void (*change_release)(void *payload);
+  /* a change hook failed after its write was made: the transaction can only roll back */
+  jk_err doomed;
 };
+
+/* Checks shared by the front (a bad argument is JK_EINVAL) and the backends (a bad row read
+ * back is JK_ECORRUPT). n is the length in bytes (the value need not be NUL-terminated). */
+bool jk__store_node_id_ok(const char *v, size_t n);    /* 1 .. 63 bytes of 0x21 .. 0x7e */
+bool jk__store_rescode_ok(const char *v, size_t n);    /* exactly 11 ASCII digits */
+/* A record's fields and ranges (the code and source included); *field names the first bad one. */
+bool jk__store_holding_ok(const jk_holding_rec *r, const char **field);
+/* The peer record without cert_pem (checked by length alone). */
+bool jk__store_peer_ok(const jk_peer_rec *p, const char **field);
+#define JK__PEER_CERT_MAX 65536
 
 /* Backends. */
 jk_err jk__sqlite_open(jk_store **out, const char *path, unsigned flags, int max_version);

@@ -981,6 +981,58 @@ static void test_corrupt_cache(void **state) {
   tsrc_free(&t);
 }
 
+/* jk_merkle_range_proofs against the reference PATH for every run a .. a+count of trees up to
+ * 130 leaves (and some beyond), with proofs for a prefix of the run. */
+static void test_range_proofs(void **state) {
+  (void)state;
+  ref_init();
+  static uint8_t paths[NREF * 16][HL];
+  static uint8_t lens[NREF];
+  unsigned long checked = 0;
+  for (uint64_t size = 1; size <= NREF; size += (size < 130 ? 1 : 17)) {
+    unsigned depth = jk_merkle_depth(size);
+    for (uint64_t a = 0; a < size; a += (size < 40 ? 1 : 1 + size / 13)) {
+      jk_merkle_frontier f;
+      jk_merkle_frontier_init(&f);
+      for (uint64_t i = 0; i < a; i++) assert_int_equal(jk_merkle_frontier_push(&f, ref_leaves[i], 64, NULL, NULL), JK_OK);
+      size_t count = (size_t)(size - a);
+      size_t proved = count - (size_t)(a % 3 == 0 ? 0 : count / 3);
+      uint8_t root[HL];
+      assert_int_equal(jk_merkle_range_proofs(&f, (const uint8_t(*)[HL])ref_leaves[a], count, proved, paths, 16, lens, root),
+                       JK_OK);
+      assert_memory_equal(root, ref_mth(0, size), HL);
+      for (size_t i = 0; i < proved; i++) {
+        uint8_t want[MAXP][HL];
+        size_t wlen = 0;
+        ref_path(a + i, 0, size, want, &wlen);
+        assert_int_equal(lens[i], wlen);
+        assert_true(lens[i] <= depth);
+        assert_memory_equal(paths[i * 16], want, wlen * HL);
+        assert_true(jk_merkle_inclusion_verify(a + i, size, ref_leaves[a + i], (const uint8_t(*)[HL])paths[i * 16], lens[i],
+                                               root));
+        checked++;
+      }
+    }
+  }
+  assert_true(checked > 5000);
+  /* refusals: a stride below the depth, more proved than given */
+  jk_merkle_frontier f;
+  jk_merkle_frontier_init(&f);
+  uint8_t root[HL];
+  assert_int_equal(jk_merkle_range_proofs(&f, (const uint8_t(*)[HL])ref_leaves[0], 100, 100, paths, 6, lens, root),
+                   JK_EINVAL);
+  assert_int_equal(jk_merkle_range_proofs(&f, (const uint8_t(*)[HL])ref_leaves[0], 10, 11, paths, 16, lens, root),
+                   JK_EINVAL);
+  assert_int_equal(jk_merkle_range_proofs(&f, NULL, 0, 0, NULL, 0, NULL, root), JK_OK);
+  assert_memory_equal(root, ref_mth(0, 0), HL);
+  assert_int_equal(jk_merkle_depth(0), 0);
+  assert_int_equal(jk_merkle_depth(1), 0);
+  assert_int_equal(jk_merkle_depth(2), 1);
+  assert_int_equal(jk_merkle_depth(3), 2);
+  assert_int_equal(jk_merkle_depth(UINT64_C(1) << 40), 40);
+  assert_int_equal(jk_merkle_depth((UINT64_C(1) << 40) + 1), 41);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_hashes),
@@ -998,6 +1050,7 @@ int main(void) {
       cmocka_unit_test(test_invalid_arguments),
       cmocka_unit_test(test_source_failures),
       cmocka_unit_test(test_corrupt_cache),
+      cmocka_unit_test(test_range_proofs),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -59,7 +59,7 @@ static void test_create_and_pragmas(void **state) {
   assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
   assert_string_equal(jk_store_backend(s), tu_is_pg() ? "postgresql" : "sqlite");
   assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
-  assert_true(jk_store_schema_latest() >= 2);
+  assert_true(jk_store_schema_latest() >= 5); /* 0005_sync */
   jk_store_close(s);
   /* opened again without CREATE: the same database */
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
@@ -105,6 +105,23 @@ static void test_upgrade_in_place(void **state) {
   assert_int_equal(n, 1);
   jk_store_close(s);
   raw_exec(f, "SELECT * FROM retired_code", TU_RAW_OK);
+}
+
+/* A node.db of schema 4 (before sync) gains the sync tables when a newer program opens it. */
+static void test_upgrade_adds_sync(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk__store_open_at_version(&s, f->path, 4), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), 4);
+  jk_store_close(s);
+  raw_exec(f, "SELECT * FROM notice_log", TU_RAW_ERROR);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), 5);
+  int64_t n = -1;
+  assert_int_equal(jk_store_notice_size(s, "272108-a", &n), JK_OK);
+  assert_int_equal(n, 0);
+  jk_store_close(s);
+  raw_exec(f, "SELECT * FROM notice_log", TU_RAW_OK);
 }
 
 static void test_newer_schema_refused(void **state) {
@@ -295,10 +312,912 @@ static void test_taken_code_keeps_transaction(void **state) {
   jk_store_close(s);
 }
 
+/* ---- sync ---- */
+
+/* A blob literal in the backend's SQL dialect ("x'0102'" or "'\x0102'::bytea"). */
+static const char *blob(const char *hex) {
+  static char buf[4][160];
+  static int k;
+  char *b = buf[k++ % 4];
+  snprintf(b, sizeof buf[0], tu_is_pg() ? "'\\x%s'::bytea" : "x'%s'", hex);
+  return b;
+}
+
+/* The integer in the first column of the first row of sql, run behind the library's back. */
+static long long raw_count(fx *f, const char *sql) {
+  long long v = -1;
+  if (tu_is_pg()) {
+    PGconn *c = PQconnectdb(tu_pg_conninfo());
+    if (PQstatus(c) != CONNECTION_OK) fail_msg("PostgreSQL: %s", PQerrorMessage(c));
+    char set[128];
+    snprintf(set, sizeof set, "SET search_path = %s", f->t.schema);
+    PQclear(PQexec(c, set));
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) fail_msg("%s: %s", sql, PQerrorMessage(c));
+    v = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    PQfinish(c);
+    return v;
+  }
+  sqlite3 *db;
+  sqlite3_stmt *q;
+  assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+  if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+  if (sqlite3_step(q) == SQLITE_ROW) v = sqlite3_column_int64(q, 0);
+  sqlite3_finalize(q);
+  sqlite3_close(db);
+  return v;
+}
+
+/* Run the SQL made of fmt with blob literals spliced in. */
+#define raw_execf(f, want, ...)                                                                    \
+  do {                                                                                             \
+    char sql_[512];                                                                                \
+    snprintf(sql_, sizeof sql_, __VA_ARGS__);                                                      \
+    raw_exec((f), sql_, (want));                                                                   \
+  } while (0)
+
+/* Drop an append-only trigger, as an editor with the database's CLI could. */
+static void drop_trigger(fx *f, const char *trigger, const char *table) {
+  char sql[200];
+  if (tu_is_pg()) snprintf(sql, sizeof sql, "DROP TRIGGER %s ON %s", trigger, table);
+  else snprintf(sql, sizeof sql, "DROP TRIGGER %s", trigger);
+  raw_exec(f, sql, TU_RAW_OK);
+}
+
+/* Sources chosen so that byte order ("B…" < "a…") differs from a dictionary collation. */
+#define SRC_A "a-272108"
+#define SRC_B "B-271004"
+#define CODE1 "12345678901"
+#define CODE2 "10987654321"
+
+static jk_notice_row nrow(const char *source, int64_t seq, const char *code, uint8_t enc[16]) {
+  jk_notice_row r = {.source = source, .seq = seq, .code = code, .enc = enc, .enc_len = 16};
+  for (int i = 0; i < 16; i++) enc[i] = (uint8_t)(seq * 16 + i + source[0]);
+  for (int i = 0; i < 32; i++) r.leaf[i] = (uint8_t)(seq + i + source[0]);
+  return r;
+}
+
+typedef struct seen_rows {
+  int n;
+  char source[8][64];
+  int64_t seq[8];
+  char code[8][12];
+  size_t enc_len[8];
+  uint8_t enc0[8];
+  uint8_t leaf0[8];
+} seen_rows;
+
+static int seen_cb(const jk_notice_row *r, void *p) {
+  seen_rows *v = p;
+  if (v->n >= 8) return 1;
+  snprintf(v->source[v->n], 64, "%s", r->source);
+  v->seq[v->n] = r->seq;
+  snprintf(v->code[v->n], 12, "%s", r->code);
+  v->enc_len[v->n] = r->enc_len;
+  v->enc0[v->n] = r->enc ? r->enc[0] : 0;
+  v->leaf0[v->n] = r->leaf[0];
+  if (!r->enc != !r->enc_len) fail_msg("enc %p with enc_len %zu", (const void *)r->enc, r->enc_len);
+  v->n++;
+  return 0;
+}
+
+/* Three notices of SRC_A (CODE1, CODE2, CODE1) and one of SRC_B (CODE1), committed. */
+static jk_store *with_notices(fx *f) {
+  jk_store *s;
+  uint8_t enc[16];
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  const char *codes[3] = {CODE1, CODE2, CODE1};
+  for (int i = 0; i < 3; i++) {
+    jk_notice_row r = nrow(SRC_A, i + 1, codes[i], enc);
+    assert_int_equal(jk_store_notice_append(s, &r), JK_OK);
+  }
+  jk_notice_row r = nrow(SRC_B, 1, CODE1, enc);
+  assert_int_equal(jk_store_notice_append(s, &r), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  return s;
+}
+
+static int sources_cb(const char *source, int64_t size, void *p) {
+  char *out = p;
+  size_t n = strlen(out);
+  snprintf(out + n, 256 - n, "%s=%lld;", source, (long long)size);
+  return 0;
+}
+
+static void test_notice_append_contiguous(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  uint8_t enc[16];
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_notice_row r = nrow(SRC_A, 1, CODE1, enc);
+  assert_int_equal(jk_store_notice_append(s, &r), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  r = nrow(SRC_A, 2, CODE1, enc); /* a new source starts at 1 */
+  assert_int_equal(jk_store_notice_append(s, &r), JK_ECONFLICT);
+  assert_error_contains("notice seq 2 of " SRC_A ": expected 1");
+  for (int64_t seq = 1; seq <= 3; seq++) {
+    r = nrow(SRC_A, seq, seq == 2 ? CODE2 : CODE1, enc);
+    assert_int_equal(jk_store_notice_append(s, &r), JK_OK);
+  }
+  r = nrow(SRC_A, 5, CODE1, enc); /* a gap */
+  assert_int_equal(jk_store_notice_append(s, &r), JK_ECONFLICT);
+  assert_error_contains("notice seq 5 of " SRC_A ": expected 4");
+  r = nrow(SRC_A, 3, CODE1, enc); /* a duplicate */
+  assert_int_equal(jk_store_notice_append(s, &r), JK_ECONFLICT);
+  assert_error_contains("expected 4");
+  r = nrow(SRC_B, 1, CODE1, enc); /* sources count separately */
+  assert_int_equal(jk_store_notice_append(s, &r), JK_OK);
+  r = nrow(SRC_B, 1, CODE1, enc);
+  assert_int_equal(jk_store_notice_append(s, &r), JK_ECONFLICT);
+  /* bad arguments */
+  const char *bad_ids[] = {"", "has space", "tab\there", "\xe6\x9e\x9a\xe6\x96\xb9",
+                           "0123456789012345678901234567890123456789012345678901234567890123"};
+  for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+    r = nrow(bad_ids[i], 1, CODE1, enc);
+    if (jk_store_notice_append(s, &r) != JK_EINVAL) fail_msg("node id '%s' accepted", bad_ids[i]);
+  }
+  r = nrow("012345678901234567890123456789012345678901234567890123456789012", 1, CODE1, enc); /* 63: fine */
+  assert_int_equal(jk_store_notice_append(s, &r), JK_OK);
+  const char *bad_codes[] = {"1234567890", "123456789012", "1234567890a", ""};
+  for (size_t i = 0; i < sizeof bad_codes / sizeof bad_codes[0]; i++) {
+    r = nrow(SRC_A, 4, bad_codes[i], enc);
+    if (jk_store_notice_append(s, &r) != JK_EINVAL) fail_msg("code '%s' accepted", bad_codes[i]);
+  }
+  r = nrow(SRC_A, 4, CODE1, enc);
+  r.enc_len = 0;
+  assert_int_equal(jk_store_notice_append(s, &r), JK_EINVAL);
+  r.enc_len = JK_NOTICE_ROW_MAX + 1;
+  assert_int_equal(jk_store_notice_append(s, &r), JK_EINVAL);
+  r.enc = NULL;
+  r.enc_len = 16;
+  assert_int_equal(jk_store_notice_append(s, &r), JK_EINVAL);
+  r = nrow(SRC_A, 0, CODE1, enc);
+  assert_int_equal(jk_store_notice_append(s, &r), JK_EINVAL);
+  /* the refusals left the transaction usable (PostgreSQL too) */
+  assert_int_equal(jk_store_commit(s), JK_OK);
+
+  /* the cached next seq does not outlive a rollback */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  r = nrow(SRC_A, 4, CODE1, enc);
+  assert_int_equal(jk_store_notice_append(s, &r), JK_OK);
+  jk_store_rollback(s);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_notice_append(s, &r), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  /* nor a commit, nor another writer's appends in between */
+  jk_store *t;
+  assert_int_equal(jk_store_open(&t, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_begin(t), JK_OK);
+  r = nrow(SRC_A, 5, CODE1, enc);
+  assert_int_equal(jk_store_notice_append(t, &r), JK_OK);
+  assert_int_equal(jk_store_commit(t), JK_OK);
+  jk_store_close(t);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_notice_append(s, &r), JK_ECONFLICT);
+  assert_error_contains("expected 6");
+  jk_store_rollback(s);
+
+  int64_t n = -1;
+  assert_int_equal(jk_store_notice_size(s, SRC_A, &n), JK_OK);
+  assert_int_equal(n, 5);
+  assert_int_equal(jk_store_notice_size(s, SRC_B, &n), JK_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(jk_store_notice_size(s, "272108-none", &n), JK_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(jk_store_notice_size(s, "bad id", &n), JK_EINVAL);
+  jk_store_close(s);
+}
+
+static void test_notice_reads(void **state) {
+  fx *f = *state;
+  jk_store *s = with_notices(f);
+  seen_rows v = {0};
+  assert_int_equal(jk_store_notice_each(s, SRC_A, 1, 0, seen_cb, &v), JK_OK);
+  assert_int_equal(v.n, 3);
+  for (int i = 0; i < 3; i++) {
+    assert_string_equal(v.source[i], SRC_A);
+    assert_int_equal(v.seq[i], i + 1);
+    assert_int_equal(v.enc_len[i], 16);
+    assert_int_equal(v.enc0[i], (uint8_t)((i + 1) * 16 + SRC_A[0]));
+    assert_int_equal(v.leaf0[i], (uint8_t)(i + 1 + SRC_A[0]));
+  }
+  assert_string_equal(v.code[1], CODE2);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_notice_each(s, SRC_A, 2, 2, seen_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  assert_int_equal(v.seq[0], 2);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_notice_each(s, SRC_A, 0, 0, seen_cb, &v), JK_OK); /* first 0: from the start */
+  assert_int_equal(v.n, 3);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_notice_each(s, SRC_A, 3, 2, seen_cb, &v), JK_OK);
+  assert_int_equal(v.n, 0);
+  assert_int_equal(jk_store_notice_each(s, SRC_A, 1, -1, seen_cb, &v), JK_EINVAL);
+
+  uint8_t leaves[3][32];
+  assert_int_equal(jk_store_notice_leaves(s, SRC_A, 0, 3, leaves), JK_OK);
+  for (int i = 0; i < 3; i++) assert_int_equal(leaves[i][0], (uint8_t)(i + 1 + SRC_A[0]));
+  assert_int_equal(jk_store_notice_leaves(s, SRC_A, 1, 2, leaves), JK_OK);
+  assert_int_equal(leaves[0][0], (uint8_t)(2 + SRC_A[0]));
+  assert_int_equal(jk_store_notice_leaves(s, SRC_A, 1, 3, leaves), JK_ECORRUPT); /* seq 4 is missing */
+  assert_error_contains("notice 4 of " SRC_A);
+  assert_int_equal(jk_store_notice_leaves(s, SRC_B, 0, 2, leaves), JK_ECORRUPT);
+
+  /* by code: every source, in (source, seq) byte order */
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_notice_by_code(s, CODE1, seen_cb, &v), JK_OK);
+  assert_int_equal(v.n, 3);
+  assert_string_equal(v.source[0], SRC_B);
+  assert_string_equal(v.source[1], SRC_A);
+  assert_int_equal(v.seq[1], 1);
+  assert_string_equal(v.source[2], SRC_A);
+  assert_int_equal(v.seq[2], 3);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_notice_by_code(s, "99999999999", seen_cb, &v), JK_OK);
+  assert_int_equal(v.n, 0);
+  assert_int_equal(jk_store_notice_by_code(s, "9999", seen_cb, &v), JK_EINVAL);
+
+  char list[256] = "";
+  assert_int_equal(jk_store_notice_sources(s, sources_cb, list), JK_OK);
+  assert_string_equal(list, SRC_B "=1;" SRC_A "=3;");
+  jk_store_close(s);
+}
+
+static void test_notice_scrub(void **state) {
+  fx *f = *state;
+  jk_store *s = with_notices(f);
+  int64_t n = -1;
+  assert_int_equal(jk_store_notice_scrub(s, CODE1, &n), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_notice_scrub(s, CODE1, &n), JK_OK);
+  assert_int_equal(n, 3);
+  assert_int_equal(jk_store_notice_scrub(s, CODE1, &n), JK_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(jk_store_notice_scrub(s, "1234", &n), JK_EINVAL);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  seen_rows v = {0};
+  assert_int_equal(jk_store_notice_each(s, SRC_A, 1, 0, seen_cb, &v), JK_OK);
+  assert_int_equal(v.n, 3);
+  assert_int_equal(v.enc_len[0], 0); /* scrubbed */
+  assert_int_equal(v.enc_len[1], 16); /* CODE2: kept */
+  assert_int_equal(v.enc_len[2], 0);
+  /* the leaves stay */
+  uint8_t leaves[3][32];
+  assert_int_equal(jk_store_notice_leaves(s, SRC_A, 0, 3, leaves), JK_OK);
+  for (int i = 0; i < 3; i++) assert_int_equal(leaves[i][0], (uint8_t)(i + 1 + SRC_A[0]));
+  int64_t size = 0;
+  assert_int_equal(jk_store_notice_size(s, SRC_A, &size), JK_OK);
+  assert_int_equal(size, 3);
+  jk_store_close(s);
+
+  /* append-only in the database itself: only setting enc to NULL passes */
+  /* (on the scrubbed rows, so that only the column under test can trip the trigger) */
+  raw_execf(f, TU_RAW_CONSTRAINT, "UPDATE notice_log SET leaf = %s WHERE enc IS NULL", blob("00"));
+  raw_execf(f, TU_RAW_CONSTRAINT, "UPDATE notice_log SET enc = %s WHERE code = '%s'", blob("01"), CODE1);
+  raw_exec(f, "UPDATE notice_log SET code = '11111111111' WHERE enc IS NULL", TU_RAW_CONSTRAINT);
+  raw_exec(f, "UPDATE notice_log SET seq = seq + 10 WHERE enc IS NULL", TU_RAW_CONSTRAINT);
+  raw_exec(f, "UPDATE notice_log SET source = 'x' WHERE enc IS NULL", TU_RAW_CONSTRAINT);
+  raw_exec(f, "DELETE FROM notice_log", TU_RAW_CONSTRAINT);
+  raw_exec(f, "UPDATE notice_log SET enc = NULL", TU_RAW_OK);
+  if (tu_is_pg()) raw_exec(f, "TRUNCATE notice_log", TU_RAW_CONSTRAINT);
+}
+
+static void test_notice_corrupt(void **state) {
+  fx *f = *state;
+  jk_store *s = with_notices(f);
+  jk_store_close(s);
+  drop_trigger(f, "notice_log_append_only_u", "notice_log");
+  seen_rows v = {0};
+  uint8_t leaves[3][32];
+  struct {
+    const char *set, *field;
+  } cases[] = {
+      {"leaf = x", "leaf"}, /* a 31-byte leaf */
+      {"enc = e", "enc"},   /* an empty encoding */
+      {"code = '1234567890'", "code"},
+      {"code = '1234567890x'", "code"},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char sql[400];
+    const char *set = cases[i].set;
+    if (strcmp(set, "leaf = x") == 0)
+      snprintf(sql, sizeof sql, "UPDATE notice_log SET leaf = %s WHERE seq = 2",
+               blob("00000000000000000000000000000000000000000000000000000000000000"));
+    else if (strcmp(set, "enc = e") == 0)
+      snprintf(sql, sizeof sql, "UPDATE notice_log SET enc = %s WHERE seq = 2", blob(""));
+    else
+      snprintf(sql, sizeof sql, "UPDATE notice_log SET %s WHERE seq = 2 AND source = '%s'", set, SRC_A);
+    /* each case on a fresh copy of the row: put it back first */
+    raw_execf(f, TU_RAW_OK, "UPDATE notice_log SET leaf = %s, enc = %s, code = '%s' WHERE seq = 2 AND source = '%s'",
+              blob("2a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40414243444546474849"), blob("01"), CODE2, SRC_A);
+    raw_exec(f, sql, TU_RAW_OK);
+    assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+    memset(&v, 0, sizeof v);
+    if (jk_store_notice_each(s, SRC_A, 1, 0, seen_cb, &v) != JK_ECORRUPT) fail_msg("%s: not ECORRUPT", cases[i].set);
+    assert_error_contains(cases[i].field);
+    assert_int_equal(v.n, 1); /* the good row before it was handed over */
+    if (strcmp(cases[i].field, "leaf") == 0)
+      assert_int_equal(jk_store_notice_leaves(s, SRC_A, 0, 3, leaves), JK_ECORRUPT);
+    jk_store_close(s);
+  }
+  /* a seq stored as text (SQLite's dynamic typing) */
+  if (!tu_is_pg()) {
+    raw_exec(f, "UPDATE notice_log SET seq = 'x' WHERE seq = 3", TU_RAW_OK);
+    assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+    assert_int_equal(jk_store_notice_by_code(s, CODE1, seen_cb, &v), JK_ECORRUPT);
+    jk_store_close(s);
+  }
+}
+
+static void test_notice_subtree(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  uint8_t h[32], other[32], out[32];
+  memset(h, 0xab, sizeof h);
+  memset(other, 0xcd, sizeof other);
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  assert_int_equal(jk_store_notice_subtree_put(s, SRC_A, 8, 0, h), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_notice_subtree_put(s, SRC_A, 8, 0, h), JK_OK);
+  assert_int_equal(jk_store_notice_subtree_put(s, SRC_A, 8, 0, h), JK_OK); /* the same again: a no-op */
+  assert_int_equal(jk_store_notice_subtree_put(s, SRC_A, 8, 0, other), JK_ECONFLICT);
+  assert_error_contains("different hash");
+  assert_int_equal(jk_store_notice_subtree_put(s, SRC_B, 8, 0, other), JK_OK); /* per source */
+  assert_int_equal(jk_store_notice_subtree_put(s, SRC_A, 64, 0, h), JK_EINVAL);
+  assert_int_equal(jk_store_notice_subtree_put(s, SRC_A, 8, (uint64_t)INT64_MAX + 1, h), JK_EINVAL);
+  assert_int_equal(jk_store_notice_subtree_put(s, "no good", 8, 0, h), JK_EINVAL);
+  assert_int_equal(jk_store_meta_set(s, "after", "yes"), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK); /* the refusal did not abort the transaction */
+  assert_int_equal(jk_store_notice_subtree_get(s, SRC_A, 8, 0, out), JK_OK);
+  assert_memory_equal(out, h, 32);
+  assert_int_equal(jk_store_notice_subtree_get(s, SRC_B, 8, 0, out), JK_OK);
+  assert_memory_equal(out, other, 32);
+  assert_int_equal(jk_store_notice_subtree_get(s, SRC_A, 8, 1, out), JK_ENOTFOUND);
+  assert_int_equal(jk_store_notice_subtree_get(s, SRC_A, 9, 0, out), JK_ENOTFOUND);
+  assert_int_equal(jk_store_notice_subtree_get(s, SRC_A, 64, 0, out), JK_EINVAL);
+  jk_store_close(s);
+  raw_execf(f, TU_RAW_CONSTRAINT, "UPDATE notice_subtree SET hash = %s", blob("00"));
+  raw_exec(f, "DELETE FROM notice_subtree", TU_RAW_CONSTRAINT);
+  drop_trigger(f, "notice_subtree_append_only_u", "notice_subtree");
+  raw_execf(f, TU_RAW_OK, "UPDATE notice_subtree SET hash = %s WHERE source = '%s'", blob("00"), SRC_A);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_notice_subtree_get(s, SRC_A, 8, 0, out), JK_ECORRUPT);
+  jk_store_close(s);
+}
+
+static jk_sync_head_row head(const char *node, int64_t size, uint8_t root, const char *at, uint8_t sig) {
+  jk_sync_head_row h = {.size = size};
+  snprintf(h.node, sizeof h.node, "%s", node);
+  memset(h.root, root, sizeof h.root);
+  snprintf(h.at, sizeof h.at, "%s", at);
+  memset(h.sig, sig, sizeof h.sig);
+  return h;
+}
+
+static void test_outbox_heads(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  jk_sync_head_row out;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  assert_int_equal(jk_store_outbox_head_latest(s, SRC_A, &out), JK_ENOTFOUND);
+  jk_sync_head_row h = head(SRC_A, 5, 0x11, "2026-11-23T01:00:00.000000Z", 0x21);
+  assert_int_equal(jk_store_outbox_head_put(s, &h), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_outbox_head_put(s, &h), JK_OK);
+  /* the same head signed again later: one row, the newer time and signature */
+  jk_sync_head_row later = head(SRC_A, 5, 0x11, "2026-11-23T02:00:00.000000Z", 0x22);
+  assert_int_equal(jk_store_outbox_head_put(s, &later), JK_OK);
+  jk_sync_head_row earlier = head(SRC_A, 5, 0x11, "2026-11-23T00:30:00.000000Z", 0x23);
+  assert_int_equal(jk_store_outbox_head_put(s, &earlier), JK_OK); /* older: kept as it is */
+  assert_int_equal(jk_store_outbox_head_put(s, &later), JK_OK);   /* the same: a no-op */
+  /* a different root for the same size: refused, and the transaction goes on */
+  jk_sync_head_row forked = head(SRC_A, 5, 0x12, "2026-11-23T03:00:00.000000Z", 0x24);
+  assert_int_equal(jk_store_outbox_head_put(s, &forked), JK_ECONFLICT);
+  assert_error_contains("different root");
+  jk_sync_head_row bigger = head(SRC_A, 9, 0x13, "2026-11-23T01:30:00.000000Z", 0x25);
+  assert_int_equal(jk_store_outbox_head_put(s, &bigger), JK_OK);
+  jk_sync_head_row b = head(SRC_B, 50, 0x14, "2026-11-23T01:30:00.000000Z", 0x26);
+  assert_int_equal(jk_store_outbox_head_put(s, &b), JK_OK);
+  jk_sync_head_row bad = head("bad node", 1, 0, "2026-11-23T01:30:00.000000Z", 0);
+  assert_int_equal(jk_store_outbox_head_put(s, &bad), JK_EINVAL);
+  bad = head(SRC_A, -1, 0, "2026-11-23T01:30:00.000000Z", 0);
+  assert_int_equal(jk_store_outbox_head_put(s, &bad), JK_EINVAL);
+  bad = head(SRC_A, 1, 0, "", 0);
+  assert_int_equal(jk_store_outbox_head_put(s, &bad), JK_EINVAL);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+
+  assert_int_equal(jk_store_outbox_head_latest(s, SRC_A, &out), JK_OK);
+  assert_string_equal(out.node, SRC_A);
+  assert_int_equal(out.size, 9);
+  assert_int_equal(out.root[0], 0x13);
+  assert_int_equal(out.sig[63], 0x25);
+  assert_int_equal(jk_store_outbox_head_latest(s, SRC_B, &out), JK_OK);
+  assert_int_equal(out.size, 50);
+  assert_int_equal(jk_store_outbox_head_latest(s, "nobody", &out), JK_ENOTFOUND);
+  assert_int_equal(jk_store_outbox_head_latest(s, "", &out), JK_EINVAL);
+  jk_store_close(s);
+  /* size 5 kept one row, with the newest time and signature */
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM outbox_head WHERE size = 5"), 1);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM outbox_head WHERE size = 5 AND at = '2026-11-23T02:00:00.000000Z'"),
+                   1);
+  char sql[200];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM outbox_head WHERE size = 5 AND sig = %s",
+           blob("22222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222222"
+                "222222222222222222222222222222"));
+  assert_int_equal(raw_count(f, sql), 1);
+  /* the root of a signed head is never rewritten; a malformed row is found */
+  raw_execf(f, TU_RAW_CONSTRAINT, "UPDATE outbox_head SET root = %s", blob("00"));
+  raw_exec(f, "DELETE FROM outbox_head", TU_RAW_CONSTRAINT);
+  raw_execf(f, TU_RAW_OK, "UPDATE outbox_head SET sig = %s WHERE size = 9", blob("0102"));
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_outbox_head_latest(s, SRC_A, &out), JK_ECORRUPT);
+  assert_int_equal(jk_store_outbox_head_latest(s, SRC_B, &out), JK_OK);
+  jk_store_close(s);
+}
+
+static jk_holding_rec holding(const char *code, const char *source, int64_t seq, int version) {
+  jk_holding_rec r = {.seq = seq, .version = version};
+  snprintf(r.code, sizeof r.code, "%s", code);
+  snprintf(r.source, sizeof r.source, "%s", source);
+  snprintf(r.name, sizeof r.name, "%s", "山田　太郎");
+  snprintf(r.kana, sizeof r.kana, "%s", "ヤマダ　タロウ");
+  snprintf(r.address, sizeof r.address, "%s", "大阪府枚方市大垣内町2丁目1番20号");
+  r.birth = (jk_date){1980, 1, 2};
+  r.moved_on = (jk_date){2026, 11, 1};
+  r.sex = JK_SEX_MALE;
+  r.reason = JK_MOVE_IN;
+  r.status = JK_STATUS_ACTIVE;
+  return r;
+}
+
+typedef struct seen_holdings {
+  int n;
+  char keys[8][80];
+} seen_holdings;
+
+static int holding_cb(const jk_holding_rec *r, void *p) {
+  seen_holdings *v = p;
+  if (v->n >= 8) return 1;
+  snprintf(v->keys[v->n++], 80, "%s/%s/%d", r->code, r->source, r->version);
+  return 0;
+}
+
+static void test_holdings(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_holding_rec a1 = holding(CODE1, SRC_A, 1, 1), b1 = holding(CODE1, SRC_B, 4, 3), a2 = holding(CODE2, SRC_A, 2, 1);
+  assert_int_equal(jk_store_holding_put(s, &a1), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_holding_put(s, &a1), JK_OK);
+  assert_int_equal(jk_store_holding_put(s, &b1), JK_OK);
+  assert_int_equal(jk_store_holding_put(s, &a2), JK_OK);
+  /* an upsert: the row of (code, source) replaced */
+  jk_holding_rec a1v2 = holding(CODE1, SRC_A, 3, 2);
+  snprintf(a1v2.address, sizeof a1v2.address, "%s", "大阪府枚方市岡東町12番5号");
+  a1v2.reason = JK_MOVE_CODE_CHANGE;
+  snprintf(a1v2.prev_code, sizeof a1v2.prev_code, "%s", "11111111111");
+  assert_int_equal(jk_store_holding_put(s, &a1v2), JK_OK);
+  /* an erased record: content cleared, the fact kept */
+  jk_holding_rec gone = {.seq = 7, .version = 0, .status = JK_HOLDING_ERASED, .moved_on = {2026, 11, 20}};
+  snprintf(gone.code, sizeof gone.code, "%s", "55555555555");
+  snprintf(gone.source, sizeof gone.source, "%s", SRC_B);
+  assert_int_equal(jk_store_holding_put(s, &gone), JK_OK);
+  /* refused */
+  jk_holding_rec bad = a2;
+  bad.sex = JK_SEX_NONE; /* only an erased record has no sex */
+  assert_int_equal(jk_store_holding_put(s, &bad), JK_EINVAL);
+  assert_error_contains("sex");
+  bad = a2;
+  bad.birth = (jk_date){1980, 2, 30};
+  assert_int_equal(jk_store_holding_put(s, &bad), JK_EINVAL);
+  assert_error_contains("birth");
+  bad = a2;
+  bad.status = 5;
+  assert_int_equal(jk_store_holding_put(s, &bad), JK_EINVAL);
+  bad = a2;
+  bad.reason = JK_MOVE__COUNT;
+  assert_int_equal(jk_store_holding_put(s, &bad), JK_EINVAL);
+  bad = a2;
+  snprintf(bad.code, sizeof bad.code, "%s", "1234");
+  assert_int_equal(jk_store_holding_put(s, &bad), JK_EINVAL);
+  bad = a2;
+  snprintf(bad.source, sizeof bad.source, "%s", "with space");
+  assert_int_equal(jk_store_holding_put(s, &bad), JK_EINVAL);
+  bad = a2;
+  bad.seq = 0;
+  assert_int_equal(jk_store_holding_put(s, &bad), JK_EINVAL);
+  bad = a2;
+  bad.name[0] = '\0';
+  assert_int_equal(jk_store_holding_put(s, &bad), JK_EINVAL);
+  bad = a2;
+  snprintf(bad.prev_code, sizeof bad.prev_code, "%s", "12");
+  assert_int_equal(jk_store_holding_put(s, &bad), JK_EINVAL);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+
+  jk_holding_rec got;
+  assert_int_equal(jk_store_holding_get(s, CODE1, SRC_A, &got), JK_OK);
+  assert_int_equal(got.version, 2);
+  assert_int_equal(got.seq, 3);
+  assert_string_equal(got.address, "大阪府枚方市岡東町12番5号");
+  assert_string_equal(got.prev_code, "11111111111");
+  assert_string_equal(got.name, "山田　太郎");
+  assert_int_equal(got.birth.y, 1980);
+  assert_int_equal(got.moved_on.m, 11);
+  assert_int_equal(got.sex, JK_SEX_MALE);
+  assert_int_equal(got.reason, JK_MOVE_CODE_CHANGE);
+  assert_int_equal(got.status, JK_STATUS_ACTIVE);
+  assert_int_equal(jk_store_holding_get(s, CODE2, SRC_A, &got), JK_OK);
+  assert_string_equal(got.prev_code, "");
+  assert_int_equal(jk_store_holding_get(s, "55555555555", SRC_B, &got), JK_OK);
+  assert_int_equal(got.status, JK_HOLDING_ERASED);
+  assert_int_equal(got.birth.y, 0);
+  assert_int_equal(got.sex, JK_SEX_NONE);
+  assert_string_equal(got.name, "");
+  assert_int_equal(jk_store_holding_get(s, CODE2, SRC_B, &got), JK_ENOTFOUND);
+  assert_int_equal(jk_store_holding_get(s, CODE2, "bad id", &got), JK_EINVAL);
+
+  /* (code, source) in byte order; filters */
+  seen_holdings v = {0};
+  assert_int_equal(jk_store_holding_each(s, NULL, NULL, holding_cb, &v), JK_OK);
+  assert_int_equal(v.n, 4);
+  assert_string_equal(v.keys[0], CODE2 "/" SRC_A "/1");
+  assert_string_equal(v.keys[1], CODE1 "/" SRC_B "/3");
+  assert_string_equal(v.keys[2], CODE1 "/" SRC_A "/2");
+  assert_string_equal(v.keys[3], "55555555555/" SRC_B "/0");
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_holding_each(s, CODE1, NULL, holding_cb, &v), JK_OK);
+  assert_int_equal(v.n, 2);
+  assert_string_equal(v.keys[0], CODE1 "/" SRC_B "/3");
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_holding_each(s, NULL, SRC_B, holding_cb, &v), JK_OK);
+  assert_int_equal(v.n, 2);
+  assert_string_equal(v.keys[0], CODE1 "/" SRC_B "/3");
+  assert_string_equal(v.keys[1], "55555555555/" SRC_B "/0");
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_holding_each(s, CODE1, SRC_A, holding_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  assert_int_equal(jk_store_holding_each(s, "12", NULL, holding_cb, &v), JK_EINVAL);
+
+  int64_t n = -1;
+  assert_int_equal(jk_store_holding_count(s, NULL, 0, &n), JK_OK);
+  assert_int_equal(n, 4);
+  assert_int_equal(jk_store_holding_count(s, SRC_B, 0, &n), JK_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(jk_store_holding_count(s, NULL, JK_HOLDING_ERASED, &n), JK_OK);
+  assert_int_equal(n, 1);
+  assert_int_equal(jk_store_holding_count(s, SRC_A, JK_STATUS_ACTIVE, &n), JK_OK);
+  assert_int_equal(n, 2);
+  assert_int_equal(jk_store_holding_count(s, SRC_A, JK_STATUS_REMOVED, &n), JK_OK);
+  assert_int_equal(n, 0);
+  assert_int_equal(jk_store_holding_count(s, NULL, 7, &n), JK_EINVAL);
+
+  assert_int_equal(jk_store_holding_delete(s, CODE2, SRC_A), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_holding_delete(s, CODE2, SRC_A), JK_OK);
+  assert_int_equal(jk_store_holding_delete(s, CODE2, SRC_A), JK_ENOTFOUND);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(jk_store_holding_get(s, CODE2, SRC_A, &got), JK_ENOTFOUND);
+  jk_store_close(s);
+
+  /* rows edited by hand */
+  const char *edits[][2] = {
+      {"birth = '1980-02-30'", "birth"},
+      {"birth = NULL", "birth"}, /* only an erased record has no birth date */
+      {"status = 5", "status"},
+      {"sex = 0", "sex"},
+      {"reason = 10", "reason"},
+      {"code = '1234567890'", "code"},
+      {"version = 0", "version"},
+      {"prev_code = '123'", "prev_code"},
+  };
+  for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "UPDATE holding SET birth = '1980-01-02', status = 1, sex = 1, reason = 1, code = '%s', version = 2, "
+             "prev_code = NULL WHERE source = '%s' AND seq = 3",
+             CODE1, SRC_A);
+    raw_exec(f, sql, TU_RAW_OK);
+    snprintf(sql, sizeof sql, "UPDATE holding SET %s WHERE source = '%s' AND seq = 3", edits[i][0], SRC_A);
+    raw_exec(f, sql, TU_RAW_OK);
+    assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+    memset(&v, 0, sizeof v);
+    if (jk_store_holding_each(s, NULL, SRC_A, holding_cb, &v) != JK_ECORRUPT) fail_msg("%s: not ECORRUPT", edits[i][0]);
+    assert_error_contains(edits[i][1]);
+    jk_store_close(s);
+  }
+}
+
+static void test_peers(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_peer_rec p = {.cert_pem = (char *)"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"};
+  snprintf(p.node, sizeof p.node, "%s", SRC_A);
+  snprintf(p.lgcode, sizeof p.lgcode, "%s", "272108");
+  snprintf(p.role, sizeof p.role, "%s", "municipality");
+  memset(p.pubkey, 0x5a, sizeof p.pubkey);
+  snprintf(p.seen_at, sizeof p.seen_at, "%s", "2026-11-23T01:00:00.000000Z");
+  jk_peer_rec out;
+  assert_int_equal(jk_store_peer_get(s, SRC_A, &out), JK_ENOTFOUND);
+  assert_error_contains(SRC_A);
+  assert_int_equal(jk_store_peer_put(s, &p), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_peer_put(s, &p), JK_OK);
+  p.role[0] = '\0';
+  assert_int_equal(jk_store_peer_put(s, &p), JK_EINVAL);
+  snprintf(p.role, sizeof p.role, "%s", "prefecture"); /* upsert */
+  assert_int_equal(jk_store_peer_put(s, &p), JK_OK);
+  p.cert_pem = NULL;
+  assert_int_equal(jk_store_peer_put(s, &p), JK_EINVAL);
+  p.cert_pem = (char *)"";
+  assert_int_equal(jk_store_peer_put(s, &p), JK_EINVAL);
+  p.cert_pem = (char *)"pem";
+  snprintf(p.node, sizeof p.node, "%s", "bad node");
+  assert_int_equal(jk_store_peer_put(s, &p), JK_EINVAL);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(jk_store_peer_get(s, SRC_A, &out), JK_OK);
+  assert_string_equal(out.node, SRC_A);
+  assert_string_equal(out.lgcode, "272108");
+  assert_string_equal(out.role, "prefecture");
+  assert_int_equal(out.pubkey[31], 0x5a);
+  assert_string_equal(out.seen_at, "2026-11-23T01:00:00.000000Z");
+  assert_non_null(out.cert_pem);
+  assert_string_equal(out.cert_pem, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  jk_free(out.cert_pem);
+  assert_int_equal(jk_store_peer_get(s, "nobody", &out), JK_ENOTFOUND);
+  jk_store_close(s);
+  raw_execf(f, TU_RAW_OK, "UPDATE peer SET pubkey = %s", blob("0102"));
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_peer_get(s, SRC_A, &out), JK_ECORRUPT);
+  assert_error_contains("pubkey");
+  assert_null(out.cert_pem);
+  jk_store_close(s);
+}
+
+static jk_receipt_row receipt(const char *receiver, const char *source, int64_t ledger_size, const char *at,
+                              uint8_t fill) {
+  jk_receipt_row r = {.highest_seq = ledger_size * 2, .ledger_size = ledger_size};
+  snprintf(r.receiver, sizeof r.receiver, "%s", receiver);
+  snprintf(r.source, sizeof r.source, "%s", source);
+  snprintf(r.sender, sizeof r.sender, "%s", SRC_A);
+  snprintf(r.at, sizeof r.at, "%s", at);
+  memset(r.ledger_root, fill, sizeof r.ledger_root);
+  memset(r.sig, fill, sizeof r.sig);
+  return r;
+}
+
+static void test_acks_and_receipts(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  uint8_t root[32], got[32];
+  int64_t size = -1;
+  memset(root, 0x77, sizeof root);
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  assert_int_equal(jk_store_sync_ack_get(s, SRC_A, &size, got), JK_ENOTFOUND);
+  assert_int_equal(jk_store_sync_ack_put(s, SRC_A, 10, root, "2026-11-23T01:00:00.000000Z"), JK_ECONFLICT);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_sync_ack_put(s, SRC_A, 10, root, "2026-11-23T01:00:00.000000Z"), JK_OK);
+  root[0] = 0x78;
+  assert_int_equal(jk_store_sync_ack_put(s, SRC_A, 12, root, "2026-11-23T02:00:00.000000Z"), JK_OK); /* replace */
+  assert_int_equal(jk_store_sync_ack_put(s, SRC_A, -1, root, "2026-11-23T02:00:00.000000Z"), JK_EINVAL);
+  assert_int_equal(jk_store_sync_ack_put(s, "a b", 1, root, "2026-11-23T02:00:00.000000Z"), JK_EINVAL);
+  assert_int_equal(jk_store_sync_ack_put(s, SRC_A, 1, root, NULL), JK_EINVAL);
+
+  const char *t1 = "2026-11-23T01:00:00.000000Z", *t2 = "2026-11-23T02:00:00.000000Z";
+  jk_receipt_row r1 = receipt("pref-27", SRC_A, 10, t1, 1), r2 = receipt("pref-27", SRC_B, 12, t1, 2),
+                 r3 = receipt("pref-27", "c-271004", 12, t2, 3), other = receipt("nation", SRC_A, 99, t2, 4);
+  assert_int_equal(jk_store_receipt_put(s, &r1), JK_OK);
+  assert_int_equal(jk_store_receipt_put(s, &r2), JK_OK);
+  assert_int_equal(jk_store_receipt_put(s, &r3), JK_OK);
+  assert_int_equal(jk_store_receipt_put(s, &other), JK_OK);
+  jk_receipt_row bad = r1;
+  bad.highest_seq = -1;
+  assert_int_equal(jk_store_receipt_put(s, &bad), JK_EINVAL);
+  bad = r1;
+  bad.sender[0] = '\0';
+  assert_int_equal(jk_store_receipt_put(s, &bad), JK_EINVAL);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+
+  assert_int_equal(jk_store_sync_ack_get(s, SRC_A, &size, got), JK_OK);
+  assert_int_equal(size, 12);
+  assert_memory_equal(got, root, 32);
+  jk_receipt_row out;
+  assert_int_equal(jk_store_receipt_get(s, "pref-27", SRC_B, &out), JK_OK);
+  assert_int_equal(out.ledger_size, 12);
+  assert_int_equal(out.highest_seq, 24);
+  assert_string_equal(out.sender, SRC_A);
+  assert_string_equal(out.at, t1);
+  assert_int_equal(out.sig[63], 2);
+  assert_int_equal(jk_store_receipt_get(s, "pref-27", "nope", &out), JK_ENOTFOUND);
+  /* latest: the largest ledger size, ties to the newest */
+  assert_int_equal(jk_store_receipt_latest(s, "pref-27", &out), JK_OK);
+  assert_string_equal(out.source, "c-271004");
+  assert_int_equal(jk_store_receipt_latest(s, "nation", &out), JK_OK);
+  assert_int_equal(out.ledger_size, 99);
+  assert_int_equal(jk_store_receipt_latest(s, "nobody", &out), JK_ENOTFOUND);
+  /* a newer receipt for (receiver, source) replaces the old one */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  jk_receipt_row r1b = receipt("pref-27", SRC_A, 20, t2, 5);
+  assert_int_equal(jk_store_receipt_put(s, &r1b), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(jk_store_receipt_latest(s, "pref-27", &out), JK_OK);
+  assert_string_equal(out.source, SRC_A);
+  assert_int_equal(out.ledger_size, 20);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM receipt"), 4);
+  jk_store_close(s);
+
+  raw_execf(f, TU_RAW_OK, "UPDATE receipt SET ledger_root = %s WHERE source = '%s'", blob("00"), SRC_A);
+  raw_execf(f, TU_RAW_OK, "UPDATE sync_ack SET root = %s", blob("00"));
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_receipt_latest(s, "pref-27", &out), JK_ECORRUPT);
+  assert_int_equal(jk_store_receipt_get(s, "pref-27", SRC_B, &out), JK_OK);
+  assert_int_equal(jk_store_sync_ack_get(s, SRC_A, &size, got), JK_ECORRUPT);
+  jk_store_close(s);
+}
+
+typedef struct page_check {
+  int64_t n, next;
+  int64_t stop_after;
+  char last[80];
+  bool bad;
+} page_check;
+
+static int page_cb(const jk_notice_row *r, void *p) {
+  page_check *c = p;
+  if (r->seq != c->next || r->enc_len != 16 || r->enc[0] != (uint8_t)(r->seq * 16 + r->source[0])) c->bad = true;
+  c->next++;
+  return ++c->n == c->stop_after;
+}
+
+/* Rows strictly ascending by (code, source) in byte order. */
+static int holding_page_cb(const jk_holding_rec *r, void *p) {
+  page_check *c = p;
+  char key[80];
+  snprintf(key, sizeof key, "%s %s", r->code, r->source);
+  if (c->n && strcmp(key, c->last) <= 0) c->bad = true;
+  memcpy(c->last, key, sizeof key);
+  return ++c->n == c->stop_after;
+}
+
+/* Reads longer than the PostgreSQL backend's pages (4,096 rows) see every row once, in order. */
+static void test_sync_long_reads(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  uint8_t enc[16];
+  enum { N = 4100 };
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  for (int64_t i = 1; i <= N; i++) {
+    jk_notice_row r = nrow(SRC_A, i, CODE1, enc);
+    assert_int_equal(jk_store_notice_append(s, &r), JK_OK);
+    jk_holding_rec h = holding("", SRC_B, i, 1);
+    snprintf(h.code, sizeof h.code, "%011lld", (long long)i);
+    assert_int_equal(jk_store_holding_put(s, &h), JK_OK);
+    if (i <= 10) { /* the same codes from another source: (code, source) order interleaves them */
+      snprintf(h.source, sizeof h.source, "%s", SRC_A);
+      assert_int_equal(jk_store_holding_put(s, &h), JK_OK);
+    }
+  }
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  page_check c = {.next = 1};
+  assert_int_equal(jk_store_notice_each(s, SRC_A, 1, 0, page_cb, &c), JK_OK);
+  assert_false(c.bad);
+  assert_int_equal(c.n, N);
+  c = (page_check){.next = 4000, .stop_after = 97}; /* a range across the page boundary, stopped */
+  assert_int_equal(jk_store_notice_each(s, SRC_A, 4000, 4099, page_cb, &c), JK_OK);
+  assert_false(c.bad);
+  assert_int_equal(c.n, 97);
+  static uint8_t leaves[N][32];
+  assert_int_equal(jk_store_notice_leaves(s, SRC_A, 0, N, leaves), JK_OK);
+  assert_int_equal(leaves[N - 1][0], (uint8_t)(N + SRC_A[0]));
+  c = (page_check){.n = 0};
+  assert_int_equal(jk_store_holding_each(s, NULL, NULL, holding_page_cb, &c), JK_OK);
+  assert_false(c.bad);
+  assert_int_equal(c.n, N + 10);
+  assert_string_equal(c.last, "00000004100 " SRC_B);
+  c = (page_check){.n = 0};
+  assert_int_equal(jk_store_holding_each(s, NULL, SRC_B, holding_page_cb, &c), JK_OK);
+  assert_false(c.bad);
+  assert_int_equal(c.n, N);
+  c = (page_check){.n = 0, .stop_after = 4097};
+  assert_int_equal(jk_store_holding_each(s, NULL, NULL, holding_page_cb, &c), JK_OK);
+  assert_int_equal(c.n, 4097);
+  int64_t n = 0;
+  assert_int_equal(jk_store_holding_count(s, SRC_B, 0, &n), JK_OK);
+  assert_int_equal(n, N);
+  jk_store_close(s);
+}
+
+typedef struct hook_log {
+  int calls, released;
+  char codes[4][12], prev[4][12];
+  int versions[4];
+  jk_err fail_with;
+} hook_log;
+
+static jk_err change_cb(jk_store *s, const jk_identity *rec, const char *prev_code, void *payload) {
+  hook_log *h = payload;
+  (void)s;
+  if (h->calls < 4) {
+    snprintf(h->codes[h->calls], 12, "%s", rec->code);
+    snprintf(h->prev[h->calls], 12, "%s", prev_code ? prev_code : "-");
+    h->versions[h->calls] = rec->version;
+  }
+  h->calls++;
+  return h->fail_with ? jk_error_set(h->fail_with, "hook refused") : JK_OK;
+}
+
+static void release_cb(void *payload) { ((hook_log *)payload)->released++; }
+
+/* jk_store_set_change_hook: called after each resident write, with the retired code of a code
+ * change; its failure fails the write and the transaction. */
+static void test_change_hook(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  hook_log h = {0}, h2 = {0};
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_store_set_change_hook(s, change_cb, &h, release_cb);
+  jk_identity r = sample("00000000019", "ヤマダ　タロウ");
+  jk_resident_keys k = {"山田太郎", "ヤマダタロウ", "大阪府枚方市"};
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_resident_insert(s, &r, &k), JK_OK);
+  jk_identity dup = sample("00000000019", "ヤマダ　ジロウ");
+  assert_int_equal(jk_store_resident_insert(s, &dup, &k), JK_EEXISTS); /* no write, no call */
+  jk_identity v2 = r;
+  v2.version = 2;
+  v2.reason = JK_MOVE_WITHIN;
+  assert_int_equal(jk_store_resident_append(s, &v2, &k), JK_OK);
+  jk_identity v3 = v2;
+  v3.version = 3;
+  v3.reason = JK_MOVE_CODE_CHANGE;
+  snprintf(v3.code, sizeof v3.code, "%s", "00000000027");
+  assert_int_equal(jk_store_resident_append(s, &v3, &k), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(h.calls, 3);
+  assert_string_equal(h.codes[0], "00000000019");
+  assert_string_equal(h.prev[0], "-");
+  assert_int_equal(h.versions[1], 2);
+  assert_string_equal(h.prev[1], "-");
+  assert_string_equal(h.codes[2], "00000000027");
+  assert_string_equal(h.prev[2], "00000000019");
+
+  /* a failing hook fails the write, and the transaction cannot commit */
+  h.fail_with = JK_ECONFLICT;
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  jk_identity other = sample("00000000035", "スズキ　イチロウ");
+  assert_int_equal(jk_store_resident_insert(s, &other, &k), JK_ECONFLICT);
+  assert_int_equal(jk_store_meta_set(s, "after", "yes"), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_ECONFLICT);
+  int64_t n = -1;
+  assert_int_equal(jk_store_resident_count(s, 0, &n), JK_OK);
+  assert_int_equal(n, 1);
+  char *v = NULL;
+  assert_int_equal(jk_store_meta_get(s, "after", &v), JK_ENOTFOUND);
+  /* the next transaction is a fresh one */
+  h.fail_with = JK_OK;
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_resident_insert(s, &other, &k), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+
+  /* replaced: the old payload released; closed: the new one */
+  jk_store_set_change_hook(s, change_cb, &h2, release_cb);
+  assert_int_equal(h.released, 1);
+  jk_store_set_change_hook(s, NULL, NULL, NULL);
+  assert_int_equal(h2.released, 1);
+  jk_store_set_change_hook(s, change_cb, &h2, release_cb);
+  jk_store_close(s);
+  assert_int_equal(h2.released, 2);
+  assert_int_equal(h2.calls, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_create_and_pragmas, setup, teardown),
       cmocka_unit_test_setup_teardown(test_upgrade_in_place, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_adds_sync, setup, teardown),
       cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
       cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
       cmocka_unit_test_setup_teardown(test_versions_and_history, setup, teardown),
@@ -307,6 +1226,17 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_prefix_search, setup, teardown),
       cmocka_unit_test_setup_teardown(test_second_writer_busy, setup, teardown),
       cmocka_unit_test_setup_teardown(test_taken_code_keeps_transaction, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_notice_append_contiguous, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_notice_reads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_notice_scrub, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_notice_corrupt, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_notice_subtree, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_outbox_heads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_holdings, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_acks_and_receipts, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_sync_long_reads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_change_hook, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,45 @@
+/*
+ * sync_int.h — shared inside src/sync: the notice tree of one source, answers, ledger entries.
+ */
+#ifndef JK_SYNC_INT_H
+#define JK_SYNC_INT_H
+
+#include "jukinet/buf.h"
+#include "jukinet/merkle.h"
+#include "jukinet/sync.h"
+
+#include <pthread.h>
+#include <stdio.h>
+
+#define JK__SYNC_OCTET "application/octet-stream"
+#define JK__SYNC_JSON "application/json; charset=utf-8"
+
+/* A merkle source over one source's notice leaves and cached subtrees in the store. */
+typedef struct jk__notice_tree {
+  jk_store *s;
+  const char *source;
+} jk__notice_tree;
+jk_merkle_source jk__notice_source(jk__notice_tree *t);
+
+/* Persist the blocks of f's binary decomposition as cached subtrees of `source`, so that the
+ * frontier at f->size loads from the store in O(log n) (jk_merkle_frontier_load). */
+jk_err jk__notice_frontier_save(jk_store *s, const char *source, const jk_merkle_frontier *f);
+
+/* One ledger entry in the caller's open transaction: the sync service as operator "-". */
+jk_err jk__sync_stage(const jk_sync_ctx *ctx, const char *action, const char *object, const char *result,
+                      const void *detail, size_t detail_len);
+
+/* Fill an answer: a JSON error {"error":{"code","message"}} with the error's name and detail. */
+void jk__sync_answer_error(jk_sync_answer *a, unsigned status, jk_err e, const char *code_override);
+/* The HTTP status for an error code. */
+unsigned jk__sync_status_of(jk_err e);
+
+/* Copy between the store's head row and the wire struct. */
+void jk__head_from_row(jk_outbox_head *h, const jk_sync_head_row *r);
+void jk__head_to_row(jk_sync_head_row *r, const jk_outbox_head *h);
+
+/* Receipts between wire and store. */
+void jk__receipt_to_row(jk_receipt_row *r, const jk_receipt *w);
+void jk__receipt_from_row(jk_receipt *w, const jk_receipt_row *r);
+
+#endif

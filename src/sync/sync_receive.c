@@ -1,0 +1,401 @@
+/*
+ * sync_receive.c — the receiving side of sync v1 at a prefecture or the nation: verify a batch,
+ * apply its new notices in one transaction, answer with a signed cumulative receipt
+ * (docs/protocol.md "Verification", "Exactly once", "Receipts").
+ */
+#include "sync_int.h"
+
+#include "jukinet/pki.h"
+
+#include <string.h>
+
+/* ---- identity records (holdings) ---- */
+
+/* The rules a notice must pass at the upper tiers (docs/protocol.md "Who may say what"):
+ *  - a municipality speaks only of residents it holds: a change for a code it never sent is
+ *    refused, unless it is the resident's first version there (a 転入, 出生 or 職権記載 — the
+ *    resident is new at that municipality) or a 住民票コード変更 of a code it holds;
+ *  - a 出生 cannot take a code another municipality holds on its register;
+ *  - versions only move forward. */
+static jk_err apply_notice(jk_store *s, const jk_notice *n) {
+  jk_holding_rec mine, prev;
+  bool have = false;
+  jk_err e = jk_store_holding_get(s, n->code, n->source, &mine);
+  if (e == JK_OK) have = true;
+  else if (e != JK_ENOTFOUND) return e;
+
+  if (n->kind == JK_NOTICE_ERASE) {
+    if (!have || mine.status == JK_HOLDING_ERASED)
+      return jk_error_set(JK_EPERM, "notice %llu: erasure of resident code %s, which %s does not hold",
+                          (unsigned long long)n->seq, n->code, n->source);
+    jk_holding_rec er = {0};
+    snprintf(er.code, sizeof er.code, "%s", n->code);
+    snprintf(er.source, sizeof er.source, "%s", n->source);
+    er.seq = (int64_t)n->seq;
+    er.version = mine.version;
+    er.moved_on = n->moved_on;
+    er.status = JK_HOLDING_ERASED;
+    return jk_store_holding_put(s, &er);
+  }
+
+  jk_holding_rec r = {0};
+  snprintf(r.code, sizeof r.code, "%s", n->code);
+  snprintf(r.source, sizeof r.source, "%s", n->source);
+  r.seq = (int64_t)n->seq;
+  r.version = n->version;
+  snprintf(r.name, sizeof r.name, "%s", n->name);
+  snprintf(r.kana, sizeof r.kana, "%s", n->kana);
+  snprintf(r.address, sizeof r.address, "%s", n->address);
+  snprintf(r.prev_code, sizeof r.prev_code, "%s", n->prev_code);
+  r.birth = n->birth;
+  r.moved_on = n->moved_on;
+  r.sex = n->sex;
+  r.reason = (int)n->reason;
+  r.status = (int)n->status;
+
+  if (have && mine.status != JK_HOLDING_ERASED) {
+    if (n->version <= mine.version)
+      return jk_error_set(JK_ECONFLICT, "notice %llu: version %d of resident code %s does not follow version %d",
+                          (unsigned long long)n->seq, n->version, n->code, mine.version);
+    return jk_store_holding_put(s, &r);
+  }
+  if (n->reason == JK_MOVE_CODE_CHANGE && n->prev_code[0]) {
+    e = jk_store_holding_get(s, n->prev_code, n->source, &prev);
+    if (e == JK_ENOTFOUND || (e == JK_OK && prev.status == JK_HOLDING_ERASED))
+      return jk_error_set(JK_EPERM, "notice %llu: code change from %s, which %s does not hold",
+                          (unsigned long long)n->seq, n->prev_code, n->source);
+    if (e) return e;
+    if ((e = jk_store_holding_delete(s, n->prev_code, n->source))) return e;
+    return jk_store_holding_put(s, &r);
+  }
+  if (n->version != 1) {
+    /* whose resident is it, then? name them in the refusal */
+    char other[64] = "";
+    jk_holding_rec cur;
+    if (jk_sync_identity(s, n->code, &cur) == JK_OK) snprintf(other, sizeof other, "%s", cur.source);
+    if (*other)
+      return jk_error_set(JK_EPERM, "notice %llu: resident code %s is a resident of %s, not of %s",
+                          (unsigned long long)n->seq, n->code, other, n->source);
+    return jk_error_set(JK_EPERM, "notice %llu: %s never registered resident code %s", (unsigned long long)n->seq,
+                        n->source, n->code);
+  }
+  if (n->reason == JK_MOVE_BIRTH) {
+    jk_holding_rec cur;
+    e = jk_sync_identity(s, n->code, &cur);
+    if (e == JK_OK && cur.status == JK_STATUS_ACTIVE && strcmp(cur.source, n->source) != 0)
+      return jk_error_set(JK_EPERM, "notice %llu: a birth with resident code %s, which %s holds",
+                          (unsigned long long)n->seq, n->code, cur.source);
+    if (e && e != JK_ENOTFOUND) return e;
+  }
+  return jk_store_holding_put(s, &r);
+}
+
+typedef struct pick_ctx {
+  jk_holding_rec best;
+  bool have;
+} pick_ctx;
+
+static int rank_status(int st) { return st == JK_STATUS_ACTIVE ? 2 : st == JK_STATUS_REMOVED ? 1 : 0; }
+
+static int pick(const jk_holding_rec *r, void *payload) {
+  pick_ctx *p = payload;
+  if (r->status == JK_HOLDING_ERASED && p->have) return 0;
+  bool better = !p->have;
+  if (!better) {
+    int c = jk_date_cmp(r->moved_on, p->best.moved_on);
+    if (c == 0) c = rank_status(r->status) - rank_status(p->best.status);
+    if (c == 0) c = strcmp(r->source, p->best.source);
+    better = c > 0 || p->best.status == JK_HOLDING_ERASED;
+  }
+  if (better) {
+    p->best = *r;
+    p->have = true;
+  }
+  return 0;
+}
+
+jk_err jk_sync_identity(jk_store *s, const char *code, jk_holding_rec *out) {
+  pick_ctx p = {.have = false};
+  jk_err e = jk_store_holding_each(s, code, NULL, pick, &p);
+  if (e) return e;
+  if (!p.have) return jk_error_set(JK_ENOTFOUND, "no municipality sent resident code %s", code);
+  *out = p.best;
+  return JK_OK;
+}
+
+/* ---- answers ---- */
+
+/* A refusal of a batch that may be an incident is recorded in the ledger, in its own
+ * transaction (the batch's changes were rolled back). */
+static void refuse(const jk_sync_ctx *ctx, const jk_sync_peer *peer, jk_sync_answer *ans, jk_err e,
+                   const uint8_t *body, size_t len) {
+  jk__sync_answer_error(ans, 0, e, NULL);
+  char saved[512];
+  snprintf(saved, sizeof saved, "%s", jk_error_last());
+  if (jk_store_begin(ctx->store) == JK_OK) {
+    if (jk__sync_stage(ctx, "sync.refuse", peer->node, jk_err_name(e), body, len) == JK_OK) {
+      if (jk_store_commit(ctx->store) != JK_OK) jk_ledger_discard(ctx->ledger);
+    } else {
+      jk_store_rollback(ctx->store);
+      jk_ledger_discard(ctx->ledger);
+    }
+  }
+  jk_error_set(e, "%s", saved);
+}
+
+/* A signed receipt: highest_seq of source, the sender's ledger head (size, root). */
+static jk_err receipt_answer(const jk_sync_ctx *ctx, const char *sender, const char *source, int64_t highest,
+                             int64_t ledger_size, const uint8_t root[32], unsigned status, jk_sync_answer *ans) {
+  jk_receipt r = {0};
+  snprintf(r.receiver, sizeof r.receiver, "%s", ctx->node_id);
+  snprintf(r.sender, sizeof r.sender, "%s", sender);
+  snprintf(r.source, sizeof r.source, "%s", source);
+  r.highest_seq = (uint64_t)highest;
+  r.ledger_size = (uint64_t)ledger_size;
+  if (root) memcpy(r.ledger_root, root, 32);
+  char now[32];
+  jk_utc_now(now, 0);
+  snprintf(r.at, sizeof r.at, "%.27s", now);
+  jk_err e = jk_receipt_sign(&r, &ctx->signer);
+  if (e) return e;
+  uint8_t *buf = jk_malloc(JK_RECEIPT_ENCODED_MAX);
+  if (!buf) return jk_error_set(JK_ENOMEM, NULL);
+  size_t n;
+  if ((e = jk_receipt_encode(&r, buf, JK_RECEIPT_ENCODED_MAX, &n))) {
+    jk_free(buf);
+    return e;
+  }
+  jk_free(ans->body);
+  ans->body = buf;
+  ans->body_len = n;
+  ans->status = status;
+  ans->content_type = JK__SYNC_OCTET;
+  return JK_OK;
+}
+
+/* ---- who may send for whom ---- */
+
+static jk_err source_key(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const char *source, uint8_t pk[32]) {
+  if (ctx->tier == JK_TIER_MUNICIPAL) return jk_error_set(JK_EPERM, "a municipal node does not accept batches");
+  if (ctx->tier == JK_TIER_PREFECTURAL) {
+    if (strncmp(peer->lgcode, ctx->lgcode, 2) != 0)
+      return jk_error_set(JK_EPERM, "%s (local-government code %s) is not of this prefecture (%.2s)", peer->node,
+                          peer->lgcode, ctx->lgcode);
+    if (strcmp(peer->role, "municipal") != 0)
+      return jk_error_set(JK_EPERM, "%s is a %s node; a prefecture accepts batches from municipalities only", peer->node,
+                          peer->role);
+    if (strcmp(source, peer->node) != 0)
+      return jk_error_set(JK_EPERM, "%s may send its own notices only, not those of %s", peer->node, source);
+    memcpy(pk, peer->pubkey, 32);
+    return JK_OK;
+  }
+  /* the nation: from prefectures, for the municipalities of each */
+  if (strcmp(peer->role, "prefectural") != 0)
+    return jk_error_set(JK_EPERM, "%s is a %s node; the nation accepts batches from prefectures only", peer->node,
+                        peer->role);
+  jk_peer_rec pr = {0};
+  jk_err e = jk_store_peer_get(ctx->store, source, &pr);
+  if (e == JK_ENOTFOUND) return jk_error_set(JK_ENOTFOUND, "unknown source %s: send its certificate first", source);
+  if (e) return e;
+  jk_free(pr.cert_pem);
+  if (strcmp(pr.role, "municipal") != 0 || strncmp(pr.lgcode, peer->lgcode, 2) != 0)
+    return jk_error_set(JK_EPERM, "%s may not forward the notices of %s (%s, %s)", peer->node, source, pr.role,
+                        pr.lgcode);
+  memcpy(pk, pr.pubkey, 32);
+  return JK_OK;
+}
+
+jk_err jk_sync_peer_note(const jk_sync_ctx *ctx, const jk_sync_peer *peer) {
+  jk_peer_rec have = {0};
+  jk_err e = jk_store_peer_get(ctx->store, peer->node, &have);
+  bool same = e == JK_OK && have.cert_pem && peer->cert_pem && strcmp(have.cert_pem, peer->cert_pem) == 0;
+  jk_free(have.cert_pem);
+  if (e && e != JK_ENOTFOUND) return e;
+  if (same) return JK_OK;
+  jk_peer_rec p = {0};
+  snprintf(p.node, sizeof p.node, "%s", peer->node);
+  snprintf(p.lgcode, sizeof p.lgcode, "%s", peer->lgcode);
+  snprintf(p.role, sizeof p.role, "%s", peer->role);
+  memcpy(p.pubkey, peer->pubkey, 32);
+  p.cert_pem = (char *)(uintptr_t)(peer->cert_pem ? peer->cert_pem : "");
+  jk_utc_now(p.seen_at, 0);
+  return jk_store_peer_put(ctx->store, &p);
+}
+
+/* ---- the batch ---- */
+
+static jk_err apply_batch(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const jk_batch *b, int64_t have,
+                          int64_t *highest, const uint8_t *body, size_t len) {
+  /* the source's notice tree as held here, to check that its signed head continues it */
+  jk_merkle_frontier f;
+  jk__notice_tree t = {ctx->store, b->source};
+  jk_merkle_source src = jk__notice_source(&t);
+  jk_err e = jk_merkle_frontier_load(&f, (uint64_t)have, &src);
+  if (e) return e;
+  if ((e = jk_store_begin(ctx->store))) return e;
+  int64_t h = have;
+  jk_notice n;
+  for (size_t i = 0; i < b->count && !e; i++) {
+    const jk_batch_item *it = &b->items[i];
+    if ((int64_t)it->seq <= h) continue; /* re-sent: applied before */
+    if ((e = jk_notice_decode(&n, it->enc, it->enc_len))) break;
+    if ((e = apply_notice(ctx->store, &n))) break;
+    jk_notice_row row = {.source = b->source, .seq = (int64_t)it->seq, .code = n.code, .enc = it->enc,
+                         .enc_len = it->enc_len};
+    jk_notice_leaf(it->enc, it->enc_len, row.leaf);
+    if ((e = jk_store_notice_append(ctx->store, &row))) break;
+    if ((e = jk_merkle_frontier_push(&f, row.leaf, 64, NULL, NULL))) break;
+    h = (int64_t)it->seq;
+  }
+  if (!e && h > have && (int64_t)b->outbox.size == h) {
+    /* the head covers exactly what is held now: its root must be ours, or the source rewrote
+     * notices it had sent before (each proof only ties a notice to the head, not the past) */
+    uint8_t root[JK_MERKLE_HASH_LEN];
+    jk_merkle_frontier_root(&f, root);
+    if (memcmp(root, b->outbox.root, 32) != 0)
+      e = jk_error_set(JK_ECORRUPT, "the outbox head of %s (size %lld) does not extend the %lld notices held here: "
+                       "the source rewrote notices it had sent", b->source, (long long)h, (long long)have);
+    jk_sync_head_row hr;
+    jk__head_to_row(&hr, &b->outbox);
+    if (!e) e = jk_store_outbox_head_put(ctx->store, &hr);
+  }
+  if (!e && h > have) e = jk__notice_frontier_save(ctx->store, b->source, &f);
+  char at[32];
+  jk_utc_now(at, 0);
+  if (!e) e = jk_store_sync_ack_put(ctx->store, b->sender, b->ledger.size, b->ledger.root, at);
+  if (!e) e = jk_sync_peer_note(ctx, peer);
+  char object[256];
+  if (h > have) snprintf(object, sizeof object, "%s %lld-%lld", b->source, (long long)have + 1, (long long)h);
+  else snprintf(object, sizeof object, "%s -", b->source);
+  if (!e) e = jk__sync_stage(ctx, "sync.apply", object, "ok", body, len);
+  if (e) {
+    jk_store_rollback(ctx->store);
+    jk_ledger_discard(ctx->ledger);
+    return e;
+  }
+  if ((e = jk_store_commit(ctx->store))) {
+    jk_ledger_discard(ctx->ledger);
+    return e;
+  }
+  *highest = h;
+  return JK_OK;
+}
+
+void jk_sync_receive(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const uint8_t *body, size_t len,
+                     jk_sync_answer *ans) {
+  memset(ans, 0, sizeof *ans);
+  jk_batch *b = NULL;
+  jk_err e = jk_batch_decode(&b, body, len);
+  if (e) {
+    refuse(ctx, peer, ans, e, body, len);
+    return;
+  }
+  uint8_t source_pk[32];
+  if (strcmp(b->receiver, ctx->node_id) != 0)
+    e = jk_error_set(JK_EPERM, "the batch is addressed to %s, not to this node (%s)", b->receiver, ctx->node_id);
+  else if (strcmp(b->sender, peer->node) != 0)
+    e = jk_error_set(JK_EPERM, "the batch says it is from %s, but the connection is from %s", b->sender, peer->node);
+  else
+    e = source_key(ctx, peer, b->source, source_pk);
+  if (e == JK_ENOTFOUND) {
+    jk__sync_answer_error(ans, 409, e, "UNKNOWN_SOURCE");
+    goto out;
+  }
+  if (e) {
+    refuse(ctx, peer, ans, e, body, len);
+    goto out;
+  }
+  jk_ledger_ack ack = {0};
+  e = jk_store_sync_ack_get(ctx->store, b->sender, (int64_t *)&ack.size, ack.root);
+  if (e && e != JK_ENOTFOUND) goto fail;
+  if (e == JK_ENOTFOUND) memset(&ack, 0, sizeof ack);
+  int64_t have;
+  if ((e = jk_store_notice_size(ctx->store, b->source, &have))) goto fail;
+  e = jk_batch_verify(b, source_pk, peer->pubkey, &ack);
+  if (e == JK_ECONFLICT || (e == JK_OK && b->count && (int64_t)b->first_seq > have + 1)) {
+    /* the sender missed a receipt, or skipped notices: tell it where we are */
+    if (e == JK_OK)
+      jk_error_set(JK_ECONFLICT, "notices of %s start at %llu but %lld is the last applied", b->source,
+                   (unsigned long long)b->first_seq, (long long)have);
+    char why[512];
+    snprintf(why, sizeof why, "%s", jk_error_last());
+    if ((e = receipt_answer(ctx, b->sender, b->source, have, (int64_t)ack.size, ack.root, 409, ans))) goto fail;
+    ans->err = jk_error_set(JK_ECONFLICT, "%s", why);
+    goto out;
+  }
+  if (e) {
+    refuse(ctx, peer, ans, e, body, len);
+    goto out;
+  }
+  int64_t highest = have;
+  if ((e = apply_batch(ctx, peer, b, have, &highest, body, len))) {
+    if (e == JK_EPERM || e == JK_ECONFLICT || e == JK_EINVAL) refuse(ctx, peer, ans, e, body, len);
+    else jk__sync_answer_error(ans, 0, e, NULL);
+    goto out;
+  }
+  if ((e = receipt_answer(ctx, b->sender, b->source, highest, b->ledger.size, b->ledger.root, 200, ans))) goto fail;
+  ans->err = JK_OK;
+  goto out;
+fail:
+  jk__sync_answer_error(ans, 0, e, NULL);
+out:
+  jk_batch_free(b);
+}
+
+void jk_sync_receive_peer(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const char *ca_pem, const char *crl_pem,
+                          const uint8_t *body, size_t len, jk_sync_answer *ans) {
+  memset(ans, 0, sizeof *ans);
+  jk_err e;
+  char *pem = NULL;
+  if (ctx->tier != JK_TIER_NATIONAL || strcmp(peer->role, "prefectural") != 0) {
+    e = jk_error_set(JK_EPERM, "only the nation learns municipalities' certificates, from their prefecture");
+    goto refused;
+  }
+  if (len == 0 || len > 65536 || memchr(body, 0, len)) {
+    e = jk_error_set(JK_EINVAL, "a certificate in PEM is expected (at most 64 KiB)");
+    goto refused;
+  }
+  if (!(pem = jk_malloc(len + 1))) {
+    jk__sync_answer_error(ans, 0, jk_error_set(JK_ENOMEM, NULL), NULL);
+    return;
+  }
+  memcpy(pem, body, len);
+  pem[len] = '\0';
+  char id[JK_PKI_ID_MAX];
+  if ((e = jk_pki_verify(ca_pem, crl_pem, pem, 0, id))) goto refused;
+  jk_pki_info info;
+  if ((e = jk_pki_info_read(pem, &info))) goto refused;
+  jk_sync_peer src = {0};
+  snprintf(src.node, sizeof src.node, "%s", id);
+  snprintf(src.role, sizeof src.role, "%.15s", info.role);
+  memcpy(src.pubkey, info.ed25519, 32);
+  src.cert_pem = pem;
+  /* the lgcode is in the node id's first six characters ("272108-…") and the SAN */
+  snprintf(src.lgcode, sizeof src.lgcode, "%.6s", id);
+  if (strcmp(info.role, "municipal") != 0 || !info.is_ed25519 || strncmp(src.lgcode, peer->lgcode, 2) != 0) {
+    e = jk_error_set(JK_EPERM, "%s may not vouch for %s (%s)", peer->node, id, info.role);
+    goto refused;
+  }
+  if ((e = jk_store_begin(ctx->store))) goto failed;
+  if ((e = jk_sync_peer_note(ctx, &src)) || (e = jk__sync_stage(ctx, "sync.peer", id, "ok", NULL, 0))) {
+    jk_store_rollback(ctx->store);
+    jk_ledger_discard(ctx->ledger);
+    goto failed;
+  }
+  if ((e = jk_store_commit(ctx->store))) {
+    jk_ledger_discard(ctx->ledger);
+    goto failed;
+  }
+  jk_free(pem);
+  ans->status = 204;
+  ans->err = JK_OK;
+  ans->content_type = JK__SYNC_JSON;
+  return;
+refused:
+  jk_free(pem);
+  refuse(ctx, peer, ans, e, body, len);
+  return;
+failed:
+  jk_free(pem);
+  jk__sync_answer_error(ans, 0, e, NULL);
+}

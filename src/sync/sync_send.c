@@ -1,0 +1,408 @@
+/*
+ * sync_send.c — the sending side of sync v1: batches of the notices the next node up has not
+ * acknowledged, per source, with inclusion proofs against a signed outbox head of that source
+ * and this node's signed ledger head (docs/protocol.md "Batches", "Receipts").
+ *
+ * Proofs: the batch's notices are a run of consecutive leaves, so jk_merkle_range_proofs makes
+ * all their proofs in one pass from the frontier of the leaves before the run (kept in memory
+ * per source, and saved as cached subtrees so a restart loads it in O(log n)). A municipality
+ * signs one outbox head per batch, of exactly the batch's last seq; a prefecture forwards with
+ * the municipality's head as it came, which its own copy of the notices must reproduce.
+ */
+#include "sync_int.h"
+
+#include <jansson.h>
+#include <string.h>
+
+typedef struct src_frontier {
+  char source[JK_NODE_ID_MAX + 1];
+  jk_merkle_frontier f; /* at the acknowledged position; f.size = highest_seq acked */
+  bool valid;
+} src_frontier;
+
+struct jk_sync_sender {
+  jk_sync_ctx ctx;
+  char node_id[JK_NODE_ID_MAX + 1];
+  char upstream[JK_NODE_ID_MAX + 1];
+  uint8_t up_pk[32];
+  src_frontier *fr;
+  size_t nfr, capfr;
+  char last_source[JK_NODE_ID_MAX + 1]; /* round robin between sources */
+  /* the batch in flight */
+  bool inflight;
+  char source[JK_NODE_ID_MAX + 1];
+  uint64_t first, count;                /* seq first .. first+count-1 */
+  uint8_t (*leaves)[JK_MERKLE_HASH_LEN]; /* its leaves (to advance the frontier on the receipt) */
+  int64_t ledger_size;
+  uint8_t ledger_root[32];
+};
+
+jk_err jk_sync_sender_new(jk_sync_sender **out, const jk_sync_ctx *ctx, const char *upstream,
+                          const uint8_t upstream_pubkey[32]) {
+  *out = NULL;
+  if (!ctx || !ctx->store || !ctx->ledger || !ctx->node_id || !upstream || !*upstream ||
+      strlen(upstream) > JK_NODE_ID_MAX || strlen(ctx->node_id) > JK_NODE_ID_MAX)
+    return jk_error_set(JK_EINVAL, "jk_sync_sender_new: bad argument");
+  jk_sync_sender *s = jk_calloc(1, sizeof *s);
+  if (!s) return jk_error_set(JK_ENOMEM, NULL);
+  s->ctx = *ctx;
+  snprintf(s->node_id, sizeof s->node_id, "%s", ctx->node_id);
+  s->ctx.node_id = s->node_id;
+  snprintf(s->upstream, sizeof s->upstream, "%s", upstream);
+  memcpy(s->up_pk, upstream_pubkey, 32);
+  *out = s;
+  return JK_OK;
+}
+
+void jk_sync_sender_free(jk_sync_sender *s) {
+  if (!s) return;
+  jk_free(s->fr);
+  jk_free(s->leaves);
+  jk_free(s);
+}
+
+static src_frontier *frontier_of(jk_sync_sender *s, const char *source) {
+  for (size_t i = 0; i < s->nfr; i++)
+    if (strcmp(s->fr[i].source, source) == 0) return &s->fr[i];
+  if (s->nfr == s->capfr) {
+    size_t cap = s->capfr ? s->capfr * 2 : 8;
+    src_frontier *p = jk_realloc(s->fr, cap * sizeof *p);
+    if (!p) return NULL;
+    s->fr = p;
+    s->capfr = cap;
+  }
+  src_frontier *f = &s->fr[s->nfr++];
+  memset(f, 0, sizeof *f);
+  snprintf(f->source, sizeof f->source, "%s", source);
+  return f;
+}
+
+/* The highest seq of `source` the upstream acknowledged (0 = none). */
+static jk_err acked_of(jk_sync_sender *s, const char *source, int64_t *out) {
+  jk_receipt_row r;
+  jk_err e = jk_store_receipt_get(s->ctx.store, s->upstream, source, &r);
+  if (e == JK_ENOTFOUND) {
+    *out = 0;
+    return JK_OK;
+  }
+  if (!e) *out = r.highest_seq;
+  return e;
+}
+
+typedef struct pending_scan {
+  jk_sync_sender *s;
+  char pick[JK_NODE_ID_MAX + 1], first_pick[JK_NODE_ID_MAX + 1];
+  int64_t pick_size, pick_acked, first_size, first_acked;
+  int64_t total;
+  jk_err e;
+} pending_scan;
+
+static int scan_source(const char *source, int64_t size, void *payload) {
+  pending_scan *p = payload;
+  int64_t acked;
+  if ((p->e = acked_of(p->s, source, &acked))) return 1;
+  if (size <= acked) return 0;
+  p->total += size - acked;
+  if (!p->first_pick[0]) {
+    snprintf(p->first_pick, sizeof p->first_pick, "%s", source);
+    p->first_size = size;
+    p->first_acked = acked;
+  }
+  /* the first pending source after the one sent last (round robin) */
+  if (!p->pick[0] && strcmp(source, p->s->last_source) > 0) {
+    snprintf(p->pick, sizeof p->pick, "%s", source);
+    p->pick_size = size;
+    p->pick_acked = acked;
+  }
+  return 0;
+}
+
+jk_err jk_sync_pending(const jk_sync_ctx *ctx, const char *upstream, int64_t *out) {
+  jk_sync_sender tmp = {.ctx = *ctx};
+  snprintf(tmp.upstream, sizeof tmp.upstream, "%s", upstream);
+  pending_scan p = {.s = &tmp};
+  jk_err e = jk_store_notice_sources(ctx->store, scan_source, &p);
+  if (!e) e = p.e;
+  if (!e) *out = p.total;
+  return e;
+}
+
+typedef struct enc_collect {
+  jk_buf arena;
+  size_t *off, *len;
+  size_t n, cap;
+  int64_t next;
+  jk_err e;
+} enc_collect;
+
+static int collect_enc(const jk_notice_row *row, void *payload) {
+  enc_collect *c = payload;
+  if (row->seq != c->next || c->n == c->cap || !row->enc) {
+    c->e = jk_error_set(JK_ECORRUPT, "notice %lld of %s is missing or scrubbed in the notice log", (long long)c->next,
+                        row->source);
+    return 1;
+  }
+  c->off[c->n] = c->arena.len;
+  c->len[c->n] = row->enc_len;
+  if ((c->e = jk_buf_append(&c->arena, row->enc, row->enc_len))) return 1;
+  c->n++;
+  c->next++;
+  return 0;
+}
+
+/* Write one ledger entry (and, for the node's own notices, the new outbox head) in one
+ * transaction. */
+static jk_err record(jk_sync_sender *s, const char *action, const char *object, const jk_sync_head_row *own_head,
+                     const jk_receipt_row *receipt, const jk_merkle_frontier *f, const char *f_source) {
+  jk_err e = jk_store_begin(s->ctx.store);
+  if (e) return e;
+  if (own_head) e = jk_store_outbox_head_put(s->ctx.store, own_head);
+  if (!e && receipt) e = jk_store_receipt_put(s->ctx.store, receipt);
+  if (!e && f) e = jk__notice_frontier_save(s->ctx.store, f_source, f);
+  if (!e) e = jk__sync_stage(&s->ctx, action, object, "ok", NULL, 0);
+  if (e) {
+    jk_store_rollback(s->ctx.store);
+    jk_ledger_discard(s->ctx.ledger);
+    return e;
+  }
+  if ((e = jk_store_commit(s->ctx.store))) jk_ledger_discard(s->ctx.ledger);
+  return e;
+}
+
+jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body, size_t *len,
+                           jk_sync_batch_info *info) {
+  *body = NULL;
+  *len = 0;
+  if (info) memset(info, 0, sizeof *info);
+  s->inflight = false;
+  if (max_notices == 0 || max_notices > JK_BATCH_MAX_NOTICES) max_notices = JK_BATCH_MAX_NOTICES;
+  pending_scan p = {.s = s};
+  jk_err e = jk_store_notice_sources(s->ctx.store, scan_source, &p);
+  if (!e) e = p.e;
+  if (e) return e;
+  if (!p.first_pick[0]) return JK_OK; /* nothing pending */
+  const char *source = p.pick[0] ? p.pick : p.first_pick;
+  int64_t size = p.pick[0] ? p.pick_size : p.first_size, a = p.pick[0] ? p.pick_acked : p.first_acked;
+  int64_t b = size - a > (int64_t)max_notices ? a + (int64_t)max_notices : size;
+  bool own = strcmp(source, s->node_id) == 0;
+
+  /* the head the proofs lead to: ours of exactly b, or the source's as received */
+  jk_sync_head_row hr;
+  int64_t h = b;
+  if (!own) {
+    if ((e = jk_store_outbox_head_latest(s->ctx.store, source, &hr))) {
+      if (e == JK_ENOTFOUND) e = jk_error_set(JK_ECORRUPT, "no signed outbox head of %s is stored", source);
+      return e;
+    }
+    if (hr.size < b || hr.size > size)
+      return jk_error_set(JK_ECORRUPT, "the outbox head of %s (size %lld) does not match its %lld notices here", source,
+                          (long long)hr.size, (long long)size);
+    h = hr.size;
+  }
+  src_frontier *sf = frontier_of(s, source);
+  if (!sf) return jk_error_set(JK_ENOMEM, NULL);
+  if (!sf->valid || sf->f.size != (uint64_t)a) {
+    jk__notice_tree t = {s->ctx.store, source};
+    jk_merkle_source src = jk__notice_source(&t);
+    if ((e = jk_merkle_frontier_load(&sf->f, (uint64_t)a, &src))) return e;
+    sf->valid = true;
+  }
+  size_t count = (size_t)(b - a), all = (size_t)(h - a);
+  unsigned depth = jk_merkle_depth((uint64_t)h);
+  uint8_t(*leaves)[JK_MERKLE_HASH_LEN] = jk_malloc(all * JK_MERKLE_HASH_LEN);
+  uint8_t(*paths)[JK_MERKLE_HASH_LEN] = jk_malloc((count * (depth ? depth : 1)) * JK_MERKLE_HASH_LEN);
+  uint8_t *lens = jk_malloc(count);
+  jk_batch_item *items = jk_calloc(count, sizeof *items);
+  enc_collect ec = {.next = a + 1, .cap = count};
+  ec.off = jk_malloc(count * sizeof(size_t));
+  ec.len = jk_malloc(count * sizeof(size_t));
+  uint8_t root[JK_MERKLE_HASH_LEN];
+  jk_batch bt;
+  memset(&bt, 0, sizeof bt);
+  if (!leaves || !paths || !lens || !items || !ec.off || !ec.len) {
+    e = jk_error_set(JK_ENOMEM, NULL);
+    goto out;
+  }
+  for (size_t i = 0; i < all && !e; i += JK_MERKLE_LEAF_BATCH * 64) {
+    size_t n = all - i < JK_MERKLE_LEAF_BATCH * 64 ? all - i : JK_MERKLE_LEAF_BATCH * 64;
+    e = jk_store_notice_leaves(s->ctx.store, source, (uint64_t)a + i, n, leaves + i);
+  }
+  if (e) goto out;
+  if ((e = jk_merkle_range_proofs(&sf->f, (const uint8_t(*)[JK_MERKLE_HASH_LEN])leaves, all, count, paths,
+                                  depth ? depth : 1, lens, root)))
+    goto out;
+  if (own) {
+    memset(&hr, 0, sizeof hr);
+    jk_outbox_head oh = {0};
+    snprintf(oh.node, sizeof oh.node, "%s", s->node_id);
+    oh.size = (uint64_t)b;
+    memcpy(oh.root, root, 32);
+    char now[32];
+    jk_utc_now(now, 0);
+    snprintf(oh.at, sizeof oh.at, "%.27s", now);
+    if ((e = jk_outbox_head_sign(&oh, &s->ctx.signer))) goto out;
+    jk__head_to_row(&hr, &oh);
+  } else if (memcmp(root, hr.root, 32) != 0) {
+    e = jk_error_set(JK_ECORRUPT, "the notices of %s held here do not match its signed outbox head of size %lld", source,
+                     (long long)h);
+    goto out;
+  }
+  if ((e = jk_store_notice_each(s->ctx.store, source, a + 1, b, collect_enc, &ec)) || (e = ec.e)) goto out;
+  if (ec.n != count) {
+    e = jk_error_set(JK_ECORRUPT, "notices %lld-%lld of %s: %zu found", (long long)a + 1, (long long)b, source, ec.n);
+    goto out;
+  }
+  /* the ledger entry first, so that the ledger head this batch carries includes it */
+  char object[256];
+  snprintf(object, sizeof object, "%s %lld-%lld > %s", source, (long long)a + 1, (long long)b, s->upstream);
+  if ((e = record(s, "sync.send", object, own ? &hr : NULL, NULL, NULL, NULL))) goto out;
+
+  snprintf(bt.sender, sizeof bt.sender, "%s", s->node_id);
+  snprintf(bt.receiver, sizeof bt.receiver, "%s", s->upstream);
+  snprintf(bt.source, sizeof bt.source, "%s", source);
+  bt.first_seq = (uint64_t)a + 1;
+  bt.count = count;
+  jk__head_from_row(&bt.outbox, &hr);
+  for (size_t i = 0; i < count; i++) {
+    items[i].enc = (const uint8_t *)ec.arena.data + ec.off[i];
+    items[i].enc_len = ec.len[i];
+    items[i].path = (const uint8_t(*)[JK_MERKLE_HASH_LEN])paths[i * (depth ? depth : 1)];
+    items[i].path_len = lens[i];
+  }
+  bt.items = items;
+  if ((e = jk_store_ledger_head_latest(s->ctx.store, &bt.ledger))) goto out;
+  jk_receipt_row last;
+  e = jk_store_receipt_latest(s->ctx.store, s->upstream, &last);
+  if (e == JK_ENOTFOUND) last.ledger_size = 0, e = JK_OK;
+  if (e) goto out;
+  bt.ledger_old_size = (uint64_t)last.ledger_size;
+  if (last.ledger_size > 0 && last.ledger_size < bt.ledger.size) {
+    jk_ledger_consistency *cp = jk_malloc(sizeof *cp);
+    if (!cp) {
+      e = jk_error_set(JK_ENOMEM, NULL);
+      goto out;
+    }
+    e = jk_ledger_consistency_proof(s->ctx.ledger, last.ledger_size, bt.ledger.size, cp);
+    if (!e) {
+      memcpy(bt.ledger_path, cp->path, cp->path_len * 32);
+      bt.ledger_path_len = cp->path_len;
+    }
+    jk_free(cp);
+    if (e) goto out;
+  }
+  if ((e = jk_batch_encode(&bt, body, len))) goto out;
+  s->inflight = true;
+  snprintf(s->source, sizeof s->source, "%s", source);
+  snprintf(s->last_source, sizeof s->last_source, "%s", source);
+  s->first = (uint64_t)a + 1;
+  s->count = count;
+  s->ledger_size = bt.ledger.size;
+  memcpy(s->ledger_root, bt.ledger.root, 32);
+  jk_free(s->leaves);
+  s->leaves = leaves; /* kept to advance the frontier when the receipt comes */
+  leaves = NULL;
+  if (info) {
+    snprintf(info->source, sizeof info->source, "%s", source);
+    info->first_seq = s->first;
+    info->count = count;
+  }
+out:
+  jk_free(leaves);
+  jk_free(paths);
+  jk_free(lens);
+  jk_free(items);
+  jk_free(ec.off);
+  jk_free(ec.len);
+  jk_buf_free(&ec.arena);
+  return e;
+}
+
+static jk_err err_of_name(const char *name) {
+#define JK__BY_NAME(c, v, n, en, ja) \
+  if (strcmp(name, n) == 0) return c;
+  JK_ERR_MAP(JK__BY_NAME)
+#undef JK__BY_NAME
+  return JK_EIO;
+}
+
+/* A JSON error answer → its code and message as this thread's error. */
+static jk_err json_error(unsigned status, const uint8_t *body, size_t len, bool *unknown_source) {
+  json_error_t je;
+  json_t *j = body && len ? json_loadb((const char *)body, len, 0, &je) : NULL;
+  const char *code = NULL, *msg = NULL;
+  if (j) json_unpack(j, "{s:{s?s,s?s}}", "error", "code", &code, "message", &msg);
+  jk_err e;
+  if (code && strcmp(code, "UNKNOWN_SOURCE") == 0) {
+    *unknown_source = true;
+    e = JK_ENOTFOUND;
+  } else {
+    e = code ? err_of_name(code) : status >= 500 ? JK_EIO : JK_EINVAL;
+    if (e == JK_OK) e = JK_EIO;
+  }
+  jk_error_set(e, "upstream answered %u: %s", status, msg ? msg : "(no message)");
+  json_decref(j);
+  return e;
+}
+
+jk_err jk_sync_sender_reply(jk_sync_sender *s, unsigned status, const char *content_type, const uint8_t *body,
+                            size_t len) {
+  if (!s->inflight) return jk_error_set(JK_EINVAL, "no batch in flight");
+  s->inflight = false;
+  bool octet = content_type && strncmp(content_type, JK__SYNC_OCTET, strlen(JK__SYNC_OCTET)) == 0;
+  if (!((status == 200 || status == 409) && octet)) {
+    bool unknown = false;
+    return json_error(status, body, len, &unknown);
+  }
+  jk_receipt r;
+  jk_err e = jk_receipt_decode(&r, body, len);
+  if (e) return jk_error_prefix("upstream's receipt: ");
+  if (!jk_receipt_verify(&r, s->up_pk))
+    return jk_error_set(JK_ECRYPTO, "the receipt's signature does not verify with %s's key", s->upstream);
+  if (strcmp(r.receiver, s->upstream) != 0 || strcmp(r.sender, s->node_id) != 0 || strcmp(r.source, s->source) != 0)
+    return jk_error_set(JK_ECORRUPT, "the receipt is for %s → %s (source %s), not this batch", r.sender, r.receiver,
+                        r.source);
+  int64_t size;
+  if ((e = jk_store_notice_size(s->ctx.store, s->source, &size))) return e;
+  if ((int64_t)r.highest_seq > size)
+    return jk_error_set(JK_ECORRUPT, "the receipt acknowledges notice %llu of %s; only %lld exist",
+                        (unsigned long long)r.highest_seq, s->source, (long long)size);
+  jk_receipt_row row;
+  jk__receipt_to_row(&row, &r);
+  char object[256];
+  snprintf(object, sizeof object, "%s %llu < %s", s->source, (unsigned long long)r.highest_seq, s->upstream);
+  src_frontier *sf = frontier_of(s, s->source);
+  if (status == 409) {
+    if (sf) sf->valid = false; /* resume from wherever the receiver is */
+    if ((e = record(s, "sync.resync", object, NULL, &row, NULL, NULL))) return e;
+    return jk_error_set(JK_ECONFLICT, "%s asked to resume %s after notice %llu", s->upstream, s->source,
+                        (unsigned long long)r.highest_seq);
+  }
+  if (r.ledger_size != (uint64_t)s->ledger_size || memcmp(r.ledger_root, s->ledger_root, 32) != 0)
+    return jk_error_set(JK_ECORRUPT, "the receipt countersigns a ledger head (size %llu) this batch did not carry",
+                        (unsigned long long)r.ledger_size);
+  if (r.highest_seq < s->first + s->count - 1)
+    return jk_error_set(JK_ECORRUPT, "the receipt acknowledges %s up to %llu only; the batch ended at %llu", s->source,
+                        (unsigned long long)r.highest_seq, (unsigned long long)(s->first + s->count - 1));
+  /* advance the frontier over the acknowledged notices and save it with the receipt */
+  jk_merkle_frontier nf;
+  bool advance = sf && sf->valid && sf->f.size + 1 == s->first && r.highest_seq == s->first + s->count - 1;
+  if (advance) {
+    nf = sf->f;
+    for (uint64_t i = 0; i < s->count && !e; i++) e = jk_merkle_frontier_push(&nf, s->leaves[i], 64, NULL, NULL);
+    if (e) return e;
+  } else if (sf) {
+    sf->valid = false;
+  }
+  if ((e = record(s, "sync.receipt", object, NULL, &row, advance ? &nf : NULL, s->source))) return e;
+  if (advance) sf->f = nf;
+  return JK_OK;
+}
+
+jk_err jk_sync_sender_source_cert(jk_sync_sender *s, const char *source, char **pem) {
+  jk_peer_rec p = {0};
+  jk_err e = jk_store_peer_get(s->ctx.store, source, &p);
+  if (e == JK_ENOTFOUND) return jk_error_set(JK_ENOTFOUND, "no certificate of %s is stored here", source);
+  if (e) return e;
+  *pem = p.cert_pem;
+  return JK_OK;
+}
