@@ -48,7 +48,9 @@ int cmd_connection(int argc, char **argv, cli_global *g) {
   if (cli_parse(argc - 1, argv + 1, stop ? stop_opts : NULL, pos, 0, &npos, g)) return EXIT_USAGE;
   if (stop && !reason) return cli_usage("usage: jukinet connection stop --reason TEXT");
   cli_op op;
-  int rc = cli_op_begin(g, stop ? "connection.stop" : resume ? "connection.resume" : "connection.status", "-", NULL, &op);
+  /* the ledger entry of a stop carries its reason as the object: who and why, in the history */
+  int rc = cli_op_begin(g, stop ? "connection.stop" : resume ? "connection.resume" : "connection.status",
+                        stop ? reason : "-", NULL, &op);
   if (rc) return rc;
   jk_err e = JK_OK;
   if (!status) e = flip(&op, stop, reason);

@@ -11,6 +11,8 @@
  *   jukinetd [--dir DIR] [--listen 127.0.0.1:7410]
  * DIR defaults to $JUKINET_DIR; the address to node.conf [daemon] listen, then 127.0.0.1:7410.
  */
+#include "daemon.h"
+
 #include "jukinet/err.h"
 #include "jukinet/i18n.h"
 #include "jukinet/ledger.h"
@@ -29,15 +31,7 @@
 #include <string.h>
 #include <time.h>
 
-typedef struct daemon_state {
-  jk_node *node;
-  pthread_mutex_t lock; /* the store handle is single-threaded */
-  time_t started;
-  _Atomic unsigned long replies[6]; /* by status class: 1xx … 5xx (index 1..5) */
-} daemon_state;
-
-static void logmsg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logmsg(const char *level, const char *fmt, ...) {
+void logmsg(const char *level, const char *fmt, ...) {
   va_list ap;
   fprintf(stderr, "jukinetd[%s]: ", level);
   va_start(ap, fmt);
@@ -69,7 +63,7 @@ static enum MHD_Result metrics(daemon_state *d, struct MHD_Connection *c) {
             jk_store_ledger_size(s, &entries) == JK_OK;
   pthread_mutex_unlock(&d->lock);
   if (!ok) return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":{\"code\":\"IO\",\"message\":\"store unavailable\"}}");
-  char body[2048];
+  char body[4096];
   int n = snprintf(body, sizeof body,
                    "# HELP jukinet_up 1 while the node serves.\n# TYPE jukinet_up gauge\njukinet_up{role=\"%s\",lgcode=\"%s\"} 1\n"
                    "# HELP jukinet_uptime_seconds Seconds since the daemon started.\n# TYPE jukinet_uptime_seconds gauge\n"
@@ -82,6 +76,24 @@ static enum MHD_Result metrics(daemon_state *d, struct MHD_Connection *c) {
                    "# TYPE jukinet_http_responses_total counter\n",
                    jk_role_token(jk_node_role(d->node)), jk_node_lgcode(d->node), (long long)(time(NULL) - d->started),
                    (long long)active, (long long)(all - active), (long long)entries);
+  if (n > 0 && (size_t)n < sizeof body)
+    n += snprintf(body + n, sizeof body - (size_t)n,
+                  "# HELP jukinet_connection_stopped 1 while 接続の停止 is in force.\n"
+                  "# TYPE jukinet_connection_stopped gauge\njukinet_connection_stopped %d\n"
+                  "# HELP jukinet_sync_link State of the link upstream: 0 ok, 1 retrying, 2 halted.\n"
+                  "# TYPE jukinet_sync_link gauge\njukinet_sync_link %d\n"
+                  "# HELP jukinet_sync_pending Notices not yet acknowledged by the next node up.\n"
+                  "# TYPE jukinet_sync_pending gauge\njukinet_sync_pending %lld\n"
+                  "# HELP jukinet_sync_batches_total Batches applied here (in) and acknowledged upstream (out).\n"
+                  "# TYPE jukinet_sync_batches_total counter\n"
+                  "jukinet_sync_batches_total{dir=\"in\"} %lu\njukinet_sync_batches_total{dir=\"out\"} %lu\n"
+                  "# HELP jukinet_sync_notices_sent_total Notices acknowledged upstream.\n"
+                  "# TYPE jukinet_sync_notices_sent_total counter\njukinet_sync_notices_sent_total %lu\n"
+                  "# HELP jukinet_sync_refused_total Sync requests refused here.\n"
+                  "# TYPE jukinet_sync_refused_total counter\njukinet_sync_refused_total %lu\n",
+                  atomic_load(&d->conn_stopped) ? 1 : 0, atomic_load(&d->link), (long long)atomic_load(&d->pending),
+                  atomic_load(&d->batches_in), atomic_load(&d->batches_out), atomic_load(&d->notices_out),
+                  atomic_load(&d->refused_in));
   for (int k = 2; k <= 5 && n > 0 && (size_t)n < sizeof body; k++)
     n += snprintf(body + n, sizeof body - (size_t)n, "jukinet_http_responses_total{class=\"%dxx\"} %lu\n", k,
                   atomic_load(&d->replies[k]));
@@ -215,12 +227,20 @@ int main(int argc, char **argv) {
     jk_node_close(d.node);
     return 1;
   }
+  if (net_start(&d) != 0) {
+    net_stop(&d);
+    MHD_stop_daemon(mhd);
+    if (record(d.node, "daemon.stop", listen)) logmsg("error", "cannot record the stop in the ledger: %s", jk_error_last());
+    jk_node_close(d.node);
+    return 1;
+  }
   logmsg("info", "node %s (%s %s) listening on %s", dir, jk_role_token(jk_node_role(d.node)), jk_node_lgcode(d.node),
          listen);
   int sig = 0;
   while (sigwait(&set, &sig) != 0) {
   }
   logmsg("info", "signal %d: stopping", sig);
+  net_stop(&d);
   MHD_stop_daemon(mhd);
   if ((e = record(d.node, "daemon.stop", listen)))
     logmsg("error", "cannot record the stop in the ledger: %s", jk_error_last());

@@ -123,7 +123,9 @@ JK_API jk_err jk_https_post(jk_https_client *c, const char *url, const char *exp
 
 /* Connect to url (no request is sent) and fill *out with the server's verified identity; it
  * must be a node certificate of node id `expect_node` (JK_EPERM otherwise). out->cert_pem is
- * allocated (jk_free). The connection is kept for the next jk_https_post. */
+ * allocated (jk_free). The connection and handshake are bounded by 10 s (JK_EIO); errors as
+ * for jk_https_post; *out zeroed on failure. libcurl closes a connection whose transfer is
+ * stopped before the request, so the next jk_https_post connects again (one more handshake). */
 JK_API jk_err jk_https_client_peer(jk_https_client *c, const char *url, const char *expect_node, jk_tls_peer *out);
 
 #ifdef __cplusplus

@@ -139,6 +139,18 @@ JK_API jk_err jk_conn_get(jk_store *s, jk_conn_state *out);
  * without control characters, required to stop. JK_ECONFLICT when it already is so. */
 JK_API jk_err jk_conn_set(jk_store *s, bool stopped, const char *reason, const char *by);
 
+/* ---- agreement between tiers ----
+ * A digest of identity records, the same whoever computes it: SHA-256 over the records in code
+ * order, each as its notice fields (code, version, name, kana, birth, sex, address, reason,
+ * moved_on, status). A municipality digests its registry's current records; a prefecture or the
+ * nation the rows it holds for that municipality. Equal digests: every record arrived as is. */
+typedef struct jk_sync_digest {
+  int64_t records;
+  uint8_t sha256[32];
+} jk_sync_digest;
+JK_API jk_err jk_sync_digest_registry(jk_store *s, jk_sync_digest *out);
+JK_API jk_err jk_sync_digest_holdings(jk_store *s, const char *source, jk_sync_digest *out);
+
 /* ---- identity records at the prefecture and the nation ---- */
 
 /* The current record of a resident code: of the rows the municipalities sent (one per source),

@@ -1,0 +1,43 @@
+/*
+ * daemon.h — shared between the parts of jukinetd (private to cmd/jukinetd).
+ */
+#ifndef JK_DAEMON_H
+#define JK_DAEMON_H
+
+#include "jukinet/https.h"
+#include "jukinet/node.h"
+#include "jukinet/sync.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <time.h>
+
+typedef struct daemon_state {
+  jk_node *node;
+  pthread_mutex_t lock; /* the store handle is single-threaded: every use holds this */
+  time_t started;
+  _Atomic unsigned long replies[6]; /* by status class: 1xx … 5xx (index 1..5) */
+  /* the network (net.c) */
+  jk_sync_ctx sync;
+  jk_tls *tls;
+  jk_https_server *https;
+  char *ca_pem, *crl_pem;            /* for POST /sync/v1/peer */
+  pthread_t sender;
+  bool sender_running;
+  pthread_cond_t wake;               /* signalled when there may be something to send */
+  _Atomic bool stopping;
+  _Atomic bool conn_stopped;         /* 接続の停止, polled from the store */
+  _Atomic int link;                  /* 0 idle/ok, 1 retrying, 2 halted (CRYPTO/CORRUPT) */
+  _Atomic unsigned long batches_in, batches_out, notices_in, notices_out, refused_in;
+  _Atomic long long pending;         /* notices not yet acknowledged upstream */
+} daemon_state;
+
+void logmsg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Start / stop the network side: the HTTPS sync service ([sync] listen), the sender thread
+ * ([sync] upstream) and the connection-switch poller. 0 or -1 (logged). */
+int net_start(daemon_state *d);
+void net_stop(daemon_state *d);
+
+#endif

@@ -1,0 +1,431 @@
+/*
+ * https_server.c — the node's HTTPS server (include/jukinet/https.h): libmicrohttpd over GnuTLS,
+ * TLS 1.3 only, the node certificate with its key on the token, every client verified as a node
+ * of the network.
+ *
+ * Invariants
+ * - A client is checked twice: during the handshake (a client certificate is requested and a
+ *   verify function refuses the handshake when none comes, or anything but a valid node
+ *   certificate) and
+ *   again before every request reaches the handler (403, JSON error body): libmicrohttpd itself
+ *   does not enforce client certificates, so the second check is the one that must never go.
+ *   The verdict is cached per connection until the CRL is reloaded or a minute has passed.
+ * - The handler runs only for a verified peer and a complete body of at most max_body bytes.
+ *   When Content-Length says more, the 413 comes after the body has been read and dropped (up to
+ *   DISCARD_MAX; the client is a verified node): an answer sent while the client is still
+ *   sending would be lost to the reset of the close. Beyond DISCARD_MAX, or when the client
+ *   waits for "100 Continue", the 413 comes at once. A chunked body that grows past max_body
+ *   closes the connection.
+ * - The real reason of a refusal goes to stderr once per connection ("jukinetd[warn]: "); the
+ *   peer learns only that it was refused.
+ * - GnuTLS callbacks carry no user pointer: a process-wide table maps each connection's TLS
+ *   session to its state (filled when libmicrohttpd announces the connection, before its
+ *   handshake, emptied when it closes), which names the server and so the credentials.
+ */
+#include "net/https_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define THREADS 4
+#define CONN_TIMEOUT_S 30
+#define CONN_LIMIT 256
+#define RECHECK_S 60
+#define DISCARD_MAX (64u << 20) /* an oversized body up to this is read and dropped before the 413 */
+
+struct jk_https_server {
+  jk_tls *t;
+  struct MHD_Daemon *d;
+  jk_https_handler h;
+  void *payload;
+  size_t max_body;
+  unsigned port;
+  atomic_ulong handshakes, requests;
+};
+
+/* One TLS connection. */
+typedef struct conn_ctx {
+  struct conn_ctx *next;
+  gnutls_session_t s;
+  jk_https_server *srv;
+  char addr[64];
+  bool hello;   /* a ClientHello came in */
+  bool served;  /* our certificate went out (the certificate callback ran) */
+  bool shown;   /* the verify function ran */
+  bool logged;  /* its refusal is logged already */
+  bool checked; /* verdict and peer are valid for crl_gen / until recheck_at */
+  unsigned crl_gen;
+  time_t recheck_at;
+  jk_err verdict;
+  jk_tls_peer peer;
+} conn_ctx;
+
+/* One request. */
+typedef struct req_ctx {
+  uint8_t *body;
+  size_t len, cap;
+  bool answered;  /* refused before the body */
+  bool too_large; /* the body is read and dropped, then 413 */
+} req_ctx;
+
+/* ---- session -> connection table ---- */
+
+static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
+static conn_ctx *map_head;
+
+static void map_add(conn_ctx *cc) {
+  pthread_mutex_lock(&map_lock);
+  cc->next = map_head;
+  map_head = cc;
+  pthread_mutex_unlock(&map_lock);
+}
+
+static void map_del(conn_ctx *cc) {
+  pthread_mutex_lock(&map_lock);
+  for (conn_ctx **pp = &map_head; *pp; pp = &(*pp)->next)
+    if (*pp == cc) {
+      *pp = cc->next;
+      break;
+    }
+  pthread_mutex_unlock(&map_lock);
+}
+
+/* The connection state of session s; the connection's own thread is the one asking, so it
+ * cannot be freed meanwhile. */
+static conn_ctx *map_find(gnutls_session_t s) {
+  conn_ctx *cc;
+  pthread_mutex_lock(&map_lock);
+  for (cc = map_head; cc && cc->s != s; cc = cc->next) {
+  }
+  pthread_mutex_unlock(&map_lock);
+  return cc;
+}
+
+/* ---- the peer check ---- */
+
+/* The verdict on the connection's client, from the cache when it is fresh. */
+static jk_err check_client(conn_ctx *cc) {
+  jk_tls *t = cc->srv->t;
+  unsigned gen = atomic_load(&t->crl_gen);
+  time_t now = time(NULL);
+  if (cc->checked && cc->crl_gen == gen && now < cc->recheck_at) return cc->verdict;
+  jk__tls_peer_clear(&cc->peer);
+  jk_err e = cc->s ? jk__tls_check_peer(t, cc->s, &cc->peer) : jk_error_set(JK_EPERM, "not a TLS connection");
+  cc->checked = true;
+  cc->crl_gen = gen;
+  cc->recheck_at = now + RECHECK_S;
+  cc->verdict = e;
+  if (e && !cc->logged) {
+    cc->logged = true;
+    jk__tls_warn("refused the TLS client %s: %s", cc->addr, jk_error_last());
+  }
+  return e;
+}
+
+/* gnutls_certificate_verify_function: refuse the handshake of a client that is not a node. */
+static int verify_cb(gnutls_session_t s) {
+  conn_ctx *cc = map_find(s);
+  if (!cc) return -1;
+  cc->shown = true;
+  cc->checked = false; /* a new handshake: never trust an older verdict */
+  return check_client(cc) ? -1 : 0;
+}
+
+/* gnutls_certificate_retrieve_function2: the server's certificate and token key. */
+static int cert_cb(gnutls_session_t s, const gnutls_datum_t *req_ca_dn, int nreqs, const gnutls_pk_algorithm_t *algos,
+                   int n_algos, gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *privkey) {
+  (void)req_ca_dn;
+  (void)nreqs;
+  (void)algos;
+  (void)n_algos;
+  conn_ctx *cc = map_find(s);
+  if (!cc) return -1;
+  cc->served = true;
+  atomic_fetch_add(&cc->srv->handshakes, 1);
+  *pcert = &cc->srv->t->pcert; /* function2: GnuTLS does not free them */
+  *pcert_length = 1;
+  *privkey = cc->srv->t->key;
+  return 0;
+}
+
+/* gnutls_handshake_hook_func: notes the ClientHello, so that a handshake that fails before our
+ * callbacks run (no TLS 1.3, no common algorithm) is still logged when the connection closes,
+ * while a bare TCP probe is not. */
+static int hello_hook(gnutls_session_t s, unsigned int htype, unsigned when, unsigned int incoming,
+                      const gnutls_datum_t *msg) {
+  (void)when;
+  (void)msg;
+  if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming) {
+    conn_ctx *cc = map_find(s);
+    if (cc) cc->hello = true;
+  }
+  return 0;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode toe) {
+  jk_https_server *srv = cls;
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+    conn_ctx *cc = jk_calloc(1, sizeof *cc);
+    *socket_context = cc;
+    if (!cc) return; /* no state: the certificate callback refuses the handshake */
+    cc->srv = srv;
+    snprintf(cc->addr, sizeof cc->addr, "?");
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
+      const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ci->client_addr;
+      char ip[INET_ADDRSTRLEN];
+      if (inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip))
+        snprintf(cc->addr, sizeof cc->addr, "%s:%u", ip, (unsigned)ntohs(sin->sin_port));
+    }
+    ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (ci && ci->tls_session) {
+      cc->s = (gnutls_session_t)ci->tls_session;
+      /* ask for a client certificate and check it before the handshake completes. REQUEST, not
+       * REQUIRE: with REQUIRE GnuTLS fails a client that sends none before the verify function
+       * runs, and its reason would go unlogged; verify_cb refuses that client itself. */
+      gnutls_certificate_server_set_request(cc->s, GNUTLS_CERT_REQUEST);
+      gnutls_session_set_verify_function(cc->s, verify_cb);
+      gnutls_handshake_set_hook_function(cc->s, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_PRE, hello_hook);
+      map_add(cc);
+    }
+    return;
+  }
+  conn_ctx *cc = *socket_context;
+  if (!cc) return;
+  if (cc->s) map_del(cc);
+  if (cc->hello && !cc->logged && (!cc->served || !cc->shown))
+    jk__tls_warn("refused the TLS client %s: %s", cc->addr,
+                 !cc->served ? "the TLS handshake failed before the certificates (no TLS 1.3, or no common algorithm)"
+                             : "the client left the TLS handshake before showing a certificate");
+  jk__tls_peer_clear(&cc->peer);
+  jk_free(cc);
+  *socket_context = NULL;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe) {
+  (void)cls;
+  (void)c;
+  (void)toe;
+  req_ctx *r = *con_cls;
+  if (!r) return;
+  jk_free(r->body);
+  jk_free(r);
+  *con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+  (void)cls;
+  char line[512];
+  vsnprintf(line, sizeof line, fmt, ap);
+  size_t n = strlen(line);
+  while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+    line[--n] = 0;
+  /* libmicrohttpd reports every failed handshake as "received handshake message out of
+   * context" or the like; the real reason is logged by verify_cb or when the connection closes */
+  if (strstr(line, "handshake")) return;
+  jk__tls_warn("https: %s", line);
+}
+
+/* ---- requests ---- */
+
+static void free_body(void *p) { jk_free(p); }
+
+static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, const char *code, const char *msg) {
+  char body[512];
+  int n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
+  struct MHD_Response *r = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
+  if (!r) return MHD_NO;
+  MHD_add_response_header(r, "Content-Type", "application/json");
+  MHD_add_response_header(r, "Cache-Control", "no-store");
+  enum MHD_Result ret = MHD_queue_response(c, status, r);
+  MHD_destroy_response(r);
+  return ret;
+}
+
+static bool parse_size(const char *s, size_t *out) {
+  if (!s || *s < '0' || *s > '9') return false;
+  char *end;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno || *end || v > SIZE_MAX) return false;
+  *out = (size_t)v;
+  return true;
+}
+
+static enum MHD_Result reply_too_large(jk_https_server *srv, struct MHD_Connection *c) {
+  char msg[128];
+  snprintf(msg, sizeof msg, "the request body is larger than %zu bytes", srv->max_body);
+  return reply_json(c, MHD_HTTP_CONTENT_TOO_LARGE, "TOOLARGE", msg);
+}
+
+/* The first call of a request (headers read, no body yet): refuse before reading anything. */
+static enum MHD_Result begin(jk_https_server *srv, struct MHD_Connection *c, req_ctx *r) {
+  atomic_fetch_add(&srv->requests, 1);
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  conn_ctx *cc = ci ? ci->socket_context : NULL;
+  if (!cc || check_client(cc) != JK_OK) {
+    r->answered = true;
+    return reply_json(c, MHD_HTTP_FORBIDDEN, "PERM", "the client certificate is refused");
+  }
+  size_t len = 0;
+  const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+  if (cl && (!parse_size(cl, &len) || len > srv->max_body)) {
+    const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+    if (parse_size(cl, &len) && len <= DISCARD_MAX && !(expect && strcasecmp(expect, "100-continue") == 0)) {
+      r->too_large = true;
+      return MHD_YES;
+    }
+    r->answered = true;
+    return reply_too_large(srv, c);
+  }
+  if (len && !(r->body = jk_malloc(len))) return MHD_NO;
+  r->cap = len;
+  return MHD_YES;
+}
+
+static enum MHD_Result append(jk_https_server *srv, req_ctx *r, const char *data, size_t n) {
+  if (n > srv->max_body - r->len) {
+    jk__tls_warn("https: a chunked request body grew past %zu bytes: connection closed", srv->max_body);
+    return MHD_NO;
+  }
+  if (r->len + n > r->cap) {
+    size_t cap = r->cap ? r->cap : 4096;
+    while (cap < r->len + n)
+      cap = cap > srv->max_body / 2 ? srv->max_body : cap * 2;
+    uint8_t *nb = jk_realloc(r->body, cap);
+    if (!nb) return MHD_NO;
+    r->body = nb;
+    r->cap = cap;
+  }
+  memcpy(r->body + r->len, data, n);
+  r->len += n;
+  return MHD_YES;
+}
+
+static enum MHD_Result finish(jk_https_server *srv, struct MHD_Connection *c, const char *url, const char *method,
+                              req_ctx *r) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  conn_ctx *cc = ci ? ci->socket_context : NULL;
+  if (!cc || check_client(cc) != JK_OK) /* the CRL may have changed while the body came in */
+    return reply_json(c, MHD_HTTP_FORBIDDEN, "PERM", "the client certificate is refused");
+  jk_https_request req = {.method = method, .url = url, .body = r->body, .body_len = r->len, .peer = &cc->peer};
+  static const uint8_t empty[1];
+  if (!req.body) req.body = empty;
+  jk_https_response resp = {0, NULL, NULL, 0};
+  srv->h(&req, &resp, srv->payload);
+  unsigned status = resp.status ? resp.status : 500;
+  struct MHD_Response *m;
+  if (resp.body_len && !resp.body) status = 500;
+  if (resp.body && resp.body_len && status != 500)
+    m = MHD_create_response_from_buffer_with_free_callback(resp.body_len, resp.body, free_body);
+  else {
+    jk_free(resp.body);
+    m = MHD_create_response_from_buffer(0, (void *)(uintptr_t) "", MHD_RESPMEM_PERSISTENT);
+  }
+  if (!m) return MHD_NO;
+  MHD_add_response_header(m, "Content-Type", resp.content_type ? resp.content_type : "application/octet-stream");
+  MHD_add_response_header(m, "Cache-Control", "no-store");
+  enum MHD_Result ret = MHD_queue_response(c, status, m);
+  MHD_destroy_response(m);
+  return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload, size_t *upload_size, void **con_cls) {
+  jk_https_server *srv = cls;
+  req_ctx *r = *con_cls;
+  (void)version;
+  if (!r) {
+    if (!(r = jk_calloc(1, sizeof *r))) return MHD_NO;
+    *con_cls = r;
+    return begin(srv, c, r);
+  }
+  if (r->answered) {
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if (*upload_size && r->too_large) {
+    *upload_size = 0;
+    return MHD_YES;
+  }
+  if (r->too_large) return reply_too_large(srv, c);
+  if (*upload_size) {
+    enum MHD_Result ret = append(srv, r, upload, *upload_size);
+    *upload_size = 0;
+    return ret;
+  }
+  return finish(srv, c, url, method, r);
+}
+
+/* ---- start and stop ---- */
+
+static bool parse_listen(const char *s, struct sockaddr_in *sa) {
+  char host[64];
+  const char *colon = strrchr(s, ':');
+  if (!colon || (size_t)(colon - s) >= sizeof host) return false;
+  memcpy(host, s, (size_t)(colon - s));
+  host[colon - s] = 0;
+  size_t port;
+  if (!parse_size(colon + 1, &port) || port > 65535) return false;
+  memset(sa, 0, sizeof *sa);
+  sa->sin_family = AF_INET;
+  sa->sin_port = htons((uint16_t)port);
+  return inet_pton(AF_INET, host, &sa->sin_addr) == 1;
+}
+
+jk_err jk_https_start(jk_https_server **out, jk_tls *t, const char *listen, size_t max_body, jk_https_handler h,
+                      void *payload) {
+  if (out) *out = NULL;
+  if (!out || !t || !listen || !h) return jk_error_set(JK_EINVAL, "missing argument");
+  struct sockaddr_in sa;
+  if (!parse_listen(listen, &sa)) return jk_error_set(JK_EINVAL, "'%s' is not an IPv4 address and port", listen);
+  jk_https_server *srv = jk_calloc(1, sizeof *srv);
+  if (!srv) return jk_error_set(JK_ENOMEM, NULL);
+  srv->t = t;
+  srv->h = h;
+  srv->payload = payload;
+  srv->max_body = max_body;
+  errno = 0;
+  srv->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
+                            NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_TRUST, t->ca_pem, MHD_OPTION_HTTPS_PRIORITIES,
+                            JK__TLS_PRIORITY, MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb, MHD_OPTION_THREAD_POOL_SIZE,
+                            (unsigned)THREADS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_NOTIFY_CONNECTION,
+                            on_connection, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+  if (!srv->d) {
+    int err = errno;
+    jk_free(srv);
+    return jk_error_set(JK_EIO, "cannot listen on %s: %s", listen,
+                        err ? strerror(err) : "libmicrohttpd refused to start");
+  }
+  const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->d, MHD_DAEMON_INFO_BIND_PORT);
+  srv->port = di ? di->port : ntohs(sa.sin_port);
+  *out = srv;
+  return JK_OK;
+}
+
+unsigned jk_https_port(const jk_https_server *srv) { return srv ? srv->port : 0; }
+
+void jk_https_stop(jk_https_server *srv) {
+  if (!srv) return;
+  MHD_stop_daemon(srv->d); /* closes every connection (on_connection frees them), joins the threads */
+  jk_free(srv);
+}
+
+unsigned long jk__https_server_handshakes(const jk_https_server *srv) {
+  return srv ? atomic_load(&((jk_https_server *)(uintptr_t)srv)->handshakes) : 0;
+}
+
+unsigned long jk__https_server_requests(const jk_https_server *srv) {
+  return srv ? atomic_load(&((jk_https_server *)(uintptr_t)srv)->requests) : 0;
+}
