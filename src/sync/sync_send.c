@@ -339,7 +339,7 @@ static jk_err json_error(unsigned status, const uint8_t *body, size_t len, bool 
     e = code ? err_of_name(code) : status >= 500 ? JK_EIO : JK_EINVAL;
     if (e == JK_OK) e = JK_EIO;
   }
-  jk_error_set(e, "upstream answered %u: %s", status, msg ? msg : "(no message)");
+  jk_error_set(e, "upstream answered %u %s: %s", status, code ? code : "-", msg ? msg : "(no message)");
   json_decref(j);
   return e;
 }
