@@ -11,6 +11,7 @@
 #include "cli.h"
 
 #include "jukinet/node.h"
+#include "jukinet/rescode.h"
 #include "jukinet/sync.h"
 
 #include <dirent.h>
@@ -132,9 +133,93 @@ static int sync_status(int argc, char **argv, cli_global *g) {
   return cli_op_end(&op, e);
 }
 
+static json_t *holding_json(const jk_holding_rec *r) {
+  char birth[11] = "", moved[11] = "";
+  if (r->birth.y) jk_date_format_iso(r->birth, birth);
+  if (r->moved_on.y) jk_date_format_iso(r->moved_on, moved);
+  return json_pack("{s:s,s:s,s:I,s:i,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "code", r->code, "source", r->source, "seq",
+                   (json_int_t)r->seq, "version", r->version, "name", r->name, "kana", r->kana, "birth", birth, "sex",
+                   r->sex ? jk_sex_token(r->sex) : "", "address", r->address, "reason",
+                   r->reason ? jk_move_token((jk_move_kind)r->reason) : "", "moved_on", moved, "status",
+                   r->status == JK_STATUS_ACTIVE ? "active" : r->status == JK_STATUS_REMOVED ? "removed" : "erased");
+}
+
+static int add_holding(const jk_holding_rec *r, void *payload) {
+  json_array_append_new(payload, holding_json(r));
+  return 0;
+}
+
+static int add_notice(const jk_notice_row *row, void *payload) {
+  jk_notice n;
+  json_t *o = json_pack("{s:s,s:I}", "source", row->source, "seq", (json_int_t)row->seq);
+  if (row->enc && jk_notice_decode(&n, row->enc, row->enc_len) == JK_OK) {
+    char moved[11];
+    jk_date_format_iso(n.moved_on, moved);
+    json_object_set_new(o, "kind", json_string(n.kind == JK_NOTICE_ERASE ? "erase" : "change"));
+    json_object_set_new(o, "moved_on", json_string(moved));
+    if (n.kind == JK_NOTICE_CHANGE) {
+      json_object_set_new(o, "reason", json_string(jk_move_token(n.reason)));
+      json_object_set_new(o, "version", json_integer(n.version));
+    }
+  } else {
+    json_object_set_new(o, "kind", json_string("scrubbed"));
+  }
+  json_array_append_new(payload, o);
+  return 0;
+}
+
+/* jukinet sync record CODE: a resident as this (upper) node holds them — the current record,
+ * the row of each municipality that sent one, and every notice about the code. */
+static int sync_record(int argc, char **argv, cli_global *g) {
+  const char *pos[1];
+  int npos;
+  if (cli_parse(argc, argv, NULL, pos, 1, &npos, g)) return EXIT_USAGE;
+  if (npos != 1) return cli_usage("usage: jukinet sync record CODE");
+  char code[64];
+  jk_err e = cli_fold_digits(pos[0], code, sizeof code);
+  if (!e) e = jk_rescode_validate(code, strlen(code));
+  if (e) return cli_fail(e);
+  cli_op op;
+  int rc = cli_op_begin(g, "sync.record", code, NULL, &op);
+  if (rc) return rc;
+  jk_store *s = jk_node_store(op.node);
+  jk_holding_rec cur;
+  json_t *rows = json_array(), *notices = json_array();
+  if (!(e = jk_sync_identity(s, code, &cur)) && !(e = jk_store_holding_each(s, code, NULL, add_holding, rows)))
+    e = jk_store_notice_by_code(s, code, add_notice, notices);
+  if (!e) {
+    json_t *j = json_pack("{s:o,s:o,s:o}", "current", holding_json(&cur), "rows", rows, "notices", notices);
+    if (g->json) {
+      cli_json(j);
+    } else {
+      cli_out("current: %s %s, %s (%s, from %s)\n", cur.code, cur.name, cur.address,
+              cur.status == JK_STATUS_ACTIVE ? "active" : "removed", cur.source);
+      size_t i;
+      json_t *r;
+      json_array_foreach(rows, i, r)
+        cli_out("  %s: version %lld, %s %s, %s\n", json_string_value(json_object_get(r, "source")),
+                (long long)json_integer_value(json_object_get(r, "version")),
+                json_string_value(json_object_get(r, "reason")), json_string_value(json_object_get(r, "moved_on")),
+                json_string_value(json_object_get(r, "status")));
+      json_array_foreach(notices, i, r)
+        cli_out("  notice %s #%lld: %s %s\n", json_string_value(json_object_get(r, "source")),
+                (long long)json_integer_value(json_object_get(r, "seq")),
+                json_string_value(json_object_get(r, "reason")) ? json_string_value(json_object_get(r, "reason"))
+                                                                 : json_string_value(json_object_get(r, "kind")),
+                json_string_value(json_object_get(r, "moved_on")) ? json_string_value(json_object_get(r, "moved_on")) : "");
+      json_decref(j);
+    }
+  } else {
+    json_decref(rows);
+    json_decref(notices);
+  }
+  return cli_op_end(&op, e);
+}
+
 int cmd_sync(int argc, char **argv, cli_global *g) {
-  if (argc < 1) return cli_usage("usage: jukinet sync status");
+  if (argc < 1) return cli_usage("usage: jukinet sync status|record CODE");
   if (strcmp(argv[0], "status") == 0) return sync_status(argc - 1, argv + 1, g);
+  if (strcmp(argv[0], "record") == 0) return sync_record(argc - 1, argv + 1, g);
   return cli_usage("unknown verb '%s' for %s", argv[0], "sync");
 }
 
