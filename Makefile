@@ -1,15 +1,18 @@
 # jukinet — the front door. The real build is CMake; these targets set it up and run it.
 #   make          build build/jukinet and build/jukinetd
-#   make demo     set up a fresh Debian 12 machine and run the demo (SQLite node)
+#   make demo     set up a fresh Debian 12 machine and run the demo: the network of four nodes
+#                 on loopback (SQLite; `make demo PG=1` puts the prefecture and the nation on a
+#                 private PostgreSQL server)
 #   make check    set up and run every test: unit + CLI (normal build), unit under ASan+UBSan,
 #                 fuzz corpora replayed through the libFuzzer builds, lint
 #   make bench    the benchmarks in bench/ (prints rates and ratios)
 #   make fuzz     fuzz every parser for FUZZ_SECONDS each (default 60)
+#   make soak     the kill -9 test at full size: 40 kills while 100,000 notices flow
 JOBS ?= $(shell nproc)
 FUZZ_SECONDS ?= 60
 CMAKE_FLAGS ?=
 
-.PHONY: all build bootstrap demo check check-unit check-asan check-fuzz bench fuzz clean
+.PHONY: all build bootstrap demo check check-unit check-asan check-fuzz bench fuzz soak clean
 
 all: build
 
@@ -24,6 +27,10 @@ build: bootstrap build/CMakeCache.txt
 
 demo: build
 	scripts/demo
+
+soak: build
+	KILLS=40 NOTICES=100000 CHUNK=2500 JUKINET=$(CURDIR)/build/jukinet JUKINETD=$(CURDIR)/build/jukinetd \
+	  JK_SOURCE_DIR=$(CURDIR) JUKINET_TODAY=2026-11-23 bash tests/cli/test_killnet.sh
 
 check: build
 	cd build && ctest --output-on-failure -j$(JOBS)
