@@ -81,12 +81,21 @@ static int pki_issue(int argc, char **argv, cli_global *g) {
   if (!e && (size_t)snprintf(path, sizeof path, "%s/ca.crt", dir) < sizeof path) e = cli_write_file(path, ca_crt, strlen(ca_crt));
   if (!e && (size_t)snprintf(path, sizeof path, "%s/ca.crl", dir) < sizeof path) e = cli_write_file(path, ca_crl, strlen(ca_crl));
   if (!e && (size_t)snprintf(path, sizeof path, "%s/node.crt", dir) < sizeof path) e = cli_write_file(path, pem, strlen(pem));
+  if (!e && info.code_slice >= 0) { /* a municipality mints resident codes in its slice from now on */
+    jk_store *s = jk_node_store(op.node);
+    char v[16];
+    snprintf(v, sizeof v, "%d", info.code_slice);
+    if (!(e = jk_store_begin(s))) {
+      if ((e = jk_store_meta_set(s, "registry.code_slice", v))) jk_store_rollback(s);
+      else e = jk_store_commit(s);
+    }
+  }
   if (!e) {
     char until[32];
     fmt_time(info.not_after, until);
     if (g->json)
-      cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s}", "node", info.identity, "serial", info.serial, "not_after", until,
-                         "certificate", path, "key_fingerprint", info.key_fingerprint));
+      cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:i}", "node", info.identity, "serial", info.serial, "not_after", until,
+                         "certificate", path, "key_fingerprint", info.key_fingerprint, "code_slice", info.code_slice));
     else cli_out("certificate %s issued to node %s, valid until %s: %s\n", info.serial, info.identity, until, path);
   }
   jk_free(pem);

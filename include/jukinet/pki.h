@@ -12,6 +12,7 @@
  *   index.tsv   one line per issued certificate:
  *               serial TAB V|R TAB notAfter TAB revokedAt TAB node id TAB reason
  *               (times in Unix seconds; revokedAt 0 while valid)
+ *   slices.tsv  one line per municipality: lgcode TAB its resident-code slice (rescode.h)
  *   lock        flock(2)ed while the directory is changed
  *
  * A node certificate binds the node's Ed25519 public key (held on the node's PKCS#11 token) to
@@ -50,6 +51,7 @@ typedef struct jk_pki_info {
   uint8_t ed25519[32];      /* the raw public key when it is Ed25519 */
   bool is_ed25519;
   bool is_ca;
+  int code_slice;           /* a municipality's slice of the resident-code space, -1 when none */
 } jk_pki_info;
 
 /* Create a network CA in `dir` (created 0700; it must not exist or be empty, JK_EEXISTS
@@ -62,7 +64,9 @@ JK_API jk_err jk_pki_ca_init(const char *dir, const char *name);
  * minutes for clock skew) for `days` days (1 to JK_PKI_MAX_DAYS), signed by the CA in ca_dir;
  * the serial is taken from the counter and the certificate recorded in index.tsv.
  * node_id: 1 to JK_PKI_ID_MAX-1 printable ASCII characters; lgcode: 6 digits; role: one of
- * municipal, prefectural, national.
+ * municipal, prefectural, national. A municipal node's certificate also names the municipality's
+ * slice of the resident-code space (SAN urn:jukinet:codeslice:<k>, rescode.h): the CA keeps one
+ * per 地方公共団体コード in slices.tsv, for good, and gives a new municipality the next free one.
  * On success *out_pem is the certificate in PEM (caller frees with jk_free); on failure NULL.
  *   JK_EINVAL  bad argument.  JK_ENOTFOUND  ca_dir is not a CA directory.
  *   JK_ECORRUPT  the CA's files are damaged.  JK_EIO  they cannot be written. */

@@ -32,6 +32,16 @@ JK_API jk_err jk_rescode_validate(const char *s, size_t n);
 /* A fresh random code from the OS CSPRNG into out (NUL-terminated). */
 JK_API void jk_rescode_random(char out[JK_RESCODE_LEN + 1]);
 
+/* Code slices: the network gives each municipality its own slice of the code space (its node
+ * certificate names it, docs/pki.md), so that two municipalities never mint the same code for
+ * two different people — as 指定情報処理機関 designates the numbers each 市町村 may assign. A code
+ * is in slice k when its 10-digit body mod JK_RESCODE_SLICES is k. */
+#define JK_RESCODE_SLICES 4096
+/* A fresh random code in `slice` (0 .. JK_RESCODE_SLICES-1; negative: any). */
+JK_API void jk_rescode_random_slice(char out[JK_RESCODE_LEN + 1], int slice);
+/* The slice of a valid code. */
+JK_API int jk_rescode_slice(const char *code);
+
 /* Check digit of a 5-digit ASCII body. */
 JK_API int jk_lgcode_check_digit(const char body[5]);
 /* Validate a 6-digit local-government code; JK_EINVAL with the reason (5 digits given: the

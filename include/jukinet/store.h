@@ -382,8 +382,11 @@ JK_API jk_err jk_store_sync_ack_put(jk_store *s, const char *sender, int64_t siz
 JK_API jk_err jk_store_sync_ack_get(jk_store *s, const char *sender, int64_t *size, uint8_t root[32]);
 
 /* The sender's side: the latest signed receipt per (receiver, source) (replace). latest: of
- * all the receipts from `receiver`, the one with the largest ledger_size (ties: the latest
- * `at`). get, latest: JK_ENOTFOUND when none. highest_seq, ledger_size >= 0. */
+ * all the receipts from `receiver`, the newest by `at` (ties: the largest ledger_size): it says
+ * which of the sender's ledger heads the receiver countersigned last — after a receiver lost
+ * its newest transactions (a failover to a replica) a resync receipt says so, and it must win
+ * over the older receipts of other sources. get, latest: JK_ENOTFOUND when none.
+ * highest_seq, ledger_size >= 0. */
 typedef struct jk_receipt_row {
   char receiver[64], sender[64], source[64];
   int64_t highest_seq, ledger_size;

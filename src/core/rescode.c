@@ -79,6 +79,34 @@ void jk_rescode_random(char out[JK_RESCODE_LEN + 1]) {
   out[11] = '\0';
 }
 
+void jk_rescode_random_slice(char out[JK_RESCODE_LEN + 1], int slice) {
+  if (slice < 0 || slice >= JK_RESCODE_SLICES) {
+    jk_rescode_random(out);
+    return;
+  }
+  /* body = k * SLICES + slice for a uniform k in [0, kmax]: 64 random bits reduced by rejection */
+  const uint64_t kmax = (UINT64_C(9999999999) - (uint64_t)slice) / JK_RESCODE_SLICES, span = kmax + 1;
+  const uint64_t limit = UINT64_MAX - UINT64_MAX % span;
+  uint64_t r;
+  do {
+    r = 0;
+    for (int i = 0; i < 8; i++) r = (r << 8) | random_byte();
+  } while (r >= limit);
+  uint64_t body = (r % span) * JK_RESCODE_SLICES + (uint64_t)slice;
+  for (int i = 9; i >= 0; i--) {
+    out[i] = (char)('0' + body % 10);
+    body /= 10;
+  }
+  out[10] = (char)('0' + jk_rescode_check_digit(out));
+  out[11] = '\0';
+}
+
+int jk_rescode_slice(const char *code) {
+  uint64_t body = 0;
+  for (int i = 0; i < 10; i++) body = body * 10 + (uint64_t)(code[i] - '0');
+  return (int)(body % JK_RESCODE_SLICES);
+}
+
 int jk_lgcode_check_digit(const char body[5]) {
   int sum = (body[0] - '0') * 6 + (body[1] - '0') * 5 + (body[2] - '0') * 4 + (body[3] - '0') * 3 +
             (body[4] - '0') * 2;

@@ -13,6 +13,7 @@
  *   index.tsv.
  */
 #include "jukinet/pki.h"
+#include "jukinet/rescode.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -36,6 +37,7 @@
 #define INDEX_MAX (16u << 20)
 #define URN_NODE "urn:jukinet:node:"
 #define URN_LGCODE "urn:jukinet:lgcode:"
+#define URN_CODESLICE "urn:jukinet:codeslice:"
 
 /* ---- errors ---- */
 
@@ -440,6 +442,69 @@ static bool valid_lgcode(const char *s) {
   return true;
 }
 
+/* ---- code slices (slices.tsv: "lgcode TAB slice" per municipality) ----
+ * A municipality keeps its slice for good (a new certificate for a replaced node gets the same
+ * one); new municipalities get the next free slice. Called with the lock held. */
+#define SLICES_MAX (64u * 1024u)
+static jk_err slice_for(const char *dir, const char *lgcode, int *slice, bool *is_new) {
+  char *data = NULL;
+  size_t len = 0;
+  jk_err e = read_file(dir, "slices.tsv", SLICES_MAX, &data, &len);
+  if (e == JK_ENOTFOUND) e = JK_OK, len = 0;
+  if (e) return e;
+  bool used[JK_RESCODE_SLICES] = {false};
+  *slice = -1;
+  *is_new = false;
+  size_t lineno = 0;
+  for (size_t i = 0; i < len;) {
+    const char *line = data + i, *nl = memchr(line, '\n', len - i);
+    lineno++;
+    if (!nl) {
+      e = jk_error_set(JK_ECORRUPT, "%s/slices.tsv: line %zu is not terminated", dir, lineno);
+      break;
+    }
+    char lg[8];
+    int k, used_n = 0;
+    if ((size_t)(nl - line) > 20 || sscanf(line, "%7[0-9]\t%d%n", lg, &k, &used_n) != 2 || line + used_n != nl ||
+        strlen(lg) != 6 || k < 0 || k >= JK_RESCODE_SLICES || used[k]) {
+      e = jk_error_set(JK_ECORRUPT, "%s/slices.tsv: line %zu is damaged", dir, lineno);
+      break;
+    }
+    used[k] = true;
+    if (strcmp(lg, lgcode) == 0) *slice = k;
+    i = (size_t)(nl - data) + 1;
+  }
+  if (!e && *slice < 0) {
+    for (int k = 0; k < JK_RESCODE_SLICES && *slice < 0; k++)
+      if (!used[k]) *slice = k;
+    if (*slice < 0) e = jk_error_set(JK_ECONFLICT, "every one of the %d code slices is taken", JK_RESCODE_SLICES);
+    else *is_new = true;
+  }
+  jk_free(data);
+  return e;
+}
+
+static jk_err slice_record(const char *dir, const char *lgcode, int slice) {
+  char *data = NULL;
+  size_t len = 0;
+  jk_err e = read_file(dir, "slices.tsv", SLICES_MAX, &data, &len);
+  if (e == JK_ENOTFOUND) e = JK_OK, len = 0;
+  if (e) return e;
+  char line[32];
+  int n = snprintf(line, sizeof line, "%s\t%d\n", lgcode, slice);
+  char *all = jk_malloc(len + (size_t)n);
+  if (!all) {
+    jk_free(data);
+    return jk_error_set(JK_ENOMEM, NULL);
+  }
+  if (len) memcpy(all, data, len);
+  memcpy(all + len, line, (size_t)n);
+  e = write_file(dir, "slices.tsv", all, len + (size_t)n, false, false);
+  jk_free(all);
+  jk_free(data);
+  return e;
+}
+
 jk_err jk_pki_issue(const char *ca_dir, const uint8_t node_pubkey[32], const char *node_id, const char *lgcode,
                     const char *role, int days, char **out_pem) {
   if (out_pem) *out_pem = NULL;
@@ -462,6 +527,9 @@ jk_err jk_pki_issue(const char *ca_dir, const uint8_t node_pubkey[32], const cha
   if (e) return e;
   if ((e = load_ca(ca_dir, &ca, &key)) || (e = read_counter(ca_dir, "serial", &serial)) || (e = index_read(ca_dir, &ix)))
     goto out;
+  int slice = -1;
+  bool new_slice = false;
+  if (strcmp(role, "municipal") == 0 && (e = slice_for(ca_dir, lgcode, &slice, &new_slice))) goto out;
   for (size_t i = 0; i < ix.n; i++)
     if (ix.v[i].serial >= serial) {
       e = jk_error_set(JK_ECORRUPT, "%s: serial %llu is already in index.tsv", ca_dir, (unsigned long long)serial);
@@ -498,6 +566,14 @@ jk_err jk_pki_issue(const char *ca_dir, const uint8_t node_pubkey[32], const cha
     e = gt(rc, "gnutls_x509_crt_set_subject_alt_name");
     goto out;
   }
+  if (slice >= 0) {
+    snprintf(uri, sizeof uri, "%s%d", URN_CODESLICE, slice);
+    if ((rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_URI, uri, (unsigned)strlen(uri), GNUTLS_FSAN_APPEND)) <
+        0) {
+      e = gt(rc, "gnutls_x509_crt_set_subject_alt_name");
+      goto out;
+    }
+  }
   snprintf(uri, sizeof uri, "%s%s", URN_LGCODE, lgcode);
   if ((rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_URI, uri, (unsigned)strlen(uri), GNUTLS_FSAN_APPEND)) < 0 ||
       (rc = gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA1, kid, &kid_len)) < 0 ||
@@ -518,6 +594,7 @@ jk_err jk_pki_issue(const char *ca_dir, const uint8_t node_pubkey[32], const cha
   if ((e = export_crt(crt, out_pem))) goto out;
   /* the counter moves first: a crash between the two writes skips a serial, never reuses one */
   if ((e = write_counter(ca_dir, "serial", serial + 1))) goto out;
+  if (new_slice && (e = slice_record(ca_dir, lgcode, slice))) goto out;
   entry en;
   memset(&en, 0, sizeof en);
   en.serial = serial;
@@ -709,6 +786,22 @@ jk_err jk_pki_info_read(const char *cert_pem, jk_pki_info *out) {
   out->not_after = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
   unsigned crit = 0;
   out->is_ca = gnutls_x509_crt_get_basic_constraints(crt, &crit, NULL, NULL) > 0;
+  out->code_slice = -1;
+  for (unsigned i = 0; i < 32; i++) {
+    char san[256];
+    size_t sn = sizeof san - 1;
+    unsigned type = 0;
+    rc = gnutls_x509_crt_get_subject_alt_name2(crt, i, san, &sn, &type, NULL);
+    if (rc < 0) break;
+    if (rc != GNUTLS_SAN_URI || sn >= sizeof san) continue;
+    san[sn] = '\0';
+    size_t pl = strlen(URN_CODESLICE);
+    if (strncmp(san, URN_CODESLICE, pl) == 0) {
+      char *end;
+      long k = strtol(san + pl, &end, 10);
+      if (!*end && end != san + pl && k >= 0 && k < JK_RESCODE_SLICES) out->code_slice = (int)k;
+    }
+  }
   if ((rc = gnutls_pubkey_init(&pub)) < 0 || (rc = gnutls_pubkey_import_x509(pub, crt, 0)) < 0) {
     e = gt(rc, "gnutls_pubkey_import_x509");
     goto out;

@@ -10,6 +10,7 @@
 #include "jukinet/text.h"
 #include "registry/registry_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* Replace *field by its NFC form (NULL stays NULL). */
@@ -63,13 +64,28 @@ jk_err jk__keys_make(const jk_identity *rec, jk__keys *k) {
   return JK_OK;
 }
 
+/* The slice of the code space this municipality mints in (node metadata registry.code_slice,
+ * set from its node certificate by `jukinet pki issue`); -1 = any (a node not in a network). */
+static int code_slice(jk_store *s) {
+  char *v = NULL;
+  int slice = -1;
+  if (jk_store_meta_get(s, "registry.code_slice", &v) == JK_OK && v) {
+    char *end;
+    long x = strtol(v, &end, 10);
+    if (!*end && x >= 0 && x < JK_RESCODE_SLICES) slice = (int)x;
+  }
+  jk_free(v);
+  return slice;
+}
+
 jk_err jk__assign_code(jk_store *s, char out[JK_RESCODE_LEN + 1]) {
-  /* 10^10 codes: a collision with an assigned code is rare; 64 misses in a row means the
-   * RNG is broken, not bad luck. */
+  /* 10^10 codes (2.4 million per slice): a collision with an assigned code is rare; 64 misses
+   * in a row means the RNG is broken, not bad luck. */
+  int slice = code_slice(s);
   for (int i = 0; i < 64; i++) {
     bool known;
     jk_err e;
-    jk_rescode_random(out);
+    jk_rescode_random_slice(out, slice);
     if ((e = jk_store_code_known(s, out, &known))) return e;
     if (!known) return JK_OK;
   }
@@ -96,8 +112,9 @@ jk_err jk__add_in_tx(jk_store *s, jk_identity *rec, const jk__keys *keys) {
   }
   rec->version = 1;
   if (!rec->status) rec->status = JK_STATUS_ACTIVE;
+  int slice = drawn ? code_slice(s) : -1;
   for (int attempt = 0; attempt < 64; attempt++) {
-    if (drawn) jk_rescode_random(rec->code);
+    if (drawn) jk_rescode_random_slice(rec->code, slice);
     if ((e = jk_store_code_retired(s, rec->code, &retired))) return e;
     if (retired) {
       if (drawn) continue;

@@ -622,7 +622,7 @@ static jk_err ps_receipt_latest(jk_store *base, const char *receiver, jk_receipt
   jk_err e = JK_OK;
   jk__pg_text(&p, receiver);
   PGresult *r = jk__pg_run(s, SY_RCPT_LATEST,
-                           "SELECT " RCPT_COLS " FROM receipt WHERE receiver = $1 ORDER BY ledger_size DESC, at DESC "
+                           "SELECT " RCPT_COLS " FROM receipt WHERE receiver = $1 ORDER BY at DESC, ledger_size DESC "
                            "LIMIT 1",
                            &p, "receipt", &e);
   return r ? read_receipt(r, out, receiver, NULL) : e;

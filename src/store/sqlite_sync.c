@@ -606,7 +606,7 @@ static jk_err ss_receipt_get(jk_store *base, const char *receiver, const char *s
 static jk_err ss_receipt_latest(jk_store *base, const char *receiver, jk_receipt_row *out) {
   sq_store *s = (sq_store *)base;
   XPREP(q, s, SY_RCPT_LATEST,
-        "SELECT " RCPT_COLS " FROM receipt WHERE receiver = ?1 ORDER BY ledger_size DESC, at DESC LIMIT 1");
+        "SELECT " RCPT_COLS " FROM receipt WHERE receiver = ?1 ORDER BY at DESC, ledger_size DESC LIMIT 1");
   sqlite3_bind_text(q, 1, receiver, -1, SQLITE_STATIC);
   return read_receipt(s, q, out, receiver, NULL);
 }

@@ -49,6 +49,12 @@ wait_agree 30
 expect_eq "$(jq '[.checks[] | select(.agrees)] | length' "$T/demo.json")" 4 "(municipality × upper tier checks)"
 expect_eq "$(held national hirakata)" 300
 expect_eq "$(held national kadoma)" 150
+# each city mints resident codes in the slice its certificate names: never the same code twice
+for c in hirakata kadoma; do
+  slice=$(sqlite3 "$N/$c/node.db" "SELECT value FROM node_meta WHERE key = 'registry.code_slice'")
+  [ -n "$slice" ] || fail "$c has no code slice"
+  expect_eq "$(sqlite3 "$N/$c/node.db" "SELECT count(*) FROM resident WHERE CAST(substr(code, 1, 10) AS INTEGER) % 4096 != $slice")" 0 "($c's codes outside its slice $slice)"
+done
 
 # ---- a move from 枚方市 to 門真市: one record at the prefecture and the nation ----
 code=$(jk hirakata --json resident list --limit 1 | jq -r '.[0].code')

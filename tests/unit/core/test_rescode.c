@@ -81,6 +81,28 @@ static void test_random_distribution(void **state) {
   }
 }
 
+/* codes in a slice: valid, in that slice, spread over the whole body range */
+static void test_slices(void **state) {
+  (void)state;
+  int slices[] = {0, 1, 17, 4095};
+  for (size_t k = 0; k < sizeof slices / sizeof *slices; k++) {
+    int lo = 0, hi = 0;
+    for (int i = 0; i < 2000; i++) {
+      char c[JK_RESCODE_LEN + 1];
+      jk_rescode_random_slice(c, slices[k]);
+      assert_int_equal(jk_rescode_validate(c, strlen(c)), JK_OK);
+      assert_int_equal(jk_rescode_slice(c), slices[k]);
+      if (c[0] < '5') lo++;
+      else hi++;
+    }
+    assert_true(lo > 800 && hi > 800);
+  }
+  char c[JK_RESCODE_LEN + 1];
+  jk_rescode_random_slice(c, -1); /* any */
+  assert_int_equal(jk_rescode_validate(c, strlen(c)), JK_OK);
+  assert_int_equal(jk_rescode_slice("99999999990"), (int)(UINT64_C(9999999999) % JK_RESCODE_SLICES));
+}
+
 static void test_lgcode(void **state) {
   (void)state;
   assert_int_equal(jk_lgcode_validate("272108", 6), JK_OK); /* 枚方市 */
@@ -109,7 +131,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_check_digit_known),   cmocka_unit_test(test_validate_errors),
       cmocka_unit_test(test_every_single_digit_error_caught), cmocka_unit_test(test_random_distribution),
-      cmocka_unit_test(test_lgcode),              cmocka_unit_test(test_japanese_message),
+      cmocka_unit_test(test_lgcode), cmocka_unit_test(test_slices),              cmocka_unit_test(test_japanese_message),
   };
   return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -98,6 +98,28 @@ static void test_issue_verify(void **state) {
   assert_int_equal(jk_pki_issue(f->ca, f->pk, NODE_ID, "272108", "municipal", 30, &pem2), JK_OK);
   assert_int_equal(jk_pki_info_read(pem2, &info), JK_OK);
   assert_string_equal(info.serial, "2");
+  /* a municipality keeps its resident-code slice; the next one gets the next slice; a
+   * prefecture has none */
+  assert_int_equal(info.code_slice, 0);
+  char *pem3 = NULL, *pem4 = NULL;
+  assert_int_equal(jk_pki_issue(f->ca, f->pk, "272230-00000000000000bb", "272230", "municipal", 30, &pem3), JK_OK);
+  assert_int_equal(jk_pki_info_read(pem3, &info), JK_OK);
+  assert_int_equal(info.code_slice, 1);
+  assert_int_equal(jk_pki_issue(f->ca, f->pk, "270008-00000000000000cc", "270008", "prefectural", 30, &pem4), JK_OK);
+  assert_int_equal(jk_pki_info_read(pem4, &info), JK_OK);
+  assert_int_equal(info.code_slice, -1);
+  char *slices = slurp(f->ca, "slices.tsv");
+  assert_string_equal(slices, "272108\t0\n272230\t1\n");
+  free(slices);
+  jk_free(pem3);
+  jk_free(pem4);
+  /* a damaged slices.tsv is refused, not guessed at */
+  char path[4200];
+  snprintf(path, sizeof path, "%.4000s/slices.tsv", f->ca);
+  FILE *fp = fopen(path, "a");
+  fputs("272116\t1\n", fp); /* slice 1 twice */
+  fclose(fp);
+  assert_int_equal(jk_pki_issue(f->ca, f->pk, "272116-00000000000000dd", "272116", "municipal", 30, &pem3), JK_ECORRUPT);
   /* the CA certificate itself is not a node certificate */
   assert_int_equal(jk_pki_verify(ca, NULL, ca, 0, id), JK_EPERM);
   assert_string_equal(id, "");

@@ -1032,7 +1032,7 @@ static void test_acks_and_receipts(void **state) {
   assert_string_equal(out.at, t1);
   assert_int_equal(out.sig[63], 2);
   assert_int_equal(jk_store_receipt_get(s, "pref-27", "nope", &out), JK_ENOTFOUND);
-  /* latest: the largest ledger size, ties to the newest */
+  /* latest: the newest, ties to the largest ledger size */
   assert_int_equal(jk_store_receipt_latest(s, "pref-27", &out), JK_OK);
   assert_string_equal(out.source, "c-271004");
   assert_int_equal(jk_store_receipt_latest(s, "nation", &out), JK_OK);
