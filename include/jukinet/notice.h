@@ -178,6 +178,15 @@ typedef struct jk_ledger_ack {
 JK_API jk_err jk_batch_verify(const jk_batch *b, const uint8_t source_pubkey[32], const uint8_t sender_pubkey[32],
                               const jk_ledger_ack *last_acked);
 
+/* The same, with flags: JK_BATCH_VERIFY_NO_PROOFS skips the notices' inclusion proofs (their
+ * seq, source and range are still checked). Only for a receiver that holds every notice of the
+ * source before the batch and checks instead that the root of its own tree, extended by the
+ * batch's leaves, equals the outbox head's root — which proves every notice of the batch at
+ * once (src/sync/sync_receive.c); the head must then cover exactly the batch's last notice. */
+#define JK_BATCH_VERIFY_NO_PROOFS 0x1u
+JK_API jk_err jk_batch_verify_ex(const jk_batch *b, const uint8_t source_pubkey[32], const uint8_t sender_pubkey[32],
+                                 const jk_ledger_ack *last_acked, unsigned flags);
+
 /* ---- receipts ---- */
 
 /* The receiver's cumulative acknowledgement: every notice of `source` up to `highest_seq` is
