@@ -77,6 +77,11 @@ static double raw_sqlite(const char *path, size_t n) {
   return (double)n / t;
 }
 
+static void pg_quiet(void *arg, const char *msg) {
+  (void)arg;
+  (void)msg;
+}
+
 static void pg_ok(PGresult *r, const char *what) {
   ExecStatusType s = PQresultStatus(r);
   if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
@@ -90,6 +95,7 @@ static void pg_ok(PGresult *r, const char *what) {
 static double raw_pg(const char *conninfo, const char *schema, size_t n) {
   PGconn *c = PQconnectdb(conninfo);
   if (PQstatus(c) != CONNECTION_OK) die("PQconnectdb");
+  PQsetNoticeProcessor(c, pg_quiet, NULL);
   char sql[512];
   snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s; SET search_path = %s", schema, schema,
            schema);
@@ -279,6 +285,7 @@ int main(int argc, char **argv) {
       rawp[r] = raw_pg(pg, schema, n);
       snprintf(schema, sizeof schema, "bench_store_%d", (int)getpid());
       PGconn *c = PQconnectdb(pg);
+      PQsetNoticeProcessor(c, pg_quiet, NULL);
       char sql[256];
       snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s", schema, schema);
       pg_ok(PQexec(c, sql), "schema");
