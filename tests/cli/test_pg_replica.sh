@@ -7,10 +7,13 @@
 #   2. the primary turns read-only under a running nation: batches are refused with a clear
 #      error (503 IO, "read-only transaction"), nothing is applied, the prefecture keeps its
 #      notices and retries; writable again, everything arrives
-#   3. failover: the national jukinetd is killed (-9) while notices flow, the primary crashes
-#      (pg_ctl stop -m immediate). Everything the prefecture holds a receipt for is on the
-#      replica. Pointed at the replica while it is still a standby, jukinetd refuses to start
-#      (read-only database) and the prefecture keeps its notices and retries
+#   3. failover: the standby stops, so the nation's next batch commits on the primary but waits
+#      for the standby (SyncRep) and is not acknowledged; the national jukinetd is killed (-9),
+#      the primary crashes (pg_ctl stop -m immediate), the standby comes back. Everything the
+#      prefecture holds a receipt for is on the replica; the batch that waited is not, and the
+#      prefecture never had its receipt. Pointed at the replica while it is still a standby,
+#      jukinetd refuses to start (read-only database); the prefecture keeps its notices and
+#      retries
 #   4. the replica is promoted, jukinetd starts on it: every tier agrees again, the nation holds
 #      each city's notices exactly once (count = max(seq), no gap, no duplicate), every ledger
 #      verifies. The old primary stays down.
@@ -72,8 +75,7 @@ osaka_pending() { ja osaka --json sync status | jq .pending; }
 osaka_acked() { ja osaka --json sync status | jq --arg s "$(id_of "$1")" '[.sources[] | select(.source == $s)][0].acknowledged // 0'; }
 metric() { curl -sf -m 5 "http://127.0.0.1:$((base + $1))/metrics" | awk -v k="$2" '$1 == k {print $2}'; }
 wait_agree() {
-  local i
-  for i in $(seq $(( $1 * 10 ))); do
+  for _ in $(seq $(( $1 * 10 ))); do
     if timeout 20 "$JUKINET" --lang en --json demo --net "$N" >"$T/demo.json" 2>"$T/demo.err"; then return 0; fi
     sleep 0.1
   done
@@ -82,8 +84,8 @@ wait_agree() {
 }
 # wait_for SECONDS CMD...: until CMD succeeds
 wait_for() {
-  local s=$1 i; shift
-  for i in $(seq $(( s * 10 ))); do "$@" && return 0; sleep 0.1; done
+  local s=$1; shift
+  for _ in $(seq $(( s * 10 ))); do "$@" && return 0; sleep 0.1; done
   return 1
 }
 import() { # import CITY COUNT SEED
@@ -140,22 +142,33 @@ wait_agree 30
 expect_eq "$(nat_held pg hirakata)" "2200 2200 2200" "(after the database is writable again)"
 expect_eq "$(osaka_pending)" 0
 
-# ---- failover: the nation's daemon is killed while notices flow, the primary crashes ----
-step "kill -9 the nation's jukinetd while notices flow, crash the primary"
+# ---- failover: the nation's daemon is killed while a batch waits for the replica, the primary
+# crashes. With the standby stopped, the primary cannot complete a commit: the nation's batch
+# is committed in the primary's WAL but waits (SyncRep), unacknowledged. ----
+step "the standby stops: the nation's commit waits for it"
+timeout 60 "$PGSERVER" stop "$N/pg-replica" || fail "pgserver stop replica"
 import hirakata 600 34
-wait_for 10 osaka_has hirakata 2201 || fail "the prefecture receives nothing"   # on their way up
-sleep "0.$((RANDOM % 5))"   # before, during or after the nation's commit of them
+wait_for 10 osaka_has hirakata 2800 || fail "the prefecture did not receive the 600 notices"
+syncrep() { [ "$(su_sql "$N/pg" "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'")" -ge 1 ]; }
+wait_for 20 syncrep || fail "no commit of the nation waits for the standby"
+# (the daemon's batch transaction holds its store: /healthz waits too — the monitoring sees it)
+if curl -sf -m 2 "http://127.0.0.1:$base/healthz" >/dev/null; then h=answers; else h="does not answer"; fi
+echo "a commit of the nation waits for the standby; the nation's /healthz $h"
+expect_eq "$(osaka_acked hirakata)" 2200 "(no receipt for a batch the replica does not have)"
+step "kill -9 the nation's jukinetd, crash the primary, the standby back (still a standby)"
 kill -9 "$(cat "$N/national.pid")"
 timeout 60 "$PGSERVER" kill "$N/pg" || fail "pgserver kill"
 rm -f "$N/national.pid"
 [ -f "$N/pg/data/postmaster.pid" ] && fail "the primary still runs"
+timeout 60 "$PGSERVER" restart "$N/pg-replica" >/dev/null || fail "pgserver restart replica"
+expect_eq "$(sql "$N/pg-replica" "SELECT pg_is_in_recovery()")" t "(the replica is still a standby)"
 rep=$(nat_held pg-replica hirakata)
 read -r rc rmax rdist <<< "$rep"
 expect_eq "$rc $rdist" "$rmax $rmax" "(the replica holds 枚方市's notices 1..$rmax without a gap)"
 acked=$(osaka_acked hirakata)
 echo "the replica holds notices 1..$rmax of 枚方市; the prefecture holds a receipt up to $acked"
 [ "${acked:-0}" -le "${rmax:-0}" ] || fail "LOST: the prefecture holds a receipt up to $acked, the replica only $rmax"
-[ "${acked:-0}" -ge 2200 ] || fail "the prefecture's receipt went backwards ($acked)"
+expect_eq "$rmax" 2200 "(the batch that waited is not on the replica)"
 
 # the nation pointed at the replica while it is still a standby: it refuses to start
 step "jukinetd on the standby (read-only)"
