@@ -361,6 +361,18 @@ JK_API jk_err jk_store_holding_each(jk_store *s, const char *code, const char *s
 /* Rows of one source (NULL = all) with status (0 = any). */
 JK_API jk_err jk_store_holding_count(jk_store *s, const char *source, int status, int64_t *out);
 
+/* Many rows at once, for a sync batch: the same effect (and the same checks, errors and
+ * contiguity rules) as n single calls in order, but a backend may do them in a few round trips
+ * (PostgreSQL: a handful of multi-row statements instead of n). On an error nothing of the call
+ * is kept (the caller rolls back the transaction anyway). n 0 is a no-op. */
+JK_API jk_err jk_store_notice_append_many(jk_store *s, const jk_notice_row *rows, size_t n);
+/* Upserts in order: for the same (code, source) the later row wins. */
+JK_API jk_err jk_store_holding_put_many(jk_store *s, const jk_holding_rec *recs, size_t n);
+/* Every row (any source) of these resident codes, cb once per row, in (code, source) order;
+ * codes may repeat. */
+JK_API jk_err jk_store_holding_get_codes(jk_store *s, const char *const *codes, size_t n, jk_holding_cb cb,
+                                         void *payload);
+
 /* Peer nodes' certificates, verified by the caller before they are put (upsert by node).
  * lgcode: "" or printable ASCII; role: 1 .. 15 printable ASCII bytes; cert_pem: 1 .. 65,536
  * bytes of UTF-8; seen_at: "" or a time. get: JK_ENOTFOUND when the node is unknown. */

@@ -5,15 +5,18 @@
  *
  * The writes that may be refused in an expected way (an outbox head or a subtree hash that
  * differs from the stored one) use ON CONFLICT and compare afterwards, so the refusal does not
- * abort the caller's transaction (pg_int.h). notice_append is one round trip per row. Long
- * reads (a source's notices, every holding of a source) come in keyset pages, never all in
- * memory at once.
+ * abort the caller's transaction (pg_int.h). notice_append is one round trip per row; the
+ * many-calls of a sync batch (notice_append_many, holding_put_many, holding_get_codes) send
+ * their rows as binary arrays, a few thousand per statement. Long reads (a source's notices,
+ * every holding of a source) come in keyset pages, never all in memory at once.
  */
 #include "store/pg_int.h"
 
+#include "jukinet/buf.h"
 #include "jukinet/text.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +45,9 @@ enum {
   SY_RCPT_PUT,
   SY_RCPT_GET,
   SY_RCPT_LATEST,
+  SY_APPEND_MANY,
+  SY_HOLD_PUT_MANY,
+  SY_HOLD_CODES,
   SY__END
 };
 _Static_assert(SY__END <= PG_STMT_MAX, "sync statement slots overflow");
@@ -483,6 +489,218 @@ static jk_err ps_holding_count(jk_store *base, const char *source, int status, i
   return e;
 }
 
+/* ---- several rows at once ----
+ * One multi-row statement per chunk of rows, the columns sent as arrays and unnested by the
+ * server: INSERT … SELECT * FROM unnest($1::text[], $2::bigint[], …). The arrays go in
+ * PostgreSQL's binary array format (array_recv), so no value is ever quoted or escaped: a name
+ * with quotes, backslashes, commas or braces arrives byte for byte, as does any encoding. */
+
+#define MANY_CHUNK 2000     /* rows per write statement */
+#define CODES_CHUNK 4096    /* codes per read statement */
+#define OID_BYTEA 17
+#define OID_INT8 20
+#define OID_INT4 23
+#define OID_TEXT 25
+
+/* One array parameter being built: the 20-byte header (one dimension) is filled in by
+ * arr_param, elements are appended as a 4-byte length (-1 = NULL) and the bytes. */
+typedef struct pg_array {
+  jk_buf b;
+  uint32_t oid;
+  uint32_t n;
+  bool nulls;
+} pg_array;
+
+static void put32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24);
+  p[1] = (uint8_t)(v >> 16);
+  p[2] = (uint8_t)(v >> 8);
+  p[3] = (uint8_t)v;
+}
+
+static jk_err arr_reset(pg_array *a, uint32_t oid) {
+  static const uint8_t header[20];
+  jk_buf_reset(&a->b);
+  a->oid = oid;
+  a->n = 0;
+  a->nulls = false;
+  return jk_buf_append(&a->b, header, sizeof header);
+}
+
+/* An element of len bytes; v NULL = SQL NULL. */
+static jk_err arr_add(pg_array *a, const void *v, size_t len) {
+  uint8_t l[4];
+  put32(l, v ? (uint32_t)len : UINT32_MAX);
+  jk_err e = jk_buf_append(&a->b, l, 4);
+  if (!e && v) e = jk_buf_append(&a->b, v, len);
+  if (!e) a->n++;
+  if (!v) a->nulls = true;
+  return e;
+}
+
+static jk_err arr_text(pg_array *a, const char *v) { return arr_add(a, v, v ? strlen(v) : 0); }
+
+static jk_err arr_i64(pg_array *a, int64_t v) {
+  uint8_t b[8];
+  put32(b, (uint32_t)((uint64_t)v >> 32));
+  put32(b + 4, (uint32_t)v);
+  return arr_add(a, b, 8);
+}
+
+static jk_err arr_i32(pg_array *a, int32_t v) {
+  uint8_t b[4];
+  put32(b, (uint32_t)v);
+  return arr_add(a, b, 4);
+}
+
+/* ISO date; a zero date is NULL. */
+static jk_err arr_date(pg_array *a, jk_date d) {
+  char iso[11];
+  if (!d.y) return arr_add(a, NULL, 0);
+  jk_date_format_iso(d, iso);
+  return arr_add(a, iso, 10);
+}
+
+/* Fill in the header and add the array as a binary parameter. */
+static jk_err arr_param(pg_array *a, pg_params *p) {
+  uint8_t *h = (uint8_t *)a->b.data;
+  if (a->b.len > INT32_MAX) return jk_error_set(JK_ETOOLARGE, NULL);
+  put32(h, 1);            /* dimensions */
+  put32(h + 4, a->nulls); /* has nulls */
+  put32(h + 8, a->oid);
+  put32(h + 12, a->n);    /* elements */
+  put32(h + 16, 1);       /* lower bound */
+  jk__pg_bytes(p, a->b.data, (int)a->b.len);
+  return JK_OK;
+}
+
+static void arr_free(pg_array *a, size_t n) {
+  for (size_t i = 0; i < n; i++) jk_buf_free(&a[i].b);
+}
+
+/* Run a many-row write whose parameters are arrays a[0 .. na), checking it wrote `want` rows. */
+static jk_err run_many(pg_store *s, int slot, const char *sql, pg_array *a, int na, const char *what, int64_t want) {
+  pg_params p = {0};
+  jk_err e = JK_OK;
+  for (int i = 0; i < na && !e; i++) e = arr_param(&a[i], &p);
+  int64_t n = 0;
+  if (!e) e = jk__pg_do(s, slot, sql, &p, what, &n);
+  if (!e && n != want) e = jk_error_set(JK_EIO, "database (%s): %s", what, "row not written");
+  return e;
+}
+
+static jk_err ps_notice_append_many(jk_store *base, const jk_notice_row *rows, size_t n) {
+  pg_store *s = (pg_store *)base;
+  static const uint32_t oids[5] = {OID_TEXT, OID_INT8, OID_TEXT, OID_BYTEA, OID_BYTEA};
+  pg_array a[5] = {0};
+  jk_err e = JK_OK;
+  for (size_t at = 0; at < n && !e; at += MANY_CHUNK) {
+    size_t m = n - at < MANY_CHUNK ? n - at : MANY_CHUNK;
+    for (int k = 0; k < 5 && !e; k++) e = arr_reset(&a[k], oids[k]);
+    for (size_t i = at; i < at + m && !e; i++) {
+      const jk_notice_row *r = &rows[i];
+      if ((e = arr_text(&a[0], r->source)) || (e = arr_i64(&a[1], r->seq)) || (e = arr_add(&a[2], r->code, 11)) ||
+          (e = arr_add(&a[3], r->enc, r->enc_len)) || (e = arr_add(&a[4], r->leaf, 32)))
+        break;
+    }
+    if (!e)
+      e = run_many(s, SY_APPEND_MANY,
+                   "INSERT INTO notice_log(" NOTICE_COLS ") SELECT * FROM unnest($1::text[], $2::bigint[], "
+                   "$3::text[], $4::bytea[], $5::bytea[])",
+                   a, 5, "notice append", (int64_t)m);
+  }
+  arr_free(a, 5);
+  return e;
+}
+
+/* Records by (code, source), then by position: the last of each key is the one to write. */
+typedef struct hold_ref {
+  const jk_holding_rec *r;
+  size_t i;
+} hold_ref;
+
+static int hold_ref_cmp(const void *a, const void *b) {
+  const hold_ref *x = a, *y = b;
+  int c = strcmp(x->r->code, y->r->code);
+  if (!c) c = strcmp(x->r->source, y->r->source);
+  return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+/* One upsert cannot touch a row twice (SQLSTATE 21000): the records are reduced to the last
+ * of each (code, source) first, which leaves the same rows as upserting them all in order. */
+static jk_err ps_holding_put_many(jk_store *base, const jk_holding_rec *recs, size_t n) {
+  pg_store *s = (pg_store *)base;
+  static const uint32_t oids[13] = {OID_TEXT, OID_TEXT, OID_INT8, OID_INT4, OID_TEXT, OID_TEXT, OID_TEXT,
+                                    OID_TEXT, OID_TEXT, OID_TEXT, OID_INT4, OID_INT4, OID_INT4};
+  hold_ref *refs = jk_malloc(n * sizeof *refs);
+  if (!refs) return jk_error_set(JK_ENOMEM, NULL);
+  for (size_t i = 0; i < n; i++) refs[i] = (hold_ref){&recs[i], i};
+  qsort(refs, n, sizeof *refs, hold_ref_cmp);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    bool last = i + 1 == n || strcmp(refs[i].r->code, refs[i + 1].r->code) != 0 ||
+                strcmp(refs[i].r->source, refs[i + 1].r->source) != 0;
+    if (last) refs[m++] = refs[i];
+  }
+  pg_array a[13] = {0};
+  jk_err e = JK_OK;
+  for (size_t at = 0; at < m && !e; at += MANY_CHUNK) {
+    size_t c = m - at < MANY_CHUNK ? m - at : MANY_CHUNK;
+    for (int k = 0; k < 13 && !e; k++) e = arr_reset(&a[k], oids[k]);
+    for (size_t i = at; i < at + c && !e; i++) {
+      const jk_holding_rec *h = refs[i].r;
+      if ((e = arr_text(&a[0], h->code)) || (e = arr_text(&a[1], h->source)) || (e = arr_i64(&a[2], h->seq)) ||
+          (e = arr_i32(&a[3], h->version)) || (e = arr_text(&a[4], h->name)) || (e = arr_text(&a[5], h->kana)) ||
+          (e = arr_text(&a[6], h->address)) || (e = arr_text(&a[7], h->prev_code[0] ? h->prev_code : NULL)) ||
+          (e = arr_date(&a[8], h->birth)) || (e = arr_date(&a[9], h->moved_on)) ||
+          (e = arr_i32(&a[10], (int32_t)h->sex)) || (e = arr_i32(&a[11], h->reason)) ||
+          (e = arr_i32(&a[12], h->status)))
+        break;
+    }
+    if (!e)
+      e = run_many(s, SY_HOLD_PUT_MANY,
+                   "INSERT INTO holding(" HOLD_COLS ") SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
+                   "$4::integer[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], "
+                   "$11::integer[], $12::integer[], $13::integer[]) "
+                   "ON CONFLICT (code, source) DO UPDATE SET seq = excluded.seq, version = excluded.version, "
+                   "name = excluded.name, kana = excluded.kana, address = excluded.address, "
+                   "prev_code = excluded.prev_code, birth = excluded.birth, moved_on = excluded.moved_on, "
+                   "sex = excluded.sex, reason = excluded.reason, status = excluded.status",
+                   a, 13, "holding", (int64_t)c);
+  }
+  arr_free(a, 13);
+  jk_free(refs);
+  return e;
+}
+
+/* The codes come sorted and distinct: chunks of them give the rows in (code, source) order. */
+static jk_err ps_holding_get_codes(jk_store *base, const char *const *codes, size_t n, jk_holding_cb cb,
+                                   void *payload) {
+  pg_store *s = (pg_store *)base;
+  pg_array a = {0};
+  jk_err e = JK_OK;
+  bool stop = false;
+  for (size_t at = 0; at < n && !e && !stop; at += CODES_CHUNK) {
+    size_t c = n - at < CODES_CHUNK ? n - at : CODES_CHUNK;
+    e = arr_reset(&a, OID_TEXT);
+    for (size_t i = at; i < at + c && !e; i++) e = arr_add(&a, codes[i], 11);
+    pg_params p = {0};
+    if (!e) e = arr_param(&a, &p);
+    PGresult *r = e ? NULL
+                    : jk__pg_run(s, SY_HOLD_CODES,
+                                 "SELECT " HOLD_COLS " FROM holding WHERE code = ANY($1::text[]) ORDER BY code, source",
+                                 &p, "holding", &e);
+    for (int i = 0; r && i < PQntuples(r) && !stop; i++) {
+      jk_holding_rec h;
+      if ((e = read_holding(r, i, &h))) break;
+      stop = cb(&h, payload) != 0;
+    }
+    PQclear(r);
+  }
+  jk_buf_free(&a.b);
+  return e;
+}
+
 /* ---- peers ---- */
 
 static jk_err ps_peer_put(jk_store *base, const jk_peer_rec *pr) {
@@ -645,6 +863,9 @@ void jk__pg_sync_ops(struct jk__store_ops *ops) {
   ops->holding_delete = ps_holding_delete;
   ops->holding_each = ps_holding_each;
   ops->holding_count = ps_holding_count;
+  ops->notice_append_many = ps_notice_append_many;
+  ops->holding_put_many = ps_holding_put_many;
+  ops->holding_get_codes = ps_holding_get_codes;
   ops->peer_put = ps_peer_put;
   ops->peer_get = ps_peer_get;
   ops->sync_ack_put = ps_ack_put;

@@ -8,6 +8,7 @@
 #include "jukinet/text.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -518,20 +519,121 @@ static jk_err notice_next(jk_store *s, const char *source, int64_t **next) {
   return JK_OK;
 }
 
-jk_err jk_store_notice_append(jk_store *s, const jk_notice_row *row) {
-  jk_err e = need_tx(s);
-  if (e || (e = need_node("notice source", row->source)) || (e = need_code(row->code))) return e;
+/* Record that `source` continues at `next` (after a write of several rows). */
+static void notice_next_set(jk_store *s, const char *source, int64_t next) {
+  for (unsigned i = 0; i < JK__NOTICE_NEXT_SLOTS; i++) {
+    if (s->notice_next[i].next && strcmp(s->notice_next[i].source, source) == 0) {
+      s->notice_next[i].next = next;
+      return;
+    }
+  }
+  unsigned v = s->notice_next_victim++ % JK__NOTICE_NEXT_SLOTS;
+  snprintf(s->notice_next[v].source, sizeof s->notice_next[v].source, "%s", source);
+  s->notice_next[v].next = next;
+}
+
+static jk_err notice_seq_refused(const jk_notice_row *row, int64_t want) {
+  return jk_error_set(JK_ECONFLICT, "notice seq %lld of %s: expected %lld", (long long)row->seq, row->source,
+                      (long long)want);
+}
+
+/* A row's own fields (not its place in the source's sequence). */
+static jk_err notice_row_check(const jk_notice_row *row) {
+  jk_err e;
+  if ((e = need_node("notice source", row->source)) || (e = need_code(row->code))) return e;
   if (row->seq < 1) return jk_error_set(JK_EINVAL, "notices are numbered from 1");
   if (!row->enc || row->enc_len < 1 || row->enc_len > JK_NOTICE_ROW_MAX)
     return jk_error_set(JK_EINVAL, "a notice encoding must be 1 to %d bytes", JK_NOTICE_ROW_MAX);
+  return JK_OK;
+}
+
+jk_err jk_store_notice_append(jk_store *s, const jk_notice_row *row) {
+  jk_err e = need_tx(s);
+  if (e || (e = notice_row_check(row))) return e;
   int64_t *next;
   if ((e = notice_next(s, row->source, &next))) return e;
-  if (row->seq != *next)
-    return jk_error_set(JK_ECONFLICT, "notice seq %lld of %s: expected %lld", (long long)row->seq, row->source,
-                        (long long)*next);
+  if (row->seq != *next) return notice_seq_refused(row, *next);
   if ((e = s->ops->notice_append(s, row))) return e;
   (*next)++;
   return JK_OK;
+}
+
+/* Rows of a many-call grouped by source, each group in call order. */
+typedef struct notice_ref {
+  const char *source;
+  size_t i;
+} notice_ref;
+
+static int notice_ref_cmp(const void *a, const void *b) {
+  const notice_ref *x = a, *y = b;
+  int c = strcmp(x->source, y->source);
+  return c ? c : (x->i > y->i) - (x->i < y->i);
+}
+
+static jk_err need_array(const void *v, size_t n) {
+  return v || n == 0 ? JK_OK : jk_error_set(JK_EINVAL, "%zu rows were announced but none given", n);
+}
+
+/* n single appends in order, checked at once: every row's fields, then per source the
+ * contiguity (a source's first row is its next seq, each further row the one after). The error
+ * is the one the first refused row would have given. */
+jk_err jk_store_notice_append_many(jk_store *s, const jk_notice_row *rows, size_t n) {
+  jk_err e = need_tx(s);
+  if (e || (e = need_array(rows, n)) || n == 0) return e;
+  size_t valid = 0; /* rows[0 .. valid) have good fields */
+  while (valid < n && notice_row_check(&rows[valid]) == JK_OK) valid++;
+  size_t bad = valid;
+  int64_t want = 0;
+  bool one_source = true;
+  for (size_t i = 1; i < valid && one_source; i++)
+    one_source = rows[i].source == rows[0].source || strcmp(rows[i].source, rows[0].source) == 0;
+  notice_ref *refs = NULL;
+  if (valid && one_source) {
+    int64_t *next;
+    if ((e = notice_next(s, rows[0].source, &next))) return e;
+    for (size_t i = 0; i < valid; i++) {
+      if (rows[i].seq != *next + (int64_t)i) {
+        bad = i;
+        want = *next + (int64_t)i;
+        break;
+      }
+    }
+  } else if (valid) {
+    if (!(refs = jk_malloc(valid * sizeof *refs))) return jk_error_set(JK_ENOMEM, NULL);
+    for (size_t i = 0; i < valid; i++) refs[i] = (notice_ref){rows[i].source, i};
+    qsort(refs, valid, sizeof *refs, notice_ref_cmp);
+    for (size_t g = 0; g < valid;) {
+      size_t end = g + 1;
+      while (end < valid && strcmp(refs[end].source, refs[g].source) == 0) end++;
+      int64_t *next;
+      if ((e = notice_next(s, refs[g].source, &next))) {
+        jk_free(refs);
+        return e;
+      }
+      for (size_t k = g; k < end; k++) {
+        int64_t expect = *next + (int64_t)(k - g);
+        if (rows[refs[k].i].seq != expect) {
+          if (refs[k].i < bad) {
+            bad = refs[k].i;
+            want = expect;
+          }
+          break;
+        }
+      }
+      g = end;
+    }
+  }
+  if (bad < valid) e = notice_seq_refused(&rows[bad], want);
+  else if (valid < n) e = notice_row_check(&rows[valid]);
+  else e = s->ops->notice_append_many(s, rows, n);
+  if (!e) {
+    if (!refs) notice_next_set(s, rows[0].source, rows[n - 1].seq + 1);
+    for (size_t k = 0; refs && k < valid; k++) /* the last row of each source */
+      if (k + 1 == valid || strcmp(refs[k + 1].source, refs[k].source) != 0)
+        notice_next_set(s, refs[k].source, rows[refs[k].i].seq + 1);
+  }
+  jk_free(refs);
+  return e;
 }
 
 jk_err jk_store_notice_size(jk_store *s, const char *source, int64_t *out) {
@@ -609,12 +711,43 @@ jk_err jk_store_outbox_head_latest(jk_store *s, const char *node, jk_sync_head_r
   return e ? e : s->ops->outbox_head_latest(s, node, out);
 }
 
-jk_err jk_store_holding_put(jk_store *s, const jk_holding_rec *r) {
-  jk_err e = need_tx(s);
-  if (e) return e;
+static jk_err holding_check(const jk_holding_rec *r) {
   const char *field = "";
   if (!jk__store_holding_ok(r, &field)) return jk_error_set(JK_EINVAL, "holding record: field %s is invalid", field);
-  return s->ops->holding_put(s, r);
+  return JK_OK;
+}
+
+jk_err jk_store_holding_put(jk_store *s, const jk_holding_rec *r) {
+  jk_err e = need_tx(s);
+  return e || (e = holding_check(r)) ? e : s->ops->holding_put(s, r);
+}
+
+jk_err jk_store_holding_put_many(jk_store *s, const jk_holding_rec *recs, size_t n) {
+  jk_err e = need_tx(s);
+  if (e || (e = need_array(recs, n)) || n == 0) return e;
+  for (size_t i = 0; i < n; i++)
+    if ((e = holding_check(&recs[i]))) return e;
+  return s->ops->holding_put_many(s, recs, n);
+}
+
+static int code_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* The backends get the codes sorted (byte order) and distinct. */
+jk_err jk_store_holding_get_codes(jk_store *s, const char *const *codes, size_t n, jk_holding_cb cb, void *payload) {
+  jk_err e = need_array(codes, n);
+  if (e || n == 0) return e;
+  for (size_t i = 0; i < n; i++)
+    if ((e = need_code(codes[i]))) return e;
+  const char **sorted = jk_malloc(n * sizeof *sorted);
+  if (!sorted) return jk_error_set(JK_ENOMEM, NULL);
+  memcpy(sorted, codes, n * sizeof *sorted);
+  qsort(sorted, n, sizeof *sorted, code_cmp);
+  size_t m = 1;
+  for (size_t i = 1; i < n; i++)
+    if (strcmp(sorted[i], sorted[m - 1]) != 0) sorted[m++] = sorted[i];
+  e = s->ops->holding_get_codes(s, sorted, m, cb, payload);
+  jk_free(sorted);
+  return e;
 }
 
 jk_err jk_store_holding_get(jk_store *s, const char *code, const char *source, jk_holding_rec *out) {

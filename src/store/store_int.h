@@ -92,6 +92,13 @@ struct jk__store_ops {
   jk_err (*holding_delete)(jk_store *s, const char *code, const char *source);
   jk_err (*holding_each)(jk_store *s, const char *code, const char *source, jk_holding_cb cb, void *payload);
   jk_err (*holding_count)(jk_store *s, const char *source, int status, int64_t *out);
+  /* Several rows at once (store.h); n >= 1. notice_append_many: every row checked, each source's
+   * rows contiguous and starting at its next seq. holding_put_many: every record checked, the
+   * same (code, source) may come more than once (the later wins). holding_get_codes: the codes
+   * are checked, sorted (byte order) and distinct. */
+  jk_err (*notice_append_many)(jk_store *s, const jk_notice_row *rows, size_t n);
+  jk_err (*holding_put_many)(jk_store *s, const jk_holding_rec *recs, size_t n);
+  jk_err (*holding_get_codes)(jk_store *s, const char *const *codes, size_t n, jk_holding_cb cb, void *payload);
   jk_err (*peer_put)(jk_store *s, const jk_peer_rec *p);
   jk_err (*peer_get)(jk_store *s, const char *node, jk_peer_rec *out);
   jk_err (*sync_ack_put)(jk_store *s, const char *sender, int64_t size, const uint8_t root[32], const char *at);

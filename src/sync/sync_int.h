@@ -34,6 +34,24 @@ void jk__sync_answer_error(jk_sync_answer *a, unsigned status, jk_err e, const c
 /* The HTTP status for an error code. */
 unsigned jk__sync_status_of(jk_err e);
 
+/* The current-record order (sync.h jk_sync_identity): true when a is the newer record of a
+ * resident than b — the later 異動年月日; on the same day active over removed over erased; then
+ * the larger source id. */
+bool jk__holding_newer(const jk_holding_rec *a, const jk_holding_rec *b);
+
+/* A batch's in-memory view of the holding rows of its resident codes (holdings.c). */
+typedef struct jk__hview jk__hview;
+jk_err jk__hview_load(jk__hview **out, jk_store *s, const char *const *codes, size_t n);
+void jk__hview_free(jk__hview *v);
+/* The row of (code, source), NULL when none. Valid until the next put. */
+const jk_holding_rec *jk__hview_get(const jk__hview *v, const char *code, const char *source);
+jk_err jk__hview_put(jk__hview *v, const jk_holding_rec *r);
+void jk__hview_delete(jk__hview *v, const char *code, const char *source);
+/* The current record of a code among the rows of the view. */
+bool jk__hview_current(const jk__hview *v, const char *code, jk_holding_rec *out);
+/* Write every changed row back (one put_many, deletes one by one). */
+jk_err jk__hview_flush(jk__hview *v, jk_store *s);
+
 /* Copy between the store's head row and the wire struct. */
 void jk__head_from_row(jk_outbox_head *h, const jk_sync_head_row *r);
 void jk__head_to_row(jk_sync_head_row *r, const jk_outbox_head *h);

@@ -16,26 +16,24 @@
  *    refused, unless it is the resident's first version there (a 転入, 出生 or 職権記載 — the
  *    resident is new at that municipality) or a 住民票コード変更 of a code it holds;
  *  - a 出生 cannot take a code another municipality holds on its register;
- *  - versions only move forward. */
-static jk_err apply_notice(jk_store *s, const jk_notice *n) {
-  jk_holding_rec mine, prev;
-  bool have = false;
-  jk_err e = jk_store_holding_get(s, n->code, n->source, &mine);
-  if (e == JK_OK) have = true;
-  else if (e != JK_ENOTFOUND) return e;
+ *  - versions only move forward.
+ * Applied to the batch's view of the rows (holdings.c); written back once per batch. */
+static jk_err apply_notice(jk__hview *v, const jk_notice *n) {
+  const jk_holding_rec *mine = jk__hview_get(v, n->code, n->source);
+  bool have = mine && mine->status != JK_HOLDING_ERASED;
 
   if (n->kind == JK_NOTICE_ERASE) {
-    if (!have || mine.status == JK_HOLDING_ERASED)
+    if (!have)
       return jk_error_set(JK_EPERM, "notice %llu: erasure of resident code %s, which %s does not hold",
                           (unsigned long long)n->seq, n->code, n->source);
     jk_holding_rec er = {0};
     snprintf(er.code, sizeof er.code, "%s", n->code);
     snprintf(er.source, sizeof er.source, "%s", n->source);
     er.seq = (int64_t)n->seq;
-    er.version = mine.version;
+    er.version = mine->version;
     er.moved_on = n->moved_on;
     er.status = JK_HOLDING_ERASED;
-    return jk_store_holding_put(s, &er);
+    return jk__hview_put(v, &er);
   }
 
   jk_holding_rec r = {0};
@@ -53,41 +51,44 @@ static jk_err apply_notice(jk_store *s, const jk_notice *n) {
   r.reason = (int)n->reason;
   r.status = (int)n->status;
 
-  if (have && mine.status != JK_HOLDING_ERASED) {
-    if (n->version <= mine.version)
+  if (have) {
+    if (n->version <= mine->version)
       return jk_error_set(JK_ECONFLICT, "notice %llu: version %d of resident code %s does not follow version %d",
-                          (unsigned long long)n->seq, n->version, n->code, mine.version);
-    return jk_store_holding_put(s, &r);
+                          (unsigned long long)n->seq, n->version, n->code, mine->version);
+    return jk__hview_put(v, &r);
   }
   if (n->reason == JK_MOVE_CODE_CHANGE && n->prev_code[0]) {
-    e = jk_store_holding_get(s, n->prev_code, n->source, &prev);
-    if (e == JK_ENOTFOUND || (e == JK_OK && prev.status == JK_HOLDING_ERASED))
+    const jk_holding_rec *prev = jk__hview_get(v, n->prev_code, n->source);
+    if (!prev || prev->status == JK_HOLDING_ERASED)
       return jk_error_set(JK_EPERM, "notice %llu: code change from %s, which %s does not hold",
                           (unsigned long long)n->seq, n->prev_code, n->source);
-    if (e) return e;
-    if ((e = jk_store_holding_delete(s, n->prev_code, n->source))) return e;
-    return jk_store_holding_put(s, &r);
+    jk__hview_delete(v, n->prev_code, n->source);
+    return jk__hview_put(v, &r);
   }
+  jk_holding_rec cur;
+  bool known = jk__hview_current(v, n->code, &cur);
   if (n->version != 1) {
     /* whose resident is it, then? name them in the refusal */
-    char other[64] = "";
-    jk_holding_rec cur;
-    if (jk_sync_identity(s, n->code, &cur) == JK_OK) snprintf(other, sizeof other, "%s", cur.source);
-    if (*other)
+    if (known && strcmp(cur.source, n->source) != 0)
       return jk_error_set(JK_EPERM, "notice %llu: resident code %s is a resident of %s, not of %s",
-                          (unsigned long long)n->seq, n->code, other, n->source);
+                          (unsigned long long)n->seq, n->code, cur.source, n->source);
     return jk_error_set(JK_EPERM, "notice %llu: %s never registered resident code %s", (unsigned long long)n->seq,
                         n->source, n->code);
   }
-  if (n->reason == JK_MOVE_BIRTH) {
-    jk_holding_rec cur;
-    e = jk_sync_identity(s, n->code, &cur);
-    if (e == JK_OK && cur.status == JK_STATUS_ACTIVE && strcmp(cur.source, n->source) != 0)
-      return jk_error_set(JK_EPERM, "notice %llu: a birth with resident code %s, which %s holds",
-                          (unsigned long long)n->seq, n->code, cur.source);
-    if (e && e != JK_ENOTFOUND) return e;
-  }
-  return jk_store_holding_put(s, &r);
+  if (n->reason == JK_MOVE_BIRTH && known && cur.status == JK_STATUS_ACTIVE && strcmp(cur.source, n->source) != 0)
+    return jk_error_set(JK_EPERM, "notice %llu: a birth with resident code %s, which %s holds",
+                        (unsigned long long)n->seq, n->code, cur.source);
+  return jk__hview_put(v, &r);
+}
+
+static int rank_status(int st) { return st == JK_STATUS_ACTIVE ? 2 : st == JK_STATUS_REMOVED ? 1 : 0; }
+
+bool jk__holding_newer(const jk_holding_rec *a, const jk_holding_rec *b) {
+  int c = jk_date_cmp(a->moved_on, b->moved_on);
+  if (a->status == JK_HOLDING_ERASED || b->status == JK_HOLDING_ERASED) c = 0; /* an erased row has no date to speak of */
+  if (c == 0) c = rank_status(a->status) - rank_status(b->status);
+  if (c == 0) c = strcmp(a->source, b->source);
+  return c > 0;
 }
 
 typedef struct pick_ctx {
@@ -95,19 +96,9 @@ typedef struct pick_ctx {
   bool have;
 } pick_ctx;
 
-static int rank_status(int st) { return st == JK_STATUS_ACTIVE ? 2 : st == JK_STATUS_REMOVED ? 1 : 0; }
-
 static int pick(const jk_holding_rec *r, void *payload) {
   pick_ctx *p = payload;
-  if (r->status == JK_HOLDING_ERASED && p->have) return 0;
-  bool better = !p->have;
-  if (!better) {
-    int c = jk_date_cmp(r->moved_on, p->best.moved_on);
-    if (c == 0) c = rank_status(r->status) - rank_status(p->best.status);
-    if (c == 0) c = strcmp(r->source, p->best.source);
-    better = c > 0 || p->best.status == JK_HOLDING_ERASED;
-  }
-  if (better) {
+  if (!p->have || jk__holding_newer(r, &p->best)) {
     p->best = *r;
     p->have = true;
   }
@@ -233,21 +224,45 @@ static jk_err apply_batch(const jk_sync_ctx *ctx, const jk_sync_peer *peer, cons
   jk_merkle_source src = jk__notice_source(&t);
   jk_err e = jk_merkle_frontier_load(&f, (uint64_t)have, &src);
   if (e) return e;
-  if ((e = jk_store_begin(ctx->store))) return e;
-  int64_t h = have;
-  jk_notice n;
-  for (size_t i = 0; i < b->count && !e; i++) {
-    const jk_batch_item *it = &b->items[i];
-    if ((int64_t)it->seq <= h) continue; /* re-sent: applied before */
-    if ((e = jk_notice_decode(&n, it->enc, it->enc_len))) break;
-    if ((e = apply_notice(ctx->store, &n))) break;
-    jk_notice_row row = {.source = b->source, .seq = (int64_t)it->seq, .code = n.code, .enc = it->enc,
-                         .enc_len = it->enc_len};
-    jk_notice_leaf(it->enc, it->enc_len, row.leaf);
-    if ((e = jk_store_notice_append(ctx->store, &row))) break;
-    if ((e = jk_merkle_frontier_push(&f, row.leaf, 64, NULL, NULL))) break;
-    h = (int64_t)it->seq;
+  /* the new notices, decoded; their codes' rows in one read */
+  size_t first = 0;
+  while (first < b->count && (int64_t)b->items[first].seq <= have) first++; /* re-sent: applied before */
+  size_t m = b->count - first;
+  jk_notice *ns = m ? jk_malloc(m * sizeof *ns) : NULL;
+  jk_notice_row *rows = m ? jk_malloc(m * sizeof *rows) : NULL;
+  const char **codes = m ? jk_malloc(2 * m * sizeof *codes) : NULL;
+  jk__hview *view = NULL;
+  size_t nc = 0;
+  if (m && (!ns || !rows || !codes)) e = jk_error_set(JK_ENOMEM, NULL);
+  for (size_t i = 0; i < m && !e; i++) {
+    const jk_batch_item *it = &b->items[first + i];
+    if ((e = jk_notice_decode(&ns[i], it->enc, it->enc_len))) break;
+    rows[i] = (jk_notice_row){.source = b->source, .seq = (int64_t)it->seq, .code = ns[i].code, .enc = it->enc,
+                              .enc_len = it->enc_len};
+    jk_notice_leaf(it->enc, it->enc_len, rows[i].leaf);
+    codes[nc++] = ns[i].code;
+    if (ns[i].prev_code[0]) codes[nc++] = ns[i].prev_code;
   }
+  if (!e) e = jk_store_begin(ctx->store);
+  if (e) {
+    jk_free(ns);
+    jk_free(rows);
+    jk_free(codes);
+    return e;
+  }
+  int64_t h = have;
+  if (m) e = jk__hview_load(&view, ctx->store, codes, nc);
+  for (size_t i = 0; i < m && !e; i++) {
+    if ((e = apply_notice(view, &ns[i]))) break;
+    if ((e = jk_merkle_frontier_push(&f, rows[i].leaf, 64, NULL, NULL))) break;
+    h = rows[i].seq;
+  }
+  if (!e && m) e = jk_store_notice_append_many(ctx->store, rows, m);
+  if (!e && m) e = jk__hview_flush(view, ctx->store);
+  jk__hview_free(view);
+  jk_free(rows);
+  jk_free(ns);
+  jk_free(codes);
   if (!e && h > have && (int64_t)b->outbox.size == h) {
     /* the head covers exactly what is held now: its root must be ours, or the source rewrote
      * notices it had sent before (each proof only ties a notice to the head, not the past) */

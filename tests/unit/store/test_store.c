@@ -2,6 +2,7 @@
  * Runs on SQLite, and on PostgreSQL when JK_TEST_STORE says so (storefx.h). */
 #include "testutil.h"
 
+#include "jukinet/buf.h"
 #include "jukinet/store.h"
 #include "store/store_int.h"
 
@@ -1131,6 +1132,429 @@ static void test_sync_long_reads(void **state) {
   jk_store_close(s);
 }
 
+/* ---- several rows at once (jk_store_notice_append_many, _holding_put_many, _get_codes) ---- */
+
+/* The notices of `sources` and every holding, as text: two stores compare equal when they hold
+ * the same rows. */
+static int dump_notice_cb(const jk_notice_row *r, void *p) {
+  jk_buf *b = p;
+  jk_buf_appendf(b, "N %s %lld %s ", r->source, (long long)r->seq, r->code);
+  for (size_t i = 0; i < r->enc_len; i++) jk_buf_appendf(b, "%02x", r->enc[i]);
+  jk_buf_appends(b, " ");
+  for (size_t i = 0; i < 32; i++) jk_buf_appendf(b, "%02x", r->leaf[i]);
+  jk_buf_appends(b, "\n");
+  return 0;
+}
+
+static int dump_holding_cb(const jk_holding_rec *r, void *p) {
+  jk_buf *b = p;
+  jk_buf_appendf(b, "H %s|%s|%lld|%d|%s|%s|%s|%s|%04d-%02d-%02d|%04d-%02d-%02d|%d|%d|%d\n", r->code, r->source,
+                 (long long)r->seq, r->version, r->name, r->kana, r->address, r->prev_code, r->birth.y, r->birth.m,
+                 r->birth.d, r->moved_on.y, r->moved_on.m, r->moved_on.d, (int)r->sex, r->reason, r->status);
+  return 0;
+}
+
+static char *dump_sync(jk_store *s, const char *const *sources, size_t nsources) {
+  jk_buf b = {0};
+  for (size_t i = 0; i < nsources; i++)
+    assert_int_equal(jk_store_notice_each(s, sources[i], 1, 0, dump_notice_cb, &b), JK_OK);
+  assert_int_equal(jk_store_holding_each(s, NULL, NULL, dump_holding_cb, &b), JK_OK);
+  jk_buf_appends(&b, "end\n");
+  return jk_buf_steal(&b, NULL);
+}
+
+/* Text that a careless array literal, CSV or SQL quoting would mangle. */
+static const char *const nasty[] = {
+    "O'Brien \"Jr\" \\ ,{x},(y)",
+    "{\"a\",\"b\"}",
+    "NULL",
+    "\\x41\\\\",
+    "髙橋　𠮷野家　ｶﾀｶﾅ　①", /* NFC Japanese, a 4-byte character, half-width kana */
+    "a\tb\nc\rd",
+    " ",
+    "\"\"",
+};
+#define NNASTY (sizeof nasty / sizeof nasty[0])
+
+/* Record i of a varied set: nasty text, the longest fields, erased rows, code changes. */
+static jk_holding_rec varied_holding(int i, const char *source) {
+  jk_holding_rec r = holding("", source, i + 1, i % 5 + 1);
+  snprintf(r.code, sizeof r.code, "%011d", 20000000 + i % 37);
+  snprintf(r.name, sizeof r.name, "%s%d", nasty[i % NNASTY], i);
+  snprintf(r.kana, sizeof r.kana, "%s", nasty[(i + 3) % NNASTY]);
+  if (i % 7 == 0) { /* the longest fields: JK_NAME_MAX / JK_ADDRESS_MAX bytes of 3-byte characters and 'x' */
+    size_t k = 0;
+    while (k + 3 <= JK_NAME_MAX) k += (size_t)snprintf(r.name + k, sizeof r.name - k, "%s", "漢");
+    while (k < JK_NAME_MAX) r.name[k++] = 'x';
+    r.name[k] = '\0';
+    k = 0;
+    while (k + 3 <= JK_ADDRESS_MAX) k += (size_t)snprintf(r.address + k, sizeof r.address - k, "%s", "町");
+    while (k < JK_ADDRESS_MAX) r.address[k++] = 'y';
+    r.address[k] = '\0';
+  }
+  if (i % 4 == 1) {
+    r.reason = JK_MOVE_CODE_CHANGE;
+    snprintf(r.prev_code, sizeof r.prev_code, "%011d", 30000000 + i);
+  }
+  if (i % 6 == 5) r.moved_on = (jk_date){0, 0, 0};
+  if (i % 11 == 10) r.status = JK_STATUS_REMOVED;
+  if (i % 9 == 8) { /* erased: content cleared */
+    jk_holding_rec e = {.seq = i + 1, .version = 0, .status = JK_HOLDING_ERASED};
+    memcpy(e.code, r.code, sizeof e.code);
+    memcpy(e.source, r.source, sizeof e.source);
+    r = e;
+  }
+  return r;
+}
+
+/* Notice i of a source: an encoding of 1 .. JK_NOTICE_ROW_MAX bytes of every value. */
+static jk_notice_row varied_notice(const char *source, int64_t seq, uint8_t *enc, char code[12]) {
+  jk_notice_row r = {.source = source, .seq = seq, .code = code, .enc = enc};
+  snprintf(code, 12, "%011lld", (long long)(40000000 + seq % 8));
+  r.enc_len = seq % 13 == 0 ? JK_NOTICE_ROW_MAX : (size_t)(1 + seq % 300);
+  for (size_t i = 0; i < r.enc_len; i++) enc[i] = (uint8_t)(i * 7 + (size_t)seq + (uint8_t)source[0]);
+  for (int i = 0; i < 32; i++) r.leaf[i] = (uint8_t)(seq * 3 + i);
+  return r;
+}
+
+/* The same rows written one by one into one store and in many-calls into another read back the
+ * same; more than a statement's worth of rows (the PostgreSQL backend writes in chunks). */
+static void test_many_same_as_singles(void **state) {
+  fx *f = *state;
+  enum { NN = 4500, NH = 4600 };
+  static const char *const sources[] = {SRC_A, SRC_B, "c-1", "d-2", "e-3", "f-4"};
+  enum { NS = sizeof sources / sizeof sources[0] };
+  tu_store t2;
+  tu_store_new(&t2);
+  jk_store *one, *many;
+  assert_int_equal(jk_store_open(&one, t2.location, JK_STORE_CREATE), JK_OK);
+  assert_int_equal(jk_store_open(&many, f->path, JK_STORE_CREATE), JK_OK);
+  static uint8_t encs[NN][JK_NOTICE_ROW_MAX];
+  static jk_notice_row rows[NN];
+  static jk_holding_rec recs[NH];
+  /* SRC_A alone for 4000 rows, then six sources interleaved (more than the seq cache holds) */
+  int64_t next[NS] = {1, 1, 1, 1, 1, 1};
+  static char codes[NN][12];
+  for (int i = 0; i < NN; i++) {
+    int src = i < 4000 ? 0 : i % NS;
+    rows[i] = varied_notice(sources[src], next[src]++, encs[i], codes[i]);
+  }
+  for (int i = 0; i < NH; i++) recs[i] = varied_holding(i, sources[i % 3]); /* (code, source) repeats often */
+
+  assert_int_equal(jk_store_begin(one), JK_OK);
+  for (int i = 0; i < NN; i++) assert_int_equal(jk_store_notice_append(one, &rows[i]), JK_OK);
+  for (int i = 0; i < NH; i++)
+    if (jk_store_holding_put(one, &recs[i]) != JK_OK) fail_msg("record %d: %s", i, jk_error_last());
+  assert_int_equal(jk_store_commit(one), JK_OK);
+
+  assert_int_equal(jk_store_notice_append_many(many, rows, 10), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_holding_put_many(many, recs, 10), JK_ECONFLICT);
+  assert_int_equal(jk_store_begin(many), JK_OK);
+  assert_int_equal(jk_store_notice_append_many(many, rows, 0), JK_OK);
+  assert_int_equal(jk_store_holding_put_many(many, recs, 0), JK_OK);
+  assert_int_equal(jk_store_notice_append_many(many, rows, 1), JK_OK);       /* one */
+  assert_int_equal(jk_store_notice_append(many, &rows[1]), JK_OK);          /* a single after a many */
+  assert_int_equal(jk_store_notice_append_many(many, rows + 2, 3998), JK_OK); /* more than a chunk */
+  assert_int_equal(jk_store_notice_append_many(many, rows + 4000, 300), JK_OK); /* six sources */
+  for (int i = 4300; i < 4310; i++) assert_int_equal(jk_store_notice_append(many, &rows[i]), JK_OK);
+  assert_int_equal(jk_store_notice_append_many(many, rows + 4310, NN - 4310), JK_OK);
+  assert_int_equal(jk_store_holding_put_many(many, recs, 1), JK_OK);
+  assert_int_equal(jk_store_holding_put_many(many, recs + 1, NH - 1), JK_OK);
+  int64_t size = 0;
+  assert_int_equal(jk_store_notice_size(many, SRC_A, &size), JK_OK);
+  assert_int_equal(size, next[0] - 1);
+  assert_int_equal(jk_store_commit(many), JK_OK);
+
+  char *a = dump_sync(one, sources, NS), *b = dump_sync(many, sources, NS);
+  assert_true(strlen(a) > 1000000);
+  if (strcmp(a, b) != 0) {
+    size_t k = 0;
+    while (a[k] == b[k]) k++;
+    while (k && a[k - 1] != '\n') k--;
+    fail_msg("the stores differ from:\n%.300s\n---\n%.300s", a + k, b + k);
+  }
+  /* the nasty strings came back byte for byte */
+  for (size_t i = 0; i < NNASTY; i++)
+    if (!strstr(b, nasty[i])) fail_msg("'%s' did not come back", nasty[i]);
+  jk_holding_rec got;
+  assert_int_equal(jk_store_holding_get(many, recs[7].code, recs[7].source, &got), JK_OK);
+  int64_t held = 0;
+  assert_int_equal(jk_store_holding_count(many, NULL, 0, &held), JK_OK);
+  assert_int_equal(held, 37 * 3);
+  free(a);
+  free(b);
+  /* a transaction continues after many-calls: the seq cache was kept right */
+  assert_int_equal(jk_store_begin(many), JK_OK);
+  uint8_t enc[JK_NOTICE_ROW_MAX];
+  char code[NS][12];
+  jk_notice_row more[NS];
+  for (int k = 0; k < NS; k++) more[k] = varied_notice(sources[k], next[k], enc, code[k]);
+  assert_int_equal(jk_store_notice_append_many(many, more, NS), JK_OK);
+  for (int k = 0; k < NS; k++) {
+    jk_notice_row r = varied_notice(sources[k], next[k] + 1, enc, code[k]);
+    assert_int_equal(jk_store_notice_append(many, &r), JK_OK);
+  }
+  jk_store_rollback(many);
+  jk_store_close(one);
+  jk_store_close(many);
+  tu_store_free(&t2);
+}
+
+static void test_many_refused(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  uint8_t enc[8][16];
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  jk_notice_row pre = nrow(SRC_A, 1, CODE1, enc[0]);
+  assert_int_equal(jk_store_notice_append(s, &pre), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+
+  static const struct {
+    const char *what;
+    int64_t seqs[5];
+    const char *msg;
+  } runs[] = {
+      {"gap", {2, 3, 5}, "notice seq 5 of " SRC_A ": expected 4"},
+      {"duplicate", {2, 3, 3}, "notice seq 3 of " SRC_A ": expected 4"},
+      {"wrong first", {3, 4, 5}, "notice seq 3 of " SRC_A ": expected 2"},
+      {"restart", {1, 2, 3}, "notice seq 1 of " SRC_A ": expected 2"},
+      {"backwards", {2, 4, 3}, "notice seq 4 of " SRC_A ": expected 3"},
+  };
+  for (size_t k = 0; k < sizeof runs / sizeof runs[0]; k++) {
+    jk_notice_row rows[3];
+    for (int i = 0; i < 3; i++) rows[i] = nrow(SRC_A, runs[k].seqs[i], CODE2, enc[i]);
+    assert_int_equal(jk_store_begin(s), JK_OK);
+    if (jk_store_notice_append_many(s, rows, 3) != JK_ECONFLICT) fail_msg("%s: accepted", runs[k].what);
+    assert_error_contains(runs[k].msg);
+    jk_store_rollback(s);
+    int64_t n = 0;
+    assert_int_equal(jk_store_notice_size(s, SRC_A, &n), JK_OK);
+    assert_int_equal(n, 1);
+  }
+  /* several sources: the error is the first refused row's in call order */
+  jk_notice_row mix[5] = {nrow(SRC_B, 1, CODE1, enc[0]), nrow(SRC_A, 2, CODE1, enc[1]), nrow(SRC_B, 3, CODE1, enc[2]),
+                          nrow(SRC_A, 4, CODE1, enc[3]), nrow("c-9", 2, CODE1, enc[4])};
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_notice_append_many(s, mix, 5), JK_ECONFLICT);
+  assert_error_contains("notice seq 3 of " SRC_B ": expected 2");
+  /* a bad field after the first contiguity error: the contiguity error; before it: the field */
+  jk_notice_row two[3] = {nrow(SRC_A, 2, CODE1, enc[0]), nrow(SRC_A, 4, CODE1, enc[1]), nrow(SRC_A, 4, "123", enc[2])};
+  assert_int_equal(jk_store_notice_append_many(s, two, 3), JK_ECONFLICT);
+  two[1].code = "123";
+  assert_int_equal(jk_store_notice_append_many(s, two, 3), JK_EINVAL);
+  assert_error_contains("11 digits");
+  two[1] = nrow(SRC_A, 3, CODE1, enc[1]);
+  two[2] = nrow(SRC_A, 0, CODE1, enc[2]);
+  assert_int_equal(jk_store_notice_append_many(s, two, 3), JK_EINVAL);
+  two[2] = nrow(SRC_A, 4, CODE1, enc[2]);
+  two[2].enc_len = JK_NOTICE_ROW_MAX + 1;
+  assert_int_equal(jk_store_notice_append_many(s, two, 3), JK_EINVAL);
+  two[2] = nrow("bad id", 1, CODE1, enc[2]);
+  assert_int_equal(jk_store_notice_append_many(s, two, 3), JK_EINVAL);
+  assert_int_equal(jk_store_notice_append_many(s, NULL, 3), JK_EINVAL);
+  assert_int_equal(jk_store_notice_append_many(s, NULL, 0), JK_OK);
+  /* nothing of the refused calls was written: the next seq is still 2 */
+  two[2] = nrow(SRC_A, 4, CODE1, enc[2]);
+  assert_int_equal(jk_store_notice_append_many(s, two, 3), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  int64_t n = 0;
+  assert_int_equal(jk_store_notice_size(s, SRC_A, &n), JK_OK);
+  assert_int_equal(n, 4);
+  assert_int_equal(jk_store_notice_size(s, SRC_B, &n), JK_OK);
+  assert_int_equal(n, 0);
+
+  /* holdings: a bad record anywhere refuses the whole call before anything is written */
+  jk_holding_rec recs[3] = {holding(CODE1, SRC_A, 1, 1), holding(CODE2, SRC_A, 2, 1), holding(CODE2, SRC_B, 3, 1)};
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  recs[2].birth = (jk_date){1980, 2, 30};
+  assert_int_equal(jk_store_holding_put_many(s, recs, 3), JK_EINVAL);
+  assert_error_contains("field birth");
+  recs[2] = holding(CODE2, SRC_B, 3, 1);
+  recs[1].sex = JK_SEX_NONE;
+  assert_int_equal(jk_store_holding_put_many(s, recs, 3), JK_EINVAL);
+  assert_error_contains("field sex");
+  assert_int_equal(jk_store_holding_put_many(s, NULL, 2), JK_EINVAL);
+  int64_t held = -1;
+  assert_int_equal(jk_store_holding_count(s, NULL, 0, &held), JK_OK); /* the transaction is still usable */
+  assert_int_equal(held, 0);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+
+  /* a row the database refuses (here a trigger an editor added) fails the call; after the
+   * rollback nothing of it is there */
+  if (tu_is_pg())
+    raw_exec(f,
+             "CREATE TRIGGER refuse7 BEFORE INSERT ON notice_log FOR EACH ROW WHEN (NEW.seq = 7) "
+             "EXECUTE FUNCTION jk_refuse('no seven')",
+             TU_RAW_OK);
+  else
+    raw_exec(f, "CREATE TRIGGER refuse7 BEFORE INSERT ON notice_log WHEN NEW.seq = 7 BEGIN SELECT RAISE(ABORT, "
+                "'no seven'); END",
+             TU_RAW_OK);
+  jk_notice_row five[4];
+  for (int i = 0; i < 4; i++) five[i] = nrow(SRC_A, 5 + i, CODE1, enc[i]);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_notice_append_many(s, five, 4), JK_ECONFLICT);
+  assert_error_contains("no seven");
+  if (!tu_is_pg()) { /* SQLite goes on: nothing of the call was kept */
+    assert_int_equal(jk_store_notice_size(s, SRC_A, &n), JK_OK);
+    assert_int_equal(n, 4);
+  }
+  jk_store_rollback(s);
+  assert_int_equal(jk_store_notice_size(s, SRC_A, &n), JK_OK);
+  assert_int_equal(n, 4);
+  /* an erroring holding upsert: the same */
+  if (tu_is_pg())
+    raw_exec(f,
+             "CREATE TRIGGER refuse_h BEFORE INSERT OR UPDATE ON holding FOR EACH ROW WHEN (NEW.seq = 3) "
+             "EXECUTE FUNCTION jk_refuse('no three')",
+             TU_RAW_OK);
+  else
+    raw_exec(f, "CREATE TRIGGER refuse_h BEFORE INSERT ON holding WHEN NEW.seq = 3 BEGIN SELECT RAISE(ABORT, "
+                "'no three'); END",
+             TU_RAW_OK);
+  recs[1] = holding(CODE2, SRC_A, 2, 1);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_holding_put_many(s, recs, 3), JK_ECONFLICT);
+  assert_error_contains("no three");
+  if (!tu_is_pg()) {
+    assert_int_equal(jk_store_holding_count(s, NULL, 0, &held), JK_OK);
+    assert_int_equal(held, 0);
+  }
+  jk_store_rollback(s);
+  assert_int_equal(jk_store_holding_count(s, NULL, 0, &held), JK_OK);
+  assert_int_equal(held, 0);
+  jk_store_close(s);
+}
+
+/* put_many with the same (code, source) several times: the last one wins, wherever it is. */
+static void test_holding_put_many_last_wins(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_holding_rec recs[6] = {holding(CODE1, SRC_A, 1, 1), holding(CODE2, SRC_A, 2, 1), holding(CODE1, SRC_A, 3, 2),
+                            holding(CODE1, SRC_B, 4, 1), holding(CODE2, SRC_A, 5, 2), holding(CODE1, SRC_A, 6, 3)};
+  snprintf(recs[5].name, sizeof recs[5].name, "%s", "最後　の人");
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  jk_holding_rec old = holding(CODE2, SRC_A, 1, 1); /* already stored: replaced */
+  assert_int_equal(jk_store_holding_put(s, &old), JK_OK);
+  assert_int_equal(jk_store_holding_put_many(s, recs, 6), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  seen_holdings v = {0};
+  assert_int_equal(jk_store_holding_each(s, NULL, NULL, holding_cb, &v), JK_OK);
+  assert_int_equal(v.n, 3);
+  assert_string_equal(v.keys[0], CODE2 "/" SRC_A "/2");
+  assert_string_equal(v.keys[1], CODE1 "/" SRC_B "/1");
+  assert_string_equal(v.keys[2], CODE1 "/" SRC_A "/3");
+  jk_holding_rec got;
+  assert_int_equal(jk_store_holding_get(s, CODE1, SRC_A, &got), JK_OK);
+  assert_int_equal(got.seq, 6);
+  assert_string_equal(got.name, "最後　の人");
+  /* the same record twice in a row, and a row replaced by an erased one in the same call */
+  jk_holding_rec gone = {.seq = 9, .version = 0, .status = JK_HOLDING_ERASED};
+  snprintf(gone.code, sizeof gone.code, "%s", CODE1);
+  snprintf(gone.source, sizeof gone.source, "%s", SRC_B);
+  jk_holding_rec again[3] = {recs[3], recs[3], gone};
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_holding_put_many(s, again, 3), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(jk_store_holding_get(s, CODE1, SRC_B, &got), JK_OK);
+  assert_int_equal(got.status, JK_HOLDING_ERASED);
+  assert_int_equal(got.seq, 9);
+  assert_string_equal(got.name, "");
+  assert_int_equal(got.birth.y, 0);
+  jk_store_close(s);
+}
+
+typedef struct codes_seen {
+  int n, stop_after;
+  char last[80];
+  bool bad;
+  char keys[16][96];
+} codes_seen;
+
+static int codes_cb(const jk_holding_rec *r, void *p) {
+  codes_seen *c = p;
+  char key[80];
+  snprintf(key, sizeof key, "%s %s", r->code, r->source);
+  if (c->n && strcmp(key, c->last) <= 0) c->bad = true; /* (code, source) order, each row once */
+  snprintf(c->last, sizeof c->last, "%s", key);
+  if (c->n < 16) snprintf(c->keys[c->n], sizeof c->keys[0], "%s/%d", key, r->version);
+  c->n++;
+  return c->stop_after && c->n >= c->stop_after;
+}
+
+static void test_holding_get_codes(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  enum { N = 5000 };
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  static jk_holding_rec recs[N + 2];
+  for (int i = 0; i < N; i++) {
+    recs[i] = holding("", i % 2 ? SRC_A : SRC_B, i + 1, 1);
+    snprintf(recs[i].code, sizeof recs[i].code, "%011d", 50000000 + i / 2); /* two sources per code */
+  }
+  recs[N] = holding(CODE1, SRC_A, 1, 4);
+  recs[N + 1] = holding(CODE1, "0-first", 1, 5);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_holding_put_many(s, recs, N + 2), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+
+  /* repeats, unknown codes, any order; outside a transaction */
+  const char *codes[] = {CODE2, CODE1, "00050000001", CODE1, "99999999999", "00050000000", "00050000001"};
+  codes_seen c = {0};
+  assert_int_equal(jk_store_holding_get_codes(s, codes, 7, codes_cb, &c), JK_OK);
+  assert_false(c.bad);
+  assert_int_equal(c.n, 6);
+  assert_string_equal(c.keys[0], "00050000000 " SRC_B "/1"); /* byte order: "0-" < "B-" < "a-" */
+  assert_string_equal(c.keys[1], "00050000000 " SRC_A "/1");
+  assert_string_equal(c.keys[2], "00050000001 " SRC_B "/1");
+  assert_string_equal(c.keys[3], "00050000001 " SRC_A "/1");
+  assert_string_equal(c.keys[4], CODE1 " 0-first/5");
+  assert_string_equal(c.keys[5], CODE1 " " SRC_A "/4");
+  /* none known */
+  c = (codes_seen){0};
+  assert_int_equal(jk_store_holding_get_codes(s, codes + 4, 1, codes_cb, &c), JK_OK);
+  assert_int_equal(c.n, 0);
+  assert_int_equal(jk_store_holding_get_codes(s, NULL, 0, codes_cb, &c), JK_OK);
+  assert_int_equal(c.n, 0);
+  /* many codes (more than one statement's worth), backwards, each twice */
+  static char buf[2 * N][12];
+  static const char *many[2 * N];
+  for (int i = 0; i < N; i++) {
+    snprintf(buf[i], 12, "%011d", 50000000 + (N - 1 - i)); /* half of them unknown */
+    snprintf(buf[N + i], 12, "%011d", 50000000 + i);
+    many[i] = buf[i];
+    many[N + i] = buf[N + i];
+  }
+  c = (codes_seen){0};
+  assert_int_equal(jk_store_holding_get_codes(s, many, 2 * N, codes_cb, &c), JK_OK);
+  assert_false(c.bad);
+  assert_int_equal(c.n, N);
+  assert_string_equal(c.last, "00050002499 " SRC_A);
+  /* the callback stops it */
+  c = (codes_seen){.stop_after = 4097};
+  assert_int_equal(jk_store_holding_get_codes(s, many, 2 * N, codes_cb, &c), JK_OK);
+  assert_int_equal(c.n, 4097);
+  c = (codes_seen){.stop_after = 1};
+  assert_int_equal(jk_store_holding_get_codes(s, codes, 7, codes_cb, &c), JK_OK);
+  assert_int_equal(c.n, 1);
+  /* invalid codes */
+  const char *bad[] = {CODE1, "1234"};
+  assert_int_equal(jk_store_holding_get_codes(s, bad, 2, codes_cb, &c), JK_EINVAL);
+  bad[1] = NULL;
+  assert_int_equal(jk_store_holding_get_codes(s, bad, 2, codes_cb, &c), JK_EINVAL);
+  bad[1] = "1234567890a";
+  assert_int_equal(jk_store_holding_get_codes(s, bad, 2, codes_cb, &c), JK_EINVAL);
+  assert_int_equal(jk_store_holding_get_codes(s, NULL, 1, codes_cb, &c), JK_EINVAL);
+  /* a malformed row is JK_ECORRUPT */
+  raw_exec(f, "UPDATE holding SET sex = 7 WHERE code = '00050000001' AND source = '" SRC_A "'", TU_RAW_OK);
+  c = (codes_seen){0};
+  assert_int_equal(jk_store_holding_get_codes(s, codes, 7, codes_cb, &c), JK_ECORRUPT);
+  assert_error_contains("field sex");
+  jk_store_close(s);
+}
+
 typedef struct hook_log {
   int calls, released;
   char codes[4][12], prev[4][12];
@@ -1236,6 +1660,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_acks_and_receipts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_sync_long_reads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_many_same_as_singles, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_many_refused, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_holding_put_many_last_wins, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_holding_get_codes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_change_hook, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
