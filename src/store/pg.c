@@ -355,6 +355,16 @@ jk_err jk__pg_open(jk_store **out, const char *conninfo, unsigned flags, int max
     e = jk__pg_error(s, NULL, "connect");
     goto fail;
   }
+  if (!s->readonly) { /* a hot standby accepts the connection but no write: say so plainly */
+    PGresult *r = PQexec(s->conn, "SELECT pg_is_in_recovery()");
+    bool standby = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (standby) {
+      e = jk_error_set(JK_EIO, "the PostgreSQL server is a read-only standby (in recovery): a node writes to the "
+                       "primary (promote the standby first when the primary is gone)");
+      goto fail;
+    }
+  }
   bool exists;
   if ((e = read_version(s, &exists, &s->version))) goto fail;
   if (!exists && (!(flags & JK_STORE_CREATE) || s->readonly)) {

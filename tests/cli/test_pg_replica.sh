@@ -179,7 +179,7 @@ import hirakata 300 35
 ( eval "$(cat "$N/national/hsm/env.sh")"; timeout 15 "$JUKINETD" --dir "$N/national" ) >"$T/standby.log" 2>&1
 expect_eq "$?" 1 "(jukinetd on a standby exits 1)"
 cat "$T/standby.log" >> "$N/national.log"
-expect_in "$T/standby.log" "read-only transaction"
+expect_in "$T/standby.log" "read-only standby (in recovery)"
 echo "jukinetd on the standby: $(grep -m1 error "$T/standby.log")"
 wait_for 10 osaka_has hirakata 3100 || fail "the prefecture did not receive 枚方市's notices"
 p=$(osaka_pending)
