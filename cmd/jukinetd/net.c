@@ -13,6 +13,7 @@
 
 #include "jukinet/buf.h"
 #include "jukinet/err.h"
+#include "jukinet/file.h"
 #include "jukinet/pki.h"
 
 #include <errno.h>
@@ -263,23 +264,7 @@ static void *sender(void *arg) {
 static pthread_t poll_thread;
 static bool poll_running;
 
-static jk_err read_text(const char *path, char **out) {
-  FILE *f = fopen(path, "re");
-  if (!f) return jk_error_set(JK_EIO, "cannot read %s: %s", path, strerror(errno));
-  jk_buf b = {0};
-  char chunk[4096];
-  size_t n;
-  jk_err e = JK_OK;
-  while (!e && (n = fread(chunk, 1, sizeof chunk, f)) > 0) e = jk_buf_append(&b, chunk, n);
-  fclose(f);
-  if (!e) e = jk_buf_append(&b, "", 1);
-  if (e) {
-    jk_buf_free(&b);
-    return e;
-  }
-  *out = jk_buf_steal(&b, NULL);
-  return JK_OK;
-}
+static jk_err read_text(const char *path, char **out) { return jk_file_read(path, 1u << 20, out, NULL); }
 
 int net_start(daemon_state *d) {
   jk_node *n = d->node;

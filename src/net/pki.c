@@ -12,6 +12,7 @@
  * - The CRL carries no per-entry reason code (GnuTLS 3.7 cannot set one); the reason is kept in
  *   index.tsv.
  */
+#include "jukinet/file.h"
 #include "jukinet/pki.h"
 #include "jukinet/rescode.h"
 
@@ -74,41 +75,9 @@ static jk_err read_file(const char *dir, const char *name, size_t max, char **ou
   char path[4096];
   jk_err e = path_of(path, sizeof path, dir, name);
   if (e) return e;
-  *out = NULL;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return jk_error_set(errno == ENOENT ? JK_ENOTFOUND : JK_EIO, "cannot open %s: %s", path, strerror(errno));
-  struct stat st;
-  char *buf = NULL;
-  if (fstat(fd, &st) != 0) {
-    e = jk_error_set(JK_EIO, "cannot read %s: %s", path, strerror(errno));
-    goto out;
-  }
-  if ((size_t)st.st_size > max) {
-    e = jk_error_set(JK_ECORRUPT, "%s is larger than %zu bytes", path, max);
-    goto out;
-  }
-  size_t n = (size_t)st.st_size, got = 0;
-  if (!(buf = jk_malloc(n + 1))) {
-    e = jk_error_set(JK_ENOMEM, NULL);
-    goto out;
-  }
-  while (got < n) {
-    ssize_t r = read(fd, buf + got, n - got);
-    if (r < 0 && errno == EINTR) continue;
-    if (r <= 0) {
-      e = jk_error_set(JK_EIO, "cannot read %s: %s", path, r < 0 ? strerror(errno) : "short read");
-      goto out;
-    }
-    got += (size_t)r;
-  }
-  buf[n] = 0;
-  if (len_out) *len_out = n;
-  *out = buf;
-  buf = NULL;
-out:
-  jk_free(buf);
-  close(fd);
+  e = jk_file_read(path, max, out, len_out);
+  /* the CA's own files are never that large: one that is was tampered with */
+  if (e == JK_ETOOLARGE) e = jk_error_set(JK_ECORRUPT, "%s is larger than %zu bytes", path, max);
   return e;
 }
 
