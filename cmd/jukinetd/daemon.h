@@ -39,5 +39,8 @@ void logmsg(const char *level, const char *fmt, ...) __attribute__((format(print
  * ([sync] upstream) and the connection-switch poller. 0 or -1 (logged). */
 int net_start(daemon_state *d);
 void net_stop(daemon_state *d);
+/* SIGHUP: re-read the CRL for TLS and for the certificates posted to /sync/v1/peer. 0 or -1
+ * (logged; the old CRL stays in force). */
+int net_reload(daemon_state *d);
 
 #endif

@@ -9,6 +9,7 @@
  * with the network issue.
  *
  *   jukinetd [--dir DIR] [--listen 127.0.0.1:7410]
+ * SIGTERM / SIGINT stop it; SIGHUP re-reads the CRL (node.conf [sync] crl).
  * DIR defaults to $JUKINET_DIR; the address to node.conf [daemon] listen, then 127.0.0.1:7410.
  */
 #include "daemon.h"
@@ -209,6 +210,7 @@ int main(int argc, char **argv) {
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &set, NULL);
   signal(SIGPIPE, SIG_IGN);
   struct MHD_Daemon *mhd =
@@ -237,7 +239,15 @@ int main(int argc, char **argv) {
   logmsg("info", "node %s (%s %s) listening on %s", dir, jk_role_token(jk_node_role(d.node)), jk_node_lgcode(d.node),
          listen);
   int sig = 0;
-  while (sigwait(&set, &sig) != 0) {
+  for (;;) {
+    if (sigwait(&set, &sig) != 0) continue;
+    if (sig != SIGHUP) break;
+    /* SIGHUP: the CA published a new CRL (systemctl reload): read it again, record it */
+    if (net_reload(&d) == 0) {
+      pthread_mutex_lock(&d.lock);
+      if (record(d.node, "daemon.reload", "crl")) logmsg("error", "cannot record the reload: %s", jk_error_last());
+      pthread_mutex_unlock(&d.lock);
+    }
   }
   logmsg("info", "signal %d: stopping", sig);
   net_stop(&d);

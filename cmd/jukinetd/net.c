@@ -344,3 +344,27 @@ void net_stop(daemon_state *d) {
   jk_free(d->crl_pem);
   d->ca_pem = d->crl_pem = NULL;
 }
+
+int net_reload(daemon_state *d) {
+  if (!d->tls) {
+    logmsg("info", "SIGHUP: no network settings to reload");
+    return -1;
+  }
+  char cert[4096], ca[4096], crl[4096];
+  char *pem = NULL;
+  jk_err e = jk_node_tls_files(d->node, cert, ca, crl, sizeof cert);
+  if (!e) e = jk_tls_reload_crl(d->tls);
+  if (!e) e = read_text(crl, &pem);
+  if (e) {
+    logmsg("error", "SIGHUP: the CRL was not reloaded (the old one stays in force): %s", jk_error_last());
+    jk_free(pem);
+    return -1;
+  }
+  pthread_mutex_lock(&d->lock);
+  char *old = d->crl_pem;
+  d->crl_pem = pem;
+  pthread_mutex_unlock(&d->lock);
+  jk_free(old);
+  logmsg("info", "SIGHUP: CRL %s reloaded", crl);
+  return 0;
+}
