@@ -111,6 +111,7 @@ typedef struct importer {
   bool inserting;
   jk_err first_error;
   jk_import_result *res;
+  int code_slice; /* the node's resident-code slice, read once per import */
 } importer;
 
 static jk_err map_header(importer *im, const char *const *f, size_t n) {
@@ -377,7 +378,7 @@ static jk_err insert_item(importer *im, item *it) {
     if ((e = hh_get(&im->households, it->hh_key, &hh))) return e;
     if (*hh) it->rec.household_id = *hh;
   }
-  if ((e = jk__add_in_tx(im->s, &it->rec, &it->keys))) return e;
+  if ((e = jk__add_in_tx(im->s, &it->rec, &it->keys, im->code_slice))) return e;
   if (!hh || !*hh) im->res->households++;
   if (hh && !*hh) *hh = it->rec.household_id;
   im->res->rows++;
@@ -385,7 +386,7 @@ static jk_err insert_item(importer *im, item *it) {
 }
 
 jk_err jk_registry_import_csv(jk_store *s, const char *csv, size_t len, jk_import_result *res) {
-  importer im = {.s = s, .res = res, .inserting = true};
+  importer im = {.s = s, .res = res, .inserting = true, .code_slice = jk__code_slice(s)};
   pipe_t p = {.im = &im};
   jk_csv *c = NULL;
   jk_err e, fatal = JK_OK;

@@ -64,9 +64,7 @@ jk_err jk__keys_make(const jk_identity *rec, jk__keys *k) {
   return JK_OK;
 }
 
-/* The slice of the code space this municipality mints in (node metadata registry.code_slice,
- * set from its node certificate by `jukinet pki issue`); -1 = any (a node not in a network). */
-static int code_slice(jk_store *s) {
+int jk__code_slice(jk_store *s) {
   char *v = NULL;
   int slice = -1;
   if (jk_store_meta_get(s, "registry.code_slice", &v) == JK_OK && v) {
@@ -81,7 +79,7 @@ static int code_slice(jk_store *s) {
 jk_err jk__assign_code(jk_store *s, char out[JK_RESCODE_LEN + 1]) {
   /* 10^10 codes (2.4 million per slice): a collision with an assigned code is rare; 64 misses
    * in a row means the RNG is broken, not bad luck. */
-  int slice = code_slice(s);
+  int slice = jk__code_slice(s);
   for (int i = 0; i < 64; i++) {
     bool known;
     jk_err e;
@@ -103,7 +101,7 @@ static jk_err set_relation(jk_identity *rec, const char *rel) {
 /* The body of jk_registry_add, inside the caller's transaction. Shared with import.
  * A code already held by someone is caught by the store's UNIQUE constraint (JK_EEXISTS), so
  * only the small retired set is probed here; a freshly drawn code that collides is redrawn. */
-jk_err jk__add_in_tx(jk_store *s, jk_identity *rec, const jk__keys *keys) {
+jk_err jk__add_in_tx(jk_store *s, jk_identity *rec, const jk__keys *keys, int slice) {
   jk_err e;
   bool retired, drawn = rec->code[0] == '\0';
   if (rec->household_id == 0) {
@@ -112,7 +110,6 @@ jk_err jk__add_in_tx(jk_store *s, jk_identity *rec, const jk__keys *keys) {
   }
   rec->version = 1;
   if (!rec->status) rec->status = JK_STATUS_ACTIVE;
-  int slice = drawn ? code_slice(s) : -1;
   for (int attempt = 0; attempt < 64; attempt++) {
     if (drawn) jk_rescode_random_slice(rec->code, slice);
     if ((e = jk_store_code_retired(s, rec->code, &retired))) return e;
@@ -180,7 +177,7 @@ jk_err jk_registry_add(jk_store *s, jk_identity *rec) {
     }
     jk_error_clear();
   }
-  if ((e = jk__add_in_tx(s, rec, &keys))) goto fail;
+  if ((e = jk__add_in_tx(s, rec, &keys, jk__code_slice(s)))) goto fail;
 commit:
   e = jk_store_commit(s);
   goto out;
