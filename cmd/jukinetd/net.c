@@ -197,7 +197,23 @@ static void *sender(void *arg) {
     if (!body) { /* nothing pending: wait for a change (polling the CLI's writes at a municipality) */
       atomic_store(&d->link, 0);
       backoff = 0;
-      sleep_ms(d, municipal ? 10 : 250);
+      if (!municipal) {
+        sleep_ms(d, 250); /* a receiver wakes us when it applied something */
+        continue;
+      }
+      /* a municipality's registry is written by other processes (the CLI): poll its outbox's
+       * size, one cheap query every 10 ms, and build a batch only when it grew */
+      int64_t was = -1, now_size = -1;
+      pthread_mutex_lock(&d->lock);
+      jk_store_notice_size(jk_node_store(d->node), jk_node_id(d->node), &was);
+      pthread_mutex_unlock(&d->lock);
+      while (!atomic_load(&d->stopping) && !atomic_load(&d->conn_stopped)) {
+        sleep_ms(d, 10);
+        pthread_mutex_lock(&d->lock);
+        jk_err pe = jk_store_notice_size(jk_node_store(d->node), jk_node_id(d->node), &now_size);
+        pthread_mutex_unlock(&d->lock);
+        if (pe || now_size != was) break;
+      }
       continue;
     }
     if (atomic_load(&d->conn_stopped)) { /* stopped while we built it: it waits in the outbox */
