@@ -134,8 +134,8 @@ static jk_err post(jk_https_client *c, daemon_state *d, const char *path, const 
   snprintf(url, sizeof url, "%s%s", jk_node_upstream_url(d->node), path);
   resp_type[0] = '\0';
   jk_err e = jk_https_post(c, url, jk_node_upstream(d->node), body, len, type, 60000, status, resp, resp_len);
-  /* receipts are binary, errors JSON: tell them apart by their first byte (a receipt starts 0x01) */
-  if (!e) snprintf(resp_type, cap, "%s", *resp_len && (*resp)[0] == 0x01 ? "application/octet-stream" : json_type);
+  /* receipts come as application/octet-stream, errors as JSON */
+  if (!e) snprintf(resp_type, cap, "%s", jk_https_client_content_type(c));
   return e;
 }
 

@@ -121,6 +121,10 @@ JK_API jk_err jk_https_post(jk_https_client *c, const char *url, const char *exp
                             size_t len, const char *content_type, long timeout_ms, unsigned *status, uint8_t **resp,
                             size_t *resp_len);
 
+/* The Content-Type of the last response jk_https_post returned ("" when it had none). Valid
+ * until the next call on c. */
+JK_API const char *jk_https_client_content_type(const jk_https_client *c);
+
 /* Connect to url (no request is sent) and fill *out with the server's verified identity; it
  * must be a node certificate of node id `expect_node` (JK_EPERM otherwise). out->cert_pem is
  * allocated (jk_free). The connection and handshake are bounded by 10 s (JK_EIO); errors as

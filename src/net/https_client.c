@@ -39,6 +39,7 @@ struct jk_https_client {
   char why[512];
   char errbuf[CURL_ERROR_SIZE];
   unsigned long connects;
+  char ctype[128]; /* Content-Type of the last response, "" when none */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -237,6 +238,10 @@ jk_err jk_https_post(jk_https_client *c, const char *url, const char *expect_nod
     return curl_error(c, rc, url, timeout_ms, fresh_tls);
   }
   curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+  char *ctype = NULL;
+  c->ctype[0] = '\0';
+  if (curl_easy_getinfo(h, CURLINFO_CONTENT_TYPE, &ctype) == CURLE_OK && ctype)
+    snprintf(c->ctype, sizeof c->ctype, "%s", ctype);
   size_t n = 0;
   uint8_t *data = (uint8_t *)jk_buf_steal(&c->resp, &n);
   if (!data && !(data = jk_calloc(1, 1))) return jk_error_set(JK_ENOMEM, NULL);
@@ -245,6 +250,8 @@ jk_err jk_https_post(jk_https_client *c, const char *url, const char *expect_nod
   *resp_len = n;
   return JK_OK;
 }
+
+const char *jk_https_client_content_type(const jk_https_client *c) { return c ? c->ctype : ""; }
 
 jk_err jk_https_client_peer(jk_https_client *c, const char *url, const char *expect_node, jk_tls_peer *out) {
   if (out) memset(out, 0, sizeof *out);

@@ -249,6 +249,9 @@ static jk_err post(jk_https_client *c, const char *url, const char *expect, cons
     crypto_hash_sha256(h, body, len);
     assert_int_equal(resp_len, 32);
     assert_memory_equal(resp, h, 32);
+    assert_string_equal(jk_https_client_content_type(c), "application/octet-stream");
+  } else if (!e && *status >= 400) {
+    assert_non_null(strstr(jk_https_client_content_type(c), "application/json"));
   }
   jk_free(resp);
   return e;
