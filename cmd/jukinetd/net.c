@@ -51,8 +51,9 @@ static void to_sync_peer(const jk_tls_peer *p, jk_sync_peer *out) {
 
 static void on_sync(const jk_https_request *req, jk_https_response *resp, void *payload) {
   daemon_state *d = payload;
-  bool batch = strcmp(req->url, "/sync/v1/batch") == 0, peer = strcmp(req->url, "/sync/v1/peer") == 0;
-  if (!batch && !peer) return answer_json(resp, 404, "NOTFOUND", "no such endpoint");
+  bool batch = strcmp(req->url, "/sync/v1/batch") == 0, peer = strcmp(req->url, "/sync/v1/peer") == 0,
+       state = strcmp(req->url, "/sync/v1/state") == 0;
+  if (!batch && !peer && !state) return answer_json(resp, 404, "NOTFOUND", "no such endpoint");
   if (strcmp(req->method, "POST") != 0) return answer_json(resp, 405, "INVALID", "method not allowed");
   if (!jk_node_peer_allowed(d->node, req->peer->node)) {
     logmsg("warn", "sync request from %s refused: not in [sync] allow", req->peer->node);
@@ -69,6 +70,7 @@ static void on_sync(const jk_https_request *req, jk_https_response *resp, void *
     return answer_json(resp, 503, "DISCONNECTED", "the connection of this node is stopped");
   }
   if (batch) jk_sync_receive(&d->sync, &sp, req->body, req->body_len, &ans);
+  else if (state) jk_sync_state(&d->sync, &sp, &ans);
   else jk_sync_receive_peer(&d->sync, &sp, d->ca_pem, d->crl_pem, req->body, req->body_len, &ans);
   pthread_mutex_unlock(&d->lock);
   if (batch && ans.status == 200) {
@@ -144,6 +146,8 @@ static void *sender(void *arg) {
   jk_https_client *c = NULL;
   jk_sync_sender *snd = NULL;
   long backoff = 0;
+  bool need_probe = true, probe_restart = true; /* ask the upstream where it is, first thing */
+  time_t last_state = time(NULL);
   bool municipal = jk_node_role(d->node) == JK_ROLE_MUNICIPAL;
   while (!atomic_load(&d->stopping)) {
     if (atomic_load(&d->conn_stopped)) {
@@ -154,7 +158,7 @@ static void *sender(void *arg) {
       sleep_ms(d, backoff);
       if (atomic_load(&d->stopping)) break;
     }
-    jk_err e;
+    jk_err e = JK_OK;
     if (!c && (e = jk_https_client_new(&c, d->tls))) {
       logmsg("error", "sync client: %s", jk_error_last());
       backoff = 5000;
@@ -184,8 +188,14 @@ static void *sender(void *arg) {
     size_t len = 0;
     jk_sync_batch_info info;
     int64_t pending = 0;
+    bool probing = need_probe;
     pthread_mutex_lock(&d->lock);
-    e = jk_sync_sender_next(snd, 0, &body, &len, &info);
+    if (probing) { /* after (re)connecting: does the upstream still hold what it acknowledged? */
+      e = jk_sync_sender_probe(snd, probe_restart, &body, &len, &info);
+      probe_restart = false;
+      if (!e && !body) need_probe = probing = false; /* every source asked */
+    }
+    if (!probing && !body && !e) e = jk_sync_sender_next(snd, 0, &body, &len, &info);
     if (!e) jk_sync_pending(&d->sync, jk_node_upstream(d->node), &pending);
     pthread_mutex_unlock(&d->lock);
     atomic_store(&d->pending, pending);
@@ -197,6 +207,31 @@ static void *sender(void *arg) {
     if (!body) { /* nothing pending: wait for a change (polling the CLI's writes at a municipality) */
       atomic_store(&d->link, 0);
       backoff = 0;
+      /* now and then, while idle: does the upstream still hold what it acknowledged? (it may
+       * have been restored from a backup, or failed over to a lagging replica, while we had
+       * nothing to send) */
+      time_t now = time(NULL);
+      if (now - last_state >= jk_node_sync_check_interval(d->node)) {
+        last_state = now;
+        unsigned st = 0;
+        uint8_t *sb = NULL;
+        size_t sl = 0;
+        char stype[64];
+        bool behind = false;
+        if (post(c, d, "/sync/v1/state", NULL, 0, "application/json", &st, &sb, &sl, stype, sizeof stype) == JK_OK &&
+            st == 200) {
+          pthread_mutex_lock(&d->lock);
+          jk_err be = jk_sync_sender_state_behind(snd, sb, sl, &behind);
+          pthread_mutex_unlock(&d->lock);
+          if (!be && behind) {
+            logmsg("warn", "%s holds less than it acknowledged: asking it source by source",
+                   jk_node_upstream(d->node));
+            need_probe = probe_restart = true;
+          }
+        }
+        jk_free(sb);
+        if (need_probe) continue;
+      }
       if (!municipal) {
         sleep_ms(d, 250); /* a receiver wakes us when it applied something */
         continue;
@@ -228,6 +263,7 @@ static void *sender(void *arg) {
     jk_free(body);
     if (e) {
       logmsg("warn", "sending to %s: %s", jk_node_upstream(d->node), jk_error_last());
+      need_probe = probe_restart = true; /* the upstream may come back with less than it acknowledged */
       atomic_store(&d->link, 1);
       backoff = backoff ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : 100;
       continue;

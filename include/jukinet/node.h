@@ -25,6 +25,7 @@
  *   upstream-node = 270008-…               ; the node id the upstream's certificate must name
  *   allow         = 272108-… 272230-…      ; node ids that may connect (space separated)
  *   cert = node.crt   ca = ca.crt   crl = ca.crl   ; (defaults, relative to the directory)
+ *   check-interval = 60                    ; seconds: is the upstream still where it was?
  *
  * The directory is created 0700: it holds personal data.
  */
@@ -88,6 +89,9 @@ JK_API const char *jk_node_sync_listen(const jk_node *n);
 JK_API const char *jk_node_upstream(const jk_node *n);
 JK_API const char *jk_node_upstream_url(const jk_node *n);
 JK_API bool jk_node_peer_allowed(const jk_node *n, const char *node_id);
+/* [sync] check-interval: seconds between two checks, while idle, that the upstream still holds
+ * what it acknowledged (1 .. 86400, default 60). */
+JK_API int jk_node_sync_check_interval(const jk_node *n);
 /* Paths of the node certificate, the network CA certificate and its CRL (cap bytes each). */
 JK_API jk_err jk_node_tls_files(const jk_node *n, char *cert, char *ca, char *crl, size_t cap);
 /* The node key as a pkcs11: URI for TLS, its module, and its PIN (*pin: guarded memory,

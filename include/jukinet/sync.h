@@ -89,6 +89,11 @@ JK_API void jk_sync_receive(const jk_sync_ctx *ctx, const jk_sync_peer *peer, co
  * a municipality of its own prefecture. */
 JK_API void jk_sync_receive_peer(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const char *ca_pem,
                                  const char *crl_pem, const uint8_t *body, size_t len, jk_sync_answer *ans);
+/* Handle POST /sync/v1/state: how far this node holds the sources the peer sends for (the peer
+ * itself, or a prefecture's municipalities), as JSON {"sources":{"<node id>":highest,…}}. Counts
+ * only; nothing is written. The sender compares it with its receipts
+ * (jk_sync_sender_state_behind) to find a receiver that lost what it had acknowledged. */
+JK_API void jk_sync_state(const jk_sync_ctx *ctx, const jk_sync_peer *peer, jk_sync_answer *ans);
 /* Remember a directly connected peer (its certificate), e.g. on its first request. */
 JK_API jk_err jk_sync_peer_note(const jk_sync_ctx *ctx, const jk_sync_peer *peer);
 
@@ -118,6 +123,16 @@ JK_API jk_err jk_sync_sender_next(jk_sync_sender *snd, size_t max_notices, uint8
  * retry later). */
 JK_API jk_err jk_sync_sender_reply(jk_sync_sender *snd, unsigned status, const char *content_type,
                                    const uint8_t *body, size_t len);
+/* Ask the next node up how far it holds each source the sender has receipts for: an empty batch
+ * for the next such source (restart: from the first), whose receipt says the receiver's highest
+ * seq. *body NULL when every source was asked. Run after reconnecting: a receiver restored from
+ * a backup, or failed over to a replica that lagged, may hold less than it acknowledged — then
+ * jk_sync_sender_reply returns JK_ECONFLICT and the next batches send the rest again. */
+JK_API jk_err jk_sync_sender_probe(jk_sync_sender *snd, bool restart, uint8_t **body, size_t *len,
+                                   jk_sync_batch_info *info);
+/* True in *behind when the answer to POST /sync/v1/state shows a source held upstream below
+ * what upstream acknowledged (then probe: jk_sync_sender_probe). */
+JK_API jk_err jk_sync_sender_state_behind(jk_sync_sender *snd, const uint8_t *body, size_t len, bool *behind);
 /* The stored certificate (PEM, jk_free) of a source, for POST /sync/v1/peer. */
 JK_API jk_err jk_sync_sender_source_cert(jk_sync_sender *snd, const char *source, char **pem);
 /* Notices not yet acknowledged by upstream, over all sources. */

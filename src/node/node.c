@@ -28,7 +28,7 @@ struct jk_node {
   char *lgcode, *name, *store_loc;
   char *key_module, *key_token, *key_label, *key_pin_file, *card_module, *listen;
   /* [sync]: the network (docs/protocol.md) */
-  char *sync_listen, *upstream_url, *upstream_node, *allow, *tls_cert, *tls_ca, *tls_crl;
+  char *sync_listen, *upstream_url, *upstream_node, *allow, *tls_cert, *tls_ca, *tls_crl, *check_interval;
   char node_id[64];
   uint8_t pubkey[32]; /* as recorded at init */
   jk_role role;
@@ -225,6 +225,7 @@ static int on_conf(void *user, const char *section, const char *key, const char 
     else if (strcmp(key, "cert") == 0) dst = &cs->n->tls_cert;
     else if (strcmp(key, "ca") == 0) dst = &cs->n->tls_ca;
     else if (strcmp(key, "crl") == 0) dst = &cs->n->tls_crl;
+    else if (strcmp(key, "check-interval") == 0) dst = &cs->n->check_interval;
     else {
       cs->e = jk_error_set(JK_EINVAL, "node.conf: unknown setting '%.40s' in [sync]", key);
       return 0;
@@ -360,6 +361,7 @@ void jk_node_close(jk_node *n) {
   jk_free(n->tls_cert);
   jk_free(n->tls_ca);
   jk_free(n->tls_crl);
+  jk_free(n->check_interval);
   jk_free(n->dir);
   jk_free(n->lgcode);
   jk_free(n->name);
@@ -437,6 +439,13 @@ const char *jk_node_daemon_listen(const jk_node *n) { return n->listen; }
 const char *jk_node_sync_listen(const jk_node *n) { return n->sync_listen; }
 const char *jk_node_upstream(const jk_node *n) { return n->upstream_node; }
 const char *jk_node_upstream_url(const jk_node *n) { return n->upstream_url; }
+
+int jk_node_sync_check_interval(const jk_node *n) {
+  if (!n->check_interval) return 60;
+  char *end;
+  long v = strtol(n->check_interval, &end, 10);
+  return *end || v < 1 || v > 86400 ? 60 : (int)v;
+}
 
 bool jk_node_peer_allowed(const jk_node *n, const char *node_id) {
   size_t len = strlen(node_id);

@@ -7,6 +7,8 @@
 
 #include "jukinet/pki.h"
 
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- identity records (holdings) ---- */
@@ -425,4 +427,45 @@ refused:
 failed:
   jk_free(pem);
   jk__sync_answer_error(ans, 0, e, NULL);
+}
+
+/* ---- POST /sync/v1/state ---- */
+
+typedef struct state_ctx {
+  const jk_sync_peer *peer;
+  json_t *sources;
+} state_ctx;
+
+static int on_state_source(const char *source, int64_t size, void *payload) {
+  state_ctx *c = payload;
+  /* a municipality asks about itself; a prefecture about the municipalities of its prefecture */
+  bool mine = strcmp(c->peer->role, "municipal") == 0 ? strcmp(source, c->peer->node) == 0
+                                                       : strncmp(source, c->peer->lgcode, 2) == 0;
+  if (mine) json_object_set_new(c->sources, source, json_integer(size));
+  return 0;
+}
+
+void jk_sync_state(const jk_sync_ctx *ctx, const jk_sync_peer *peer, jk_sync_answer *ans) {
+  memset(ans, 0, sizeof *ans);
+  state_ctx c = {peer, json_object()};
+  jk_err e = c.sources ? jk_store_notice_sources(ctx->store, on_state_source, &c) : jk_error_set(JK_ENOMEM, NULL);
+  json_t *j = e ? NULL : json_pack("{s:O}", "sources", c.sources);
+  char *txt = j ? json_dumps(j, JSON_COMPACT) : NULL;
+  json_decref(j);
+  json_decref(c.sources);
+  if (!txt) {
+    jk__sync_answer_error(ans, 0, e ? e : jk_error_set(JK_ENOMEM, NULL), NULL);
+    return;
+  }
+  size_t n = strlen(txt);
+  if ((ans->body = jk_malloc(n))) memcpy(ans->body, txt, n);
+  free(txt);
+  if (!ans->body) {
+    jk__sync_answer_error(ans, 0, jk_error_set(JK_ENOMEM, NULL), NULL);
+    return;
+  }
+  ans->body_len = n;
+  ans->status = 200;
+  ans->content_type = JK__SYNC_JSON;
+  ans->err = JK_OK;
 }

@@ -28,8 +28,9 @@ struct jk_sync_sender {
   src_frontier *fr;
   size_t nfr, capfr;
   char last_source[JK_NODE_ID_MAX + 1]; /* round robin between sources */
+  char probed[JK_NODE_ID_MAX + 1]; /* jk_sync_sender_probe: the last source asked about */
   /* the batch in flight */
-  bool inflight;
+  bool inflight, probe;
   char source[JK_NODE_ID_MAX + 1];
   uint64_t first, count;                /* seq first .. first+count-1 */
   uint8_t (*leaves)[JK_MERKLE_HASH_LEN]; /* its leaves (to advance the frontier on the receipt) */
@@ -169,6 +170,30 @@ static jk_err record(jk_sync_sender *s, const char *action, const char *object, 
   return e;
 }
 
+/* The sender's part of a batch: its latest signed ledger head and the consistency proof from
+ * the head the receiver countersigned last; then the encoding. */
+static jk_err seal(jk_sync_sender *s, jk_batch *bt, uint8_t **body, size_t *len) {
+  jk_err e = jk_store_ledger_head_latest(s->ctx.store, &bt->ledger);
+  if (e) return e;
+  jk_receipt_row last;
+  e = jk_store_receipt_latest(s->ctx.store, s->upstream, &last);
+  if (e == JK_ENOTFOUND) last.ledger_size = 0, e = JK_OK;
+  if (e) return e;
+  bt->ledger_old_size = (uint64_t)last.ledger_size;
+  if (last.ledger_size > 0 && last.ledger_size < bt->ledger.size) {
+    jk_ledger_consistency *cp = jk_malloc(sizeof *cp);
+    if (!cp) return jk_error_set(JK_ENOMEM, NULL);
+    e = jk_ledger_consistency_proof(s->ctx.ledger, last.ledger_size, bt->ledger.size, cp);
+    if (!e) {
+      memcpy(bt->ledger_path, cp->path, cp->path_len * 32);
+      bt->ledger_path_len = cp->path_len;
+    }
+    jk_free(cp);
+    if (e) return e;
+  }
+  return jk_batch_encode(bt, body, len);
+}
+
 jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body, size_t *len,
                            jk_sync_batch_info *info) {
   *body = NULL;
@@ -270,28 +295,9 @@ jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body
     items[i].path_len = lens[i];
   }
   bt.items = items;
-  if ((e = jk_store_ledger_head_latest(s->ctx.store, &bt.ledger))) goto out;
-  jk_receipt_row last;
-  e = jk_store_receipt_latest(s->ctx.store, s->upstream, &last);
-  if (e == JK_ENOTFOUND) last.ledger_size = 0, e = JK_OK;
-  if (e) goto out;
-  bt.ledger_old_size = (uint64_t)last.ledger_size;
-  if (last.ledger_size > 0 && last.ledger_size < bt.ledger.size) {
-    jk_ledger_consistency *cp = jk_malloc(sizeof *cp);
-    if (!cp) {
-      e = jk_error_set(JK_ENOMEM, NULL);
-      goto out;
-    }
-    e = jk_ledger_consistency_proof(s->ctx.ledger, last.ledger_size, bt.ledger.size, cp);
-    if (!e) {
-      memcpy(bt.ledger_path, cp->path, cp->path_len * 32);
-      bt.ledger_path_len = cp->path_len;
-    }
-    jk_free(cp);
-    if (e) goto out;
-  }
-  if ((e = jk_batch_encode(&bt, body, len))) goto out;
+  if ((e = seal(s, &bt, body, len))) goto out;
   s->inflight = true;
+  s->probe = false;
   snprintf(s->source, sizeof s->source, "%s", source);
   snprintf(s->last_source, sizeof s->last_source, "%s", source);
   s->first = (uint64_t)a + 1;
@@ -315,6 +321,65 @@ out:
   jk_free(ec.len);
   jk_buf_free(&ec.arena);
   return e;
+}
+
+typedef struct probe_scan {
+  jk_sync_sender *s;
+  char pick[JK_NODE_ID_MAX + 1];
+  int64_t acked;
+  jk_err e;
+} probe_scan;
+
+static int probe_source(const char *source, int64_t size, void *payload) {
+  probe_scan *p = payload;
+  (void)size;
+  if (strcmp(source, p->s->probed) <= 0) return 0;
+  int64_t acked;
+  if ((p->e = acked_of(p->s, source, &acked))) return 1;
+  if (acked == 0) return 0; /* nothing acknowledged: nothing the receiver could have lost */
+  snprintf(p->pick, sizeof p->pick, "%s", source);
+  p->acked = acked;
+  return 1;
+}
+
+jk_err jk_sync_sender_probe(jk_sync_sender *s, bool restart, uint8_t **body, size_t *len, jk_sync_batch_info *info) {
+  *body = NULL;
+  *len = 0;
+  if (info) memset(info, 0, sizeof *info);
+  s->inflight = false;
+  if (restart) s->probed[0] = '\0';
+  probe_scan p = {.s = s};
+  jk_err e = jk_store_notice_sources(s->ctx.store, probe_source, &p);
+  if (!e) e = p.e;
+  if (e || !p.pick[0]) return e; /* every source asked */
+  snprintf(s->probed, sizeof s->probed, "%s", p.pick);
+  jk_sync_head_row hr;
+  if ((e = jk_store_outbox_head_latest(s->ctx.store, p.pick, &hr))) {
+    if (e == JK_ENOTFOUND) e = jk_error_set(JK_ECORRUPT, "no signed outbox head of %s is stored", p.pick);
+    return e;
+  }
+  char object[256];
+  snprintf(object, sizeof object, "%s %lld? > %s", p.pick, (long long)p.acked, s->upstream);
+  if ((e = record(s, "sync.probe", object, NULL, NULL, NULL, NULL))) return e;
+  jk_batch bt;
+  memset(&bt, 0, sizeof bt);
+  snprintf(bt.sender, sizeof bt.sender, "%s", s->node_id);
+  snprintf(bt.receiver, sizeof bt.receiver, "%s", s->upstream);
+  snprintf(bt.source, sizeof bt.source, "%s", p.pick);
+  jk__head_from_row(&bt.outbox, &hr);
+  if ((e = seal(s, &bt, body, len))) return e;
+  s->inflight = true;
+  s->probe = true;
+  snprintf(s->source, sizeof s->source, "%s", p.pick);
+  s->first = (uint64_t)p.acked + 1;
+  s->count = 0;
+  s->ledger_size = bt.ledger.size;
+  memcpy(s->ledger_root, bt.ledger.root, 32);
+  if (info) {
+    snprintf(info->source, sizeof info->source, "%s", p.pick);
+    info->first_seq = s->first;
+  }
+  return JK_OK;
 }
 
 static jk_err err_of_name(const char *name) {
@@ -380,6 +445,15 @@ jk_err jk_sync_sender_reply(jk_sync_sender *s, unsigned status, const char *cont
   if (r.ledger_size != (uint64_t)s->ledger_size || memcmp(r.ledger_root, s->ledger_root, 32) != 0)
     return jk_error_set(JK_ECORRUPT, "the receipt countersigns a ledger head (size %llu) this batch did not carry",
                         (unsigned long long)r.ledger_size);
+  if (s->probe && r.highest_seq + 1 < s->first) {
+    /* the receiver holds less than it acknowledged (restored from a backup, or failed over to
+     * a replica that lagged): take its word and send again from there */
+    if (sf) sf->valid = false;
+    if ((e = record(s, "sync.resync", object, NULL, &row, NULL, NULL))) return e;
+    return jk_error_set(JK_ECONFLICT, "%s holds the notices of %s only up to %llu, not %llu as it acknowledged: "
+                        "sending them again", s->upstream, s->source, (unsigned long long)r.highest_seq,
+                        (unsigned long long)(s->first - 1));
+  }
   if (r.highest_seq < s->first + s->count - 1)
     return jk_error_set(JK_ECORRUPT, "the receipt acknowledges %s up to %llu only; the batch ended at %llu", s->source,
                         (unsigned long long)r.highest_seq, (unsigned long long)(s->first + s->count - 1));
@@ -396,6 +470,28 @@ jk_err jk_sync_sender_reply(jk_sync_sender *s, unsigned status, const char *cont
   if ((e = record(s, "sync.receipt", object, NULL, &row, advance ? &nf : NULL, s->source))) return e;
   if (advance) sf->f = nf;
   return JK_OK;
+}
+
+jk_err jk_sync_sender_state_behind(jk_sync_sender *s, const uint8_t *body, size_t len, bool *behind) {
+  *behind = false;
+  json_error_t je;
+  json_t *j = body && len ? json_loadb((const char *)body, len, 0, &je) : NULL;
+  json_t *src = j ? json_object_get(j, "sources") : NULL;
+  if (!json_is_object(src)) {
+    json_decref(j);
+    return jk_error_set(JK_EINVAL, "upstream's state is not {\"sources\":{…}}");
+  }
+  const char *id;
+  json_t *v;
+  jk_err e = JK_OK;
+  json_object_foreach(src, id, v) {
+    int64_t acked;
+    if (!json_is_integer(v) || strlen(id) > JK_NODE_ID_MAX) continue;
+    if ((e = acked_of(s, id, &acked))) break;
+    if (json_integer_value(v) < acked) *behind = true;
+  }
+  json_decref(j);
+  return e;
 }
 
 jk_err jk_sync_sender_source_cert(jk_sync_sender *s, const char *source, char **pem) {

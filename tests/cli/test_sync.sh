@@ -11,6 +11,8 @@ N=$T/net
 export JUKINET JUKINETD
 trap '"$SRC/scripts/devnet" stop "$N" >/dev/null 2>&1; rm -rf "$T"' EXIT
 "$SRC/scripts/devnet" create "$N" >"$T/create.out" 2>&1 || { cat "$T/create.out"; fail "devnet create"; finish; }
+# the prefecture checks every second, while idle, that the nation still holds what it acknowledged
+echo "check-interval = 1" >> "$N/osaka/node.conf"
 "$SRC/scripts/devnet" start "$N" || { fail "devnet start"; finish; }
 base=$(cat "$N/port")
 
@@ -126,6 +128,25 @@ for k in 1 2 3; do
 done
 wait_agree 30
 expect_eq "$(held national hirakata)" "$(sqlite3 "$N/hirakata/node.db" "SELECT count(*) FROM notice_log")"
+
+# ---- the nation restored from a backup: the prefecture finds out and sends again ----
+kill -TERM "$(cat "$N/national.pid")"
+for _ in $(seq 100); do kill -0 "$(cat "$N/national.pid")" 2>/dev/null || break; sleep 0.1; done
+sqlite3 "$N/national/node.db" ".backup '$T/national-backup.db'" || fail "backup of the nation"
+"$SRC/scripts/devnet" start "$N" || fail "restart the nation"
+jk hirakata gen residents --count 400 --seed 14 --out "$T/h3.csv" >/dev/null
+expect_exit 0 jk hirakata resident import --format csv "$T/h3.csv"
+wait_agree 20
+after=$(held national hirakata)
+kill -TERM "$(cat "$N/national.pid")"
+for _ in $(seq 100); do kill -0 "$(cat "$N/national.pid")" 2>/dev/null || break; sleep 0.1; done
+rm -f "$N/national/node.db-wal" "$N/national/node.db-shm"
+cp "$T/national-backup.db" "$N/national/node.db"
+[ "$(held national hirakata)" -lt "$after" ] || fail "the backup should hold fewer notices"
+"$SRC/scripts/devnet" start "$N" || fail "restart the restored nation"
+wait_agree 20
+expect_eq "$(held national hirakata)" "$after" "(the restored nation caught up)"
+expect_in "$N/osaka.log" "holds less than it acknowledged"
 
 # ---- refusals: a node off the allowlist, a revoked certificate ----
 # 守口市 is a real node with a valid certificate, but not on the prefecture's allowlist

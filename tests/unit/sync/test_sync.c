@@ -485,6 +485,55 @@ static void test_another_municipalitys_resident(void **state) {
   node_down(&c);
 }
 
+/* The prefecture loses what it had acknowledged (restored from an old backup: here, a new store
+ * with the same identity). The city's state check sees it, the probe resyncs, and everything
+ * is sent again — exactly once at the new store. */
+static void test_receiver_lost_state(void **state) {
+  world *w = *state;
+  for (int i = 0; i < 30; i++) add_resident(&w->a, "喪失 太郎", "ソウシツ タロウ", "大阪府枚方市9番", NULL, NULL);
+  drain(&w->a, &w->p);
+  tnode q = {0};
+  node_up(&q, w->p.id, w->p.lgcode, JK_TIER_PREFECTURAL);
+  memcpy(q.pk, w->p.pk, 32);
+  memcpy(q.sk, w->p.sk, 64);
+  jk_sync_peer pa = peer_of(&w->a);
+  /* what the state says */
+  jk_sync_answer ans;
+  jk_sync_state(&q.ctx, &pa, &ans);
+  assert_int_equal(ans.status, 200);
+  bool behind = false;
+  assert_int_equal(jk_sync_sender_state_behind(w->a.snd, ans.body, ans.body_len, &behind), JK_OK);
+  assert_false(behind); /* a store that never heard of the city says nothing about it */
+  jk_free(ans.body);
+  jk_sync_state(&w->p.ctx, &pa, &ans);
+  assert_non_null(strstr((const char *)ans.body, "\"272108-aaaaaaaaaaaaaaaa\":30"));
+  assert_int_equal(jk_sync_sender_state_behind(w->a.snd, ans.body, ans.body_len, &behind), JK_OK);
+  assert_false(behind);
+  jk_free(ans.body);
+  const char *lower = "{\"sources\":{\"272108-aaaaaaaaaaaaaaaa\":12}}";
+  assert_int_equal(jk_sync_sender_state_behind(w->a.snd, (const uint8_t *)lower, strlen(lower), &behind), JK_OK);
+  assert_true(behind);
+  assert_int_equal(jk_sync_sender_state_behind(w->a.snd, (const uint8_t *)"[]", 2, &behind), JK_EINVAL);
+  /* the probe: an empty batch; the new store answers where it is (nowhere) */
+  uint8_t *body;
+  size_t len;
+  assert_int_equal(jk_sync_sender_probe(w->a.snd, true, &body, &len, NULL), JK_OK);
+  assert_non_null(body);
+  jk_sync_receive(&q.ctx, &pa, body, len, &ans);
+  assert_int_equal(jk_sync_sender_reply(w->a.snd, ans.status, ans.content_type, ans.body, ans.body_len), JK_ECONFLICT);
+  jk_free(ans.body);
+  jk_free(body);
+  assert_int_equal(jk_sync_sender_probe(w->a.snd, false, &body, &len, NULL), JK_OK);
+  assert_null(body); /* every source asked */
+  /* everything again, once */
+  jk_sync_sender_free(w->a.snd);
+  assert_int_equal(jk_sync_sender_new(&w->a.snd, &w->a.ctx, q.id, q.pk), JK_OK);
+  drain(&w->a, &q);
+  assert_int_equal(notices(&q, w->a.id), 30);
+  assert_int_equal(same_records(&w->a, &q), 30);
+  node_down(&q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_three_tiers, wsetup, wteardown),
@@ -494,6 +543,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_rewritten_ledger_is_caught, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_move_between_municipalities, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_another_municipalitys_resident, wsetup, wteardown),
+      cmocka_unit_test_setup_teardown(test_receiver_lost_state, wsetup, wteardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
