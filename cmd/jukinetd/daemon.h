@@ -17,6 +17,7 @@ typedef struct daemon_state {
   jk_node *node;
   pthread_mutex_t lock; /* the store handle is single-threaded: every use holds this */
   time_t started;
+  int schema;                        /* the store's schema version, read at start */
   _Atomic unsigned long replies[6]; /* by status class: 1xx … 5xx (index 1..5) */
   /* the network (net.c) */
   jk_sync_ctx sync;

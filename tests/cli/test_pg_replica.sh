@@ -151,7 +151,7 @@ import hirakata 600 34
 wait_for 10 osaka_has hirakata 2800 || fail "the prefecture did not receive the 600 notices"
 syncrep() { [ "$(su_sql "$N/pg" "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep'")" -ge 1 ]; }
 wait_for 20 syncrep || fail "no commit of the nation waits for the standby"
-# (the daemon's batch transaction holds its store: /healthz waits too — the monitoring sees it)
+# (the daemon's batch transaction holds its store: /healthz still answers, /metrics says BUSY)
 if curl -sf -m 2 "http://127.0.0.1:$base/healthz" >/dev/null; then h=answers; else h="does not answer"; fi
 echo "a commit of the nation waits for the standby; the nation's /healthz $h"
 expect_eq "$(osaka_acked hirakata)" 2200 "(no receipt for a batch the replica does not have)"
