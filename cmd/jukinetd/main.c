@@ -129,9 +129,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     char body[512];
     /* no store access: /healthz answers even while the store is busy (the schema is read at start) */
     snprintf(body, sizeof body,
-             "{\"status\":\"ok\",\"role\":\"%s\",\"lgcode\":\"%s\",\"schema\":%d,\"connection\":\"%s\","
-             "\"uptime_s\":%lld}",
-             jk_role_token(jk_node_role(d->node)), jk_node_lgcode(d->node), d->schema,
+             "{\"status\":\"ok\",\"node\":\"%s\",\"role\":\"%s\",\"lgcode\":\"%s\",\"schema\":%d,"
+             "\"connection\":\"%s\",\"uptime_s\":%lld}",
+             jk_node_id(d->node), jk_role_token(jk_node_role(d->node)), jk_node_lgcode(d->node), d->schema,
              atomic_load(&d->conn_stopped) ? "stopped" : "connected",
              (long long)(time(NULL) - d->started));
     return reply(c, MHD_HTTP_OK, body);

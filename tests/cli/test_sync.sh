@@ -25,6 +25,16 @@ ja() {
       JUKINET_PIN=$JUKINET_ADMIN_PIN JUKINET_PASSWORD=$JUKINET_ADMIN_PASSWORD "$JUKINET" --lang en "$@" )
 }
 id_of() { cat "$N/$1/node-id"; }
+# wait_gone PID: until the process has exited (a zombie counts as gone: the daemons' parent,
+# scripts/devnet, is not there to reap them)
+wait_gone() {
+  local i
+  for i in $(seq 100); do
+    [ -e "/proc/$1" ] || return 0
+    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ] && return 0
+    sleep 0.1
+  done
+}
 metric() { curl -sf "http://127.0.0.1:$((base + $1))/metrics" | awk -v k="$2" '$1 == k {print $2}'; }
 # wait_agree SECONDS: until every tier holds exactly each municipality's registry
 wait_agree() {
@@ -131,7 +141,7 @@ expect_eq "$(held national hirakata)" "$(sqlite3 "$N/hirakata/node.db" "SELECT c
 
 # ---- the nation restored from a backup: the prefecture finds out and sends again ----
 kill -TERM "$(cat "$N/national.pid")"
-for _ in $(seq 100); do kill -0 "$(cat "$N/national.pid")" 2>/dev/null || break; sleep 0.1; done
+wait_gone "$(cat "$N/national.pid")"
 sqlite3 "$N/national/node.db" ".backup '$T/national-backup.db'" || fail "backup of the nation"
 "$SRC/scripts/devnet" start "$N" || fail "restart the nation"
 jk hirakata gen residents --count 400 --seed 14 --out "$T/h3.csv" >/dev/null
@@ -139,7 +149,7 @@ expect_exit 0 jk hirakata resident import --format csv "$T/h3.csv"
 wait_agree 20
 after=$(held national hirakata)
 kill -TERM "$(cat "$N/national.pid")"
-for _ in $(seq 100); do kill -0 "$(cat "$N/national.pid")" 2>/dev/null || break; sleep 0.1; done
+wait_gone "$(cat "$N/national.pid")"
 rm -f "$N/national/node.db-wal" "$N/national/node.db-shm"
 cp "$T/national-backup.db" "$N/national/node.db"
 [ "$(held national hirakata)" -lt "$after" ] || fail "the backup should hold fewer notices"
