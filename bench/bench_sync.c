@@ -91,8 +91,8 @@ static void pg_ok(PGresult *r, const char *what) {
   PQclear(r);
 }
 
-/* libpq, one prepared INSERT per row (one round trip each), in one transaction. */
-static double raw_pg(const char *conninfo, const char *schema, size_t n) {
+/* A connection to a fresh schema holding the raw table. */
+static PGconn *pg_raw_table(const char *conninfo, const char *schema) {
   PGconn *c = PQconnectdb(conninfo);
   if (PQstatus(c) != CONNECTION_OK) die("PQconnectdb");
   PQsetNoticeProcessor(c, pg_quiet, NULL);
@@ -102,6 +102,13 @@ static double raw_pg(const char *conninfo, const char *schema, size_t n) {
   pg_ok(PQexec(c, sql), "schema");
   snprintf(sql, sizeof sql, TABLE_SQL, "BYTEA", "BYTEA");
   pg_ok(PQexec(c, sql), "raw table");
+  return c;
+}
+
+/* libpq, one prepared INSERT per row (one round trip each), in one transaction. */
+static double raw_pg(const char *conninfo, const char *schema, size_t n) {
+  PGconn *c = pg_raw_table(conninfo, schema);
+  char sql[512];
   pg_ok(PQprepare(c, "ins", "INSERT INTO raw_notice VALUES ($1, $2, $3, $4, $5)", 5, NULL), "prepare");
   char code[12], seq[24];
   uint8_t enc[ENC_LEN], leaf[32];
@@ -124,15 +131,8 @@ static double raw_pg(const char *conninfo, const char *schema, size_t n) {
 
 /* libpq COPY FROM STDIN (text format): PostgreSQL's fastest way in, for scale. */
 static double raw_pg_copy(const char *conninfo, const char *schema, size_t n) {
-  PGconn *c = PQconnectdb(conninfo);
-  if (PQstatus(c) != CONNECTION_OK) die("PQconnectdb");
-  PQsetNoticeProcessor(c, pg_quiet, NULL);
+  PGconn *c = pg_raw_table(conninfo, schema);
   char sql[512];
-  snprintf(sql, sizeof sql, "DROP SCHEMA IF EXISTS %s CASCADE; CREATE SCHEMA %s; SET search_path = %s", schema, schema,
-           schema);
-  pg_ok(PQexec(c, sql), "schema");
-  snprintf(sql, sizeof sql, TABLE_SQL, "BYTEA", "BYTEA");
-  pg_ok(PQexec(c, sql), "raw table");
   char code[12];
   uint8_t enc[ENC_LEN], leaf[32];
   char *line = malloc(64 + 2 * (ENC_LEN + 32) + 16);

@@ -46,6 +46,16 @@ jk_err jk__sync_stage(const jk_sync_ctx *ctx, const char *action, const char *ob
   return jk_ledger_stage(ctx->ledger, &en);
 }
 
+jk_err jk__sync_end(const jk_sync_ctx *ctx, jk_err e) {
+  if (e) {
+    jk_store_rollback(ctx->store);
+    jk_ledger_discard(ctx->ledger);
+    return e;
+  }
+  if ((e = jk_store_commit(ctx->store))) jk_ledger_discard(ctx->ledger);
+  return e;
+}
+
 unsigned jk__sync_status_of(jk_err e) {
   switch (e) {
   case JK_OK: return 200;

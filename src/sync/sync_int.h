@@ -29,6 +29,10 @@ jk_err jk__notice_frontier_save(jk_store *s, const char *source, const jk_merkle
 jk_err jk__sync_stage(const jk_sync_ctx *ctx, const char *action, const char *object, const char *result,
                       const void *detail, size_t detail_len);
 
+/* End a transaction that staged its ledger entry: commit when e is JK_OK, else roll back; on a
+ * failure (either way) the staged entries are dropped. Returns e, or the commit's error. */
+jk_err jk__sync_end(const jk_sync_ctx *ctx, jk_err e);
+
 /* Fill an answer: a JSON error {"error":{"code","message"}} with the error's name and detail. */
 void jk__sync_answer_error(jk_sync_answer *a, unsigned status, jk_err e, const char *code_override);
 /* The HTTP status for an error code. */

@@ -125,14 +125,8 @@ static void refuse(const jk_sync_ctx *ctx, const jk_sync_peer *peer, jk_sync_ans
   jk__sync_answer_error(ans, 0, e, NULL);
   char saved[512];
   snprintf(saved, sizeof saved, "%s", jk_error_last());
-  if (jk_store_begin(ctx->store) == JK_OK) {
-    if (jk__sync_stage(ctx, "sync.refuse", peer->node, jk_err_name(e), body, len) == JK_OK) {
-      if (jk_store_commit(ctx->store) != JK_OK) jk_ledger_discard(ctx->ledger);
-    } else {
-      jk_store_rollback(ctx->store);
-      jk_ledger_discard(ctx->ledger);
-    }
-  }
+  if (jk_store_begin(ctx->store) == JK_OK)
+    jk__sync_end(ctx, jk__sync_stage(ctx, "sync.refuse", peer->node, jk_err_name(e), body, len));
   jk_error_set(e, "%s", saved);
 }
 
@@ -293,15 +287,7 @@ static jk_err apply_batch(const jk_sync_ctx *ctx, const jk_sync_peer *peer, cons
   if (h > have) snprintf(object, sizeof object, "%s %lld-%lld", b->source, (long long)have + 1, (long long)h);
   else snprintf(object, sizeof object, "%s -", b->source);
   if (!e) e = jk__sync_stage(ctx, "sync.apply", object, "ok", body, len);
-  if (e) {
-    jk_store_rollback(ctx->store);
-    jk_ledger_discard(ctx->ledger);
-    return e;
-  }
-  if ((e = jk_store_commit(ctx->store))) {
-    jk_ledger_discard(ctx->ledger);
-    return e;
-  }
+  if ((e = jk__sync_end(ctx, e))) return e;
   *highest = h;
   return JK_OK;
 }
@@ -406,15 +392,8 @@ void jk_sync_receive_peer(const jk_sync_ctx *ctx, const jk_sync_peer *peer, cons
     goto refused;
   }
   if ((e = jk_store_begin(ctx->store))) goto failed;
-  if ((e = jk_sync_peer_note(ctx, &src)) || (e = jk__sync_stage(ctx, "sync.peer", id, "ok", NULL, 0))) {
-    jk_store_rollback(ctx->store);
-    jk_ledger_discard(ctx->ledger);
-    goto failed;
-  }
-  if ((e = jk_store_commit(ctx->store))) {
-    jk_ledger_discard(ctx->ledger);
-    goto failed;
-  }
+  if (!(e = jk_sync_peer_note(ctx, &src))) e = jk__sync_stage(ctx, "sync.peer", id, "ok", NULL, 0);
+  if ((e = jk__sync_end(ctx, e))) goto failed;
   jk_free(pem);
   ans->status = 204;
   ans->err = JK_OK;

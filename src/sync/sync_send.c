@@ -161,13 +161,7 @@ static jk_err record(jk_sync_sender *s, const char *action, const char *object, 
   if (!e && receipt) e = jk_store_receipt_put(s->ctx.store, receipt);
   if (!e && f) e = jk__notice_frontier_save(s->ctx.store, f_source, f);
   if (!e) e = jk__sync_stage(&s->ctx, action, object, "ok", NULL, 0);
-  if (e) {
-    jk_store_rollback(s->ctx.store);
-    jk_ledger_discard(s->ctx.ledger);
-    return e;
-  }
-  if ((e = jk_store_commit(s->ctx.store))) jk_ledger_discard(s->ctx.ledger);
-  return e;
+  return jk__sync_end(&s->ctx, e);
 }
 
 /* The sender's part of a batch: its latest signed ledger head and the consistency proof from

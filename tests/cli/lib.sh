@@ -119,3 +119,38 @@ node_state() {
   sqlite3 "$JUKINET_DIR/node.db" \
     '.dump resident resident_version household retired_code operator grant_ card card_event password node_meta'
 }
+
+# ---- a network made by scripts/devnet in $N (test_sync, test_killnet, test_diskfull, test_pg_replica) ----
+
+# jk NODE ARGS: jukinet as that node's clerk; ja NODE ARGS: as its administrator (admin01).
+# Bounded by a timeout: a hung command must not hang CTest.
+jk() { local n=$1; shift; ( eval "$(cat "$N/$n/hsm/env.sh")"; timeout 60 "$JUKINET" --lang en "$@" ); }
+ja() {
+  local n=$1; shift
+  ( eval "$(cat "$N/$n/hsm/env.sh")"
+    JUKINET_SESSION=$JUKINET_DIR/hsm/session-admin JUKINET_STAFF_ID=admin01 JUKINET_CARD=$JUKINET_ADMIN_CARD \
+      JUKINET_PIN=$JUKINET_ADMIN_PIN JUKINET_PASSWORD=$JUKINET_ADMIN_PASSWORD timeout 60 "$JUKINET" --lang en "$@" )
+}
+id_of() { cat "$N/$1/node-id"; }
+# metric I NAME: the value of NAME in /metrics of the node on port $base + I
+metric() { curl -sf -m 5 "http://127.0.0.1:$((base + $1))/metrics" | awk -v k="$2" '$1 == k {print $2}'; }
+# wait_agree SECONDS: until every tier holds exactly each municipality's registry ($T/demo.json)
+wait_agree() {
+  local i
+  for i in $(seq $(( $1 * 10 ))); do
+    if timeout 20 "$JUKINET" --lang en --json demo --net "$N" >"$T/demo.json" 2>"$T/demo.err"; then return 0; fi
+    sleep 0.1
+  done
+  fail "the tiers do not agree after $1 s"; jq -c '.checks[]' "$T/demo.json" >&2; tail -n 5 "$N"/*.log >&2
+  return 1
+}
+# wait_gone PID: until the process has exited (a zombie counts as gone: the daemons' parent,
+# scripts/devnet, is not there to reap them)
+wait_gone() {
+  local i
+  for i in $(seq 100); do
+    [ -e "/proc/$1" ] || return 0
+    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ] && return 0
+    sleep 0.1
+  done
+}

@@ -25,20 +25,6 @@ sed -i "s#^store = .*#store = $M/node.db#" "$N/osaka/node.conf"
 grep -q "^store = $M/node.db" "$N/osaka/node.conf" || fail "store setting"
 "$SRC/scripts/devnet" start "$N" || { fail "devnet start"; finish; }
 
-jk() { local n=$1; shift; ( eval "$(cat "$N/$n/hsm/env.sh")"; "$JUKINET" --lang en "$@" ); }
-ja() {
-  local n=$1; shift
-  ( eval "$(cat "$N/$n/hsm/env.sh")"
-    JUKINET_SESSION=$JUKINET_DIR/hsm/session-admin JUKINET_STAFF_ID=admin01 JUKINET_CARD=$JUKINET_ADMIN_CARD \
-      JUKINET_PIN=$JUKINET_ADMIN_PIN JUKINET_PASSWORD=$JUKINET_ADMIN_PASSWORD "$JUKINET" --lang en "$@" )
-}
-wait_agree() {
-  for _ in $(seq $(( $1 * 10 ))); do
-    "$JUKINET" --lang en --json demo --net "$N" >"$T/demo.json" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  fail "the tiers do not agree after $1 s"; jq -c '.checks[]' "$T/demo.json" >&2; return 1
-}
 held() { sqlite3 -cmd ".timeout 5000" "$M/node.db" "SELECT count(*) FROM notice_log WHERE source = '$(cat "$N/hirakata/node-id")'"; }
 
 jk hirakata login >/dev/null || { fail "login"; finish; }

@@ -15,13 +15,6 @@ trap '"$SRC/scripts/devnet" stop "$N" >/dev/null 2>&1; kill $writer 2>/dev/null;
 "$SRC/scripts/devnet" start "$N" || { fail "devnet start"; finish; }
 NODES=(national osaka hirakata kadoma)
 
-jk() { local n=$1; shift; ( eval "$(cat "$N/$n/hsm/env.sh")"; "$JUKINET" --lang en "$@" ); }
-ja() {
-  local n=$1; shift
-  ( eval "$(cat "$N/$n/hsm/env.sh")"
-    JUKINET_SESSION=$JUKINET_DIR/hsm/session-admin JUKINET_STAFF_ID=admin01 JUKINET_CARD=$JUKINET_ADMIN_CARD \
-      JUKINET_PIN=$JUKINET_ADMIN_PIN JUKINET_PASSWORD=$JUKINET_ADMIN_PASSWORD "$JUKINET" --lang en "$@" )
-}
 made() { # notices made so far by both cities
   echo $(( $(sqlite3 -cmd ".timeout 10000" "$N/hirakata/node.db" "SELECT count(*) FROM notice_log") + \
            $(sqlite3 -cmd ".timeout 10000" "$N/kadoma/node.db" "SELECT count(*) FROM notice_log") ))

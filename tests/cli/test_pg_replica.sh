@@ -45,14 +45,6 @@ trap 'exit 1' TERM INT
 [ -x "$PGBIN/initdb" ] || { fail "PostgreSQL is not installed ($PGBIN/initdb; scripts/bootstrap installs it)"; finish; }
 chmod 711 "$T"   # the postgres OS user must reach the servers' folders inside
 
-jk() { local n=$1; shift; ( eval "$(cat "$N/$n/hsm/env.sh")"; timeout 60 "$JUKINET" --lang en "$@" ); }
-ja() {
-  local n=$1; shift
-  ( eval "$(cat "$N/$n/hsm/env.sh")"
-    JUKINET_SESSION=$JUKINET_DIR/hsm/session-admin JUKINET_STAFF_ID=admin01 JUKINET_CARD=$JUKINET_ADMIN_CARD \
-      JUKINET_PIN=$JUKINET_ADMIN_PIN JUKINET_PASSWORD=$JUKINET_ADMIN_PASSWORD timeout 60 "$JUKINET" --lang en "$@" )
-}
-id_of() { cat "$N/$1/node-id"; }
 port_of() { sed -n 's/.* port=\([0-9]*\) .*/\1/p' "$1/conninfo"; }
 # sql PGDIR SQL: as the jukinet role; su_sql PGDIR SQL...: as the superuser (both on the socket)
 sql() { timeout 15 psql -X -qtA -v ON_ERROR_STOP=1 "$(cat "$1/conninfo")" -c "$2"; }
@@ -73,15 +65,6 @@ osaka_has() { [ "$(osaka_held "$1")" -ge "$2" ]; }
 # what the prefecture's sync status says: pending, or the acknowledged seq of a source
 osaka_pending() { ja osaka --json sync status | jq .pending; }
 osaka_acked() { ja osaka --json sync status | jq --arg s "$(id_of "$1")" '[.sources[] | select(.source == $s)][0].acknowledged // 0'; }
-metric() { curl -sf -m 5 "http://127.0.0.1:$((base + $1))/metrics" | awk -v k="$2" '$1 == k {print $2}'; }
-wait_agree() {
-  for _ in $(seq $(( $1 * 10 ))); do
-    if timeout 20 "$JUKINET" --lang en --json demo --net "$N" >"$T/demo.json" 2>"$T/demo.err"; then return 0; fi
-    sleep 0.1
-  done
-  fail "the tiers do not agree after $1 s"; jq -c '.checks[]' "$T/demo.json" >&2; tail -n 5 "$N"/*.log >&2
-  return 1
-}
 # wait_for SECONDS CMD...: until CMD succeeds
 wait_for() {
   local s=$1; shift

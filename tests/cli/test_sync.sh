@@ -16,36 +16,6 @@ echo "check-interval = 1" >> "$N/osaka/node.conf"
 "$SRC/scripts/devnet" start "$N" || { fail "devnet start"; finish; }
 base=$(cat "$N/port")
 
-# jk NODE ARGS: jukinet as the node's clerk; ja NODE ARGS: as its administrator
-jk() { local n=$1; shift; ( eval "$(cat "$N/$n/hsm/env.sh")"; "$JUKINET" --lang en "$@" ); }
-ja() {
-  local n=$1; shift
-  ( eval "$(cat "$N/$n/hsm/env.sh")"
-    JUKINET_SESSION=$JUKINET_DIR/hsm/session-admin JUKINET_STAFF_ID=admin01 JUKINET_CARD=$JUKINET_ADMIN_CARD \
-      JUKINET_PIN=$JUKINET_ADMIN_PIN JUKINET_PASSWORD=$JUKINET_ADMIN_PASSWORD "$JUKINET" --lang en "$@" )
-}
-id_of() { cat "$N/$1/node-id"; }
-# wait_gone PID: until the process has exited (a zombie counts as gone: the daemons' parent,
-# scripts/devnet, is not there to reap them)
-wait_gone() {
-  local i
-  for i in $(seq 100); do
-    [ -e "/proc/$1" ] || return 0
-    [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ] && return 0
-    sleep 0.1
-  done
-}
-metric() { curl -sf "http://127.0.0.1:$((base + $1))/metrics" | awk -v k="$2" '$1 == k {print $2}'; }
-# wait_agree SECONDS: until every tier holds exactly each municipality's registry
-wait_agree() {
-  local i
-  for i in $(seq $(( $1 * 10 ))); do
-    if "$JUKINET" --lang en --json demo --net "$N" >"$T/demo.json" 2>"$T/demo.err"; then return 0; fi
-    sleep 0.1
-  done
-  fail "the tiers do not agree after $1 s"; jq -c '.checks[]' "$T/demo.json" >&2; tail -n 5 "$N"/*.log >&2
-  return 1
-}
 held() { # held NODE SOURCE-NODE: notices of SOURCE at NODE
   sqlite3 "$N/$1/node.db" "SELECT count(*) FROM notice_log WHERE source = '$(id_of "$2")'"
 }
