@@ -325,12 +325,17 @@ void jk_sync_receive(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const uin
   /* A batch that continues exactly where this node is and whose head ends with it is proven
    * whole by the root check in apply_batch: its notices' own proofs need not be hashed too. */
   bool whole = b->count && (int64_t)b->first_seq == have + 1 && b->outbox.size == b->first_seq + b->count - 1;
-  e = jk_batch_verify_ex(b, source_pk, peer->pubkey, &ack, whole ? JK_BATCH_VERIFY_NO_PROOFS : 0);
-  if (e == JK_ECONFLICT || (e == JK_OK && b->count && (int64_t)b->first_seq > have + 1)) {
+  /* A sender leaves the proofs out when it believes the batch whole (an empty path proves
+   * nothing in a tree of more than one leaf). If it is not whole here (the sender missed a
+   * receipt, or this node lost notices), the batch cannot be checked: ask for the right one. */
+  bool proofless = false;
+  for (size_t i = 0; i < b->count && !proofless && b->outbox.size > 1; i++) proofless = b->items[i].path_len == 0;
+  e = jk_batch_verify_ex(b, source_pk, peer->pubkey, &ack, whole || proofless ? JK_BATCH_VERIFY_NO_PROOFS : 0);
+  if (e == JK_ECONFLICT || (e == JK_OK && b->count && ((int64_t)b->first_seq > have + 1 || (proofless && !whole)))) {
     /* the sender missed a receipt, or skipped notices: tell it where we are */
     if (e == JK_OK)
-      jk_error_set(JK_ECONFLICT, "notices of %s start at %llu but %lld is the last applied", b->source,
-                   (unsigned long long)b->first_seq, (long long)have);
+      jk_error_set(JK_ECONFLICT, "notices of %s start at %llu (head %llu) but %lld is the last applied here", b->source,
+                   (unsigned long long)b->first_seq, (unsigned long long)b->outbox.size, (long long)have);
     char why[512];
     snprintf(why, sizeof why, "%s", jk_error_last());
     if ((e = receipt_answer(ctx, b->sender, b->source, have, (int64_t)ack.size, ack.root, 409, ans))) goto fail;

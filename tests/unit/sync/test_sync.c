@@ -320,6 +320,71 @@ static void test_out_of_order_batch(void **state) {
   node_down(&q);
 }
 
+/* How many of a batch's notices carry an inclusion proof. */
+static size_t proofs_in(const uint8_t *body, size_t len) {
+  jk_batch *b;
+  assert_int_equal(jk_batch_decode(&b, body, len), JK_OK);
+  size_t n = 0;
+  for (size_t i = 0; i < b->count; i++) n += b->items[i].path_len > 0;
+  jk_batch_free(b);
+  return n;
+}
+
+/* Proofs travel only when the receiver needs them: a batch that ends at its signed head is
+ * proven whole by the root check; a forwarded batch cut short of the head carries them. A
+ * proofless batch that is not whole at the receiver is answered 409, never applied unproven. */
+static void test_proofs_only_when_needed(void **state) {
+  world *w = *state;
+  for (int i = 0; i < 5; i++) add_resident(&w->a, "証明 一", "ショウメイ イチ", "大阪府枚方市5番", NULL, NULL);
+  uint8_t *body;
+  size_t len;
+  jk_sync_peer pa = peer_of(&w->a), pp = peer_of(&w->p);
+  jk_sync_answer ans;
+  /* the municipality signs a head at each batch's end: no proofs */
+  assert_int_equal(jk_sync_sender_next(w->a.snd, 2, &body, &len, NULL), JK_OK);
+  assert_int_equal(proofs_in(body, len), 0);
+  jk_sync_receive(&w->p.ctx, &pa, body, len, &ans);
+  assert_int_equal(ans.status, 200);
+  assert_int_equal(jk_sync_sender_reply(w->a.snd, ans.status, ans.content_type, ans.body, ans.body_len), JK_OK);
+  jk_free(ans.body);
+  jk_free(body);
+  drain(&w->a, &w->p);
+  assert_int_equal(notices(&w->p, w->a.id), 5);
+  /* the prefecture forwards 2 of the 5 under the municipality's head of 5: proofs needed */
+  nation_knows(w, &w->a);
+  assert_int_equal(jk_sync_sender_next(w->p.snd, 2, &body, &len, NULL), JK_OK);
+  assert_int_equal(proofs_in(body, len), 2);
+  jk_sync_receive(&w->n.ctx, &pp, body, len, &ans);
+  assert_int_equal(ans.status, 200);
+  assert_int_equal(jk_sync_sender_reply(w->p.snd, ans.status, ans.content_type, ans.body, ans.body_len), JK_OK);
+  jk_free(ans.body);
+  jk_free(body);
+  /* the rest (3 .. 5) ends at the head: no proofs, applied whole */
+  assert_int_equal(jk_sync_sender_next(w->p.snd, 0, &body, &len, NULL), JK_OK);
+  assert_int_equal(proofs_in(body, len), 0);
+  /* sent to a nation that does not hold notices 1-2 (another one, say restored from an old
+   * backup): not whole there, so it cannot be checked: 409 with where it is, nothing applied */
+  tnode m = {0};
+  node_up(&m, w->n.id, w->n.lgcode, JK_TIER_NATIONAL);
+  jk_sync_peer pm = peer_of(&w->a);
+  assert_int_equal(jk_store_begin(m.s), JK_OK);
+  assert_int_equal(jk_sync_peer_note(&m.ctx, &pm), JK_OK);
+  stage(&m, "sync.peer");
+  assert_int_equal(jk_store_commit(m.s), JK_OK);
+  jk_sync_receive(&m.ctx, &pp, body, len, &ans);
+  assert_int_equal(ans.status, 409);
+  assert_int_equal(notices(&m, w->a.id), 0);
+  jk_free(ans.body);
+  jk_sync_receive(&w->n.ctx, &pp, body, len, &ans);
+  assert_int_equal(ans.status, 200);
+  assert_int_equal(jk_sync_sender_reply(w->p.snd, ans.status, ans.content_type, ans.body, ans.body_len), JK_OK);
+  jk_free(ans.body);
+  jk_free(body);
+  assert_int_equal(notices(&w->n, w->a.id), 5);
+  assert_int_equal(same_records(&w->a, &w->n), 5);
+  node_down(&m);
+}
+
 static void test_tampered_batches(void **state) {
   world *w = *state;
   add_resident(&w->a, "改竄 太郎", "カイザン タロウ", "大阪府枚方市4番", NULL, NULL);
@@ -539,6 +604,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_three_tiers, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_resend_is_ignored, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_out_of_order_batch, wsetup, wteardown),
+      cmocka_unit_test_setup_teardown(test_proofs_only_when_needed, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_tampered_batches, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_rewritten_ledger_is_caught, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_move_between_municipalities, wsetup, wteardown),
