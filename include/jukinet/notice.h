@@ -136,6 +136,7 @@ typedef struct jk_batch {
   size_t count;                      /* 0 .. JK_BATCH_MAX_NOTICES */
   jk_outbox_head outbox;             /* the source's signed outbox head (outbox.node == source) */
   jk_batch_item *items;              /* count items */
+  const jk_notice *notices;          /* jk_batch_decode: items[i] decoded (count); else NULL */
   jk_ledger_head_row ledger;         /* the SENDER's signed ledger tree head (docs/ledger.md) */
   uint64_t ledger_old_size;          /* the size the sender believes the receiver acked; 0 = none */
   uint8_t ledger_path[JK_MERKLE_MAX_PATH][JK_MERKLE_HASH_LEN]; /* consistency old -> ledger.size */
@@ -150,7 +151,7 @@ typedef struct jk_batch {
 JK_API jk_err jk_batch_encode(const jk_batch *b, uint8_t **out, size_t *out_len);
 /* Decode a batch body (structure only: needs no key). *out is allocated (caller frees with
  * jk_batch_free; NULL on failure) and owns a copy of the bytes. Every notice is decoded
- * strictly. JK_EINVAL: truncated, trailing bytes, bad magic/version, malformed field (detail
+ * strictly, and kept decoded in (*out)->notices. JK_EINVAL: truncated, trailing bytes, bad magic/version, malformed field (detail
  * says where: "notice 3 (seq 12): …"); JK_ETOOLARGE: more than JK_BATCH_MAX_NOTICES notices
  * or a body over JK_BATCH_MAX_BYTES; JK_ENOMEM. */
 JK_API jk_err jk_batch_decode(jk_batch **out, const void *data, size_t len);

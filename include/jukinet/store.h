@@ -329,6 +329,9 @@ typedef struct jk_sync_head_row {
 } jk_sync_head_row;
 JK_API jk_err jk_store_outbox_head_put(jk_store *s, const jk_sync_head_row *h);
 JK_API jk_err jk_store_outbox_head_latest(jk_store *s, const char *node, jk_sync_head_row *out);
+/* The head of the smallest size >= size (>= 1): a prefecture forwards up to a head the
+ * municipality signed, so that the batch ends at it (docs/protocol.md). JK_ENOTFOUND when none. */
+JK_API jk_err jk_store_outbox_head_at_least(jk_store *s, const char *node, int64_t size, jk_sync_head_row *out);
 
 /* Identity records at the prefecture and the nation, one row per (code, source): the latest
  * version that municipality sent for that resident code. status is a jk_status, or

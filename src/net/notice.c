@@ -516,7 +516,8 @@ bool jk_receipt_verify(const jk_receipt *r, const uint8_t pubkey[32]) {
 
 static const char batch_magic[8] = "jkbatch"; /* 7 bytes + NUL */
 
-/* The private allocation behind a decoded batch: the item array, then a copy of the body. */
+/* The private allocation behind a decoded batch: the item array, the decoded notices, then a
+ * copy of the body. */
 typedef struct batch_block {
   jk_batch batch;
   jk_batch_item items[];
@@ -670,23 +671,24 @@ static jk_err batch_decode(jk_batch **out, const uint8_t *data, size_t len) {
   /* every notice takes at least 4 + 1 bytes: refuse an impossible count before allocating */
   if ((size_t)count * 5 > len - r.pos) return batch_truncated("the notices");
 
-  batch_block *blk = jk_calloc(1, sizeof *blk + (size_t)count * sizeof(jk_batch_item) + len);
+  /* one block: the batch, its items, the notices decoded (kept: the receiver reads them, so no
+   * one decodes them again), and a copy of the bytes the items point into */
+  size_t items_sz = (size_t)count * sizeof(jk_batch_item), notices_sz = (size_t)count * sizeof(jk_notice);
+  batch_block *blk = jk_malloc(sizeof *blk + items_sz + notices_sz + len);
   if (!blk) return jk_error_set(JK_ENOMEM, NULL);
-  uint8_t *body = (uint8_t *)blk + sizeof *blk + (size_t)count * sizeof(jk_batch_item);
+  memset(blk, 0, sizeof *blk + items_sz);
+  jk_notice *notices = (jk_notice *)((uint8_t *)blk + sizeof *blk + items_sz);
+  uint8_t *body = (uint8_t *)notices + notices_sz;
   memcpy(body, data, len);
   r.p = body;
   jk_batch *b = &blk->batch;
   *b = hdr;
   b->owned_ = blk;
   b->items = count ? blk->items : NULL;
+  b->notices = count ? notices : NULL;
   b->first_seq = first;
   b->count = count;
   memcpy(b->outbox.node, b->source, sizeof b->outbox.node);
-  jk_notice *n = jk_malloc(sizeof *n);
-  if (!n) {
-    e = jk_error_set(JK_ENOMEM, NULL);
-    goto out;
-  }
   if (!rd_u64(&r, &b->outbox.size)) {
     e = batch_truncated("outbox head size");
     goto out;
@@ -723,11 +725,11 @@ static jk_err batch_decode(jk_batch **out, const uint8_t *data, size_t len) {
     it->enc = body + r.pos;
     it->enc_len = n_len;
     r.pos += n_len;
-    if ((e = jk_notice_decode(n, it->enc, it->enc_len))) {
+    if ((e = jk_notice_decode(&notices[i], it->enc, it->enc_len))) {
       jk_error_prefix("batch: notice %zu: ", i + 1);
       goto out;
     }
-    it->seq = n->seq;
+    it->seq = notices[i].seq;
     if ((e = batch_path(&r, &it->path, &it->path_len, "an inclusion proof"))) {
       jk_error_prefix("batch: notice %zu: ", i + 1);
       goto out;
@@ -766,7 +768,6 @@ static jk_err batch_decode(jk_batch **out, const uint8_t *data, size_t len) {
   }
   *out = b;
 out:
-  jk_free(n);
   if (e) jk_free(blk);
   return e;
 }
@@ -781,13 +782,16 @@ void jk_batch_free(jk_batch *b) {
   if (b) jk_free(b->owned_);
 }
 
-static jk_err verify_notices(const jk_batch *b, jk_notice *n, bool proofs) {
+/* n: room for one notice, to decode into when the batch was not decoded (b->notices NULL). */
+static jk_err verify_notices(const jk_batch *b, jk_notice *scratch, bool proofs) {
   jk_err e;
   for (size_t i = 0; i < b->count; i++) {
     const jk_batch_item *it = &b->items[i];
     uint64_t want = b->first_seq + i;
     uint8_t leaf[32];
-    if ((e = jk_notice_decode(n, it->enc, it->enc_len))) return jk_error_prefix("batch: notice %zu: ", i + 1);
+    const jk_notice *n = b->notices ? &b->notices[i] : scratch;
+    if (!b->notices && (e = jk_notice_decode(scratch, it->enc, it->enc_len)))
+      return jk_error_prefix("batch: notice %zu: ", i + 1);
     if (n->seq != want)
       return jk_error_set(JK_ECORRUPT, "batch: notice %zu has seq %llu where seq %llu belongs (a gap or a reordering)",
                           i + 1, (unsigned long long)n->seq, (unsigned long long)want);

@@ -33,6 +33,7 @@ enum {
   SY_HEAD_PUT,
   SY_HEAD_ROOT,
   SY_HEAD_LATEST,
+  SY_HEAD_FIRST,
   SY_HOLD_PUT,
   SY_HOLD_GET,
   SY_HOLD_DEL,
@@ -335,15 +336,23 @@ static jk_err ps_head_put(jk_store *base, const jk_sync_head_row *h) {
   return e;
 }
 
-static jk_err ps_head_latest(jk_store *base, const char *node, jk_sync_head_row *out) {
+static jk_err ps_head_find(jk_store *base, const char *node, int64_t at_least, jk_sync_head_row *out) {
   pg_store *s = (pg_store *)base;
   pg_params p = {0};
   jk_err e = JK_OK;
   memset(out, 0, sizeof *out);
   jk__pg_text(&p, node);
-  PGresult *r = jk__pg_run(s, SY_HEAD_LATEST,
-                           "SELECT node, size, root, at, sig FROM outbox_head WHERE node = $1 ORDER BY size DESC LIMIT 1",
-                           &p, "outbox head", &e);
+  PGresult *r;
+  if (at_least > 0) {
+    jk__pg_int(&p, at_least);
+    r = jk__pg_run(s, SY_HEAD_FIRST,
+                   "SELECT node, size, root, at, sig FROM outbox_head WHERE node = $1 AND size >= $2 ORDER BY size LIMIT 1",
+                   &p, "outbox head", &e);
+  } else {
+    r = jk__pg_run(s, SY_HEAD_LATEST,
+                   "SELECT node, size, root, at, sig FROM outbox_head WHERE node = $1 ORDER BY size DESC LIMIT 1", &p,
+                   "outbox head", &e);
+  }
   if (!r) return e;
   if (PQntuples(r) == 0) {
     e = jk_error_set(JK_ENOTFOUND, "no outbox head of %s", node);
@@ -857,7 +866,7 @@ void jk__pg_sync_ops(struct jk__store_ops *ops) {
   ops->notice_subtree_put = ps_subtree_put;
   ops->notice_subtree_get = ps_subtree_get;
   ops->outbox_head_put = ps_head_put;
-  ops->outbox_head_latest = ps_head_latest;
+  ops->outbox_head_find = ps_head_find;
   ops->holding_put = ps_holding_put;
   ops->holding_get = ps_holding_get;
   ops->holding_delete = ps_holding_delete;

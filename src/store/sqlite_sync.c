@@ -32,6 +32,7 @@ enum {
   SY_HEAD_PUT,
   SY_HEAD_ROOT,
   SY_HEAD_LATEST,
+  SY_HEAD_FIRST,
   SY_HOLD_PUT,
   SY_HOLD_GET,
   SY_HOLD_DEL,
@@ -310,10 +311,19 @@ static jk_err ss_head_put(jk_store *base, const jk_sync_head_row *h) {
   return e;
 }
 
-static jk_err ss_head_latest(jk_store *base, const char *node, jk_sync_head_row *out) {
+static jk_err ss_head_find(jk_store *base, const char *node, int64_t at_least, jk_sync_head_row *out) {
   sq_store *s = (sq_store *)base;
-  XPREP(q, s, SY_HEAD_LATEST,
-        "SELECT node, size, root, at, sig FROM outbox_head WHERE node = ?1 ORDER BY size DESC LIMIT 1");
+  sqlite3_stmt *q;
+  if (at_least > 0) {
+    XPREP(f, s, SY_HEAD_FIRST,
+          "SELECT node, size, root, at, sig FROM outbox_head WHERE node = ?1 AND size >= ?2 ORDER BY size LIMIT 1");
+    sqlite3_bind_int64(f, 2, at_least);
+    q = f;
+  } else {
+    XPREP(l, s, SY_HEAD_LATEST,
+          "SELECT node, size, root, at, sig FROM outbox_head WHERE node = ?1 ORDER BY size DESC LIMIT 1");
+    q = l;
+  }
   sqlite3_bind_text(q, 1, node, -1, SQLITE_STATIC);
   int rc = sqlite3_step(q);
   jk_err e = JK_OK;
@@ -698,7 +708,7 @@ void jk__sq_sync_ops(struct jk__store_ops *ops) {
   ops->notice_subtree_put = ss_subtree_put;
   ops->notice_subtree_get = ss_subtree_get;
   ops->outbox_head_put = ss_head_put;
-  ops->outbox_head_latest = ss_head_latest;
+  ops->outbox_head_find = ss_head_find;
   ops->holding_put = ss_holding_put;
   ops->holding_get = ss_holding_get;
   ops->holding_delete = ss_holding_delete;

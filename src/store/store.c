@@ -708,7 +708,13 @@ jk_err jk_store_outbox_head_put(jk_store *s, const jk_sync_head_row *h) {
 
 jk_err jk_store_outbox_head_latest(jk_store *s, const char *node, jk_sync_head_row *out) {
   jk_err e = need_node("outbox head node", node);
-  return e ? e : s->ops->outbox_head_latest(s, node, out);
+  return e ? e : s->ops->outbox_head_find(s, node, 0, out);
+}
+
+jk_err jk_store_outbox_head_at_least(jk_store *s, const char *node, int64_t size, jk_sync_head_row *out) {
+  jk_err e = need_node("outbox head node", node);
+  if (!e && size < 1) e = jk_error_set(JK_EINVAL, "outbox head size %lld: 1 or more", (long long)size);
+  return e ? e : s->ops->outbox_head_find(s, node, size, out);
 }
 
 static jk_err holding_check(const jk_holding_rec *r) {

@@ -86,7 +86,8 @@ struct jk__store_ops {
   jk_err (*notice_subtree_put)(jk_store *s, const char *source, unsigned level, uint64_t index, const uint8_t hash[32]);
   jk_err (*notice_subtree_get)(jk_store *s, const char *source, unsigned level, uint64_t index, uint8_t out[32]);
   jk_err (*outbox_head_put)(jk_store *s, const jk_sync_head_row *h);
-  jk_err (*outbox_head_latest)(jk_store *s, const char *node, jk_sync_head_row *out);
+  /* at_least <= 0: the largest size; else the smallest size >= at_least */
+  jk_err (*outbox_head_find)(jk_store *s, const char *node, int64_t at_least, jk_sync_head_row *out);
   jk_err (*holding_put)(jk_store *s, const jk_holding_rec *r);
   jk_err (*holding_get)(jk_store *s, const char *code, const char *source, jk_holding_rec *out);
   jk_err (*holding_delete)(jk_store *s, const char *code, const char *source);

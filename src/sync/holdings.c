@@ -10,8 +10,9 @@
 
 #include <string.h>
 
+/* An entry's state; its row is rec[i] (kept apart so that the flush can hand the rows to the
+ * store as they are, without copying ~1 KiB per row into a new array). */
 typedef struct hentry {
-  jk_holding_rec rec;
   bool present;  /* the row exists (in the store or made by this batch) */
   bool dirty;    /* to be written */
   bool stored;   /* it was in the store when loaded (a delete must reach the store) */
@@ -20,6 +21,7 @@ typedef struct hentry {
 
 struct jk__hview {
   hentry *e;
+  jk_holding_rec *rec;
   size_t n, cap;
   int *slot;     /* (code, source) -> entry index + 1; 0 = empty */
   int *cslot;    /* code -> first entry index + 1 */
@@ -41,8 +43,8 @@ static int find(const jk__hview *v, const char *code, const char *source) {
   for (size_t i = fnv(code, source) & m;; i = (i + 1) & m) {
     int k = v->slot[i];
     if (!k) return -1;
-    const hentry *x = &v->e[k - 1];
-    if (strcmp(x->rec.code, code) == 0 && strcmp(x->rec.source, source) == 0) return k - 1;
+    const jk_holding_rec *x = &v->rec[k - 1];
+    if (strcmp(x->code, code) == 0 && strcmp(x->source, source) == 0) return k - 1;
   }
 }
 
@@ -51,20 +53,21 @@ static int code_head(const jk__hview *v, const char *code) {
   for (size_t i = fnv(code, NULL) & m;; i = (i + 1) & m) {
     int k = v->cslot[i];
     if (!k) return -1;
-    if (strcmp(v->e[k - 1].rec.code, code) == 0) return k - 1;
+    if (strcmp(v->rec[k - 1].code, code) == 0) return k - 1;
   }
 }
 
 static void index_entry(jk__hview *v, int idx) {
   size_t m = v->nslot - 1;
   hentry *x = &v->e[idx];
-  size_t i = fnv(x->rec.code, x->rec.source) & m;
+  const jk_holding_rec *r = &v->rec[idx];
+  size_t i = fnv(r->code, r->source) & m;
   while (v->slot[i]) i = (i + 1) & m;
   v->slot[i] = idx + 1;
-  int head = code_head(v, x->rec.code);
+  int head = code_head(v, r->code);
   if (head < 0) {
     x->next_code = -1;
-    for (i = fnv(x->rec.code, NULL) & m; v->cslot[i]; i = (i + 1) & m) {
+    for (i = fnv(r->code, NULL) & m; v->cslot[i]; i = (i + 1) & m) {
     }
     v->cslot[i] = idx + 1;
   } else { /* after the head: the chain's order does not matter */
@@ -95,11 +98,14 @@ static jk_err add(jk__hview *v, const jk_holding_rec *r, bool stored, int *idx) 
     hentry *p = jk_realloc(v->e, cap * sizeof *p);
     if (!p) return jk_error_set(JK_ENOMEM, NULL);
     v->e = p;
+    jk_holding_rec *q = jk_realloc(v->rec, cap * sizeof *q);
+    if (!q) return jk_error_set(JK_ENOMEM, NULL);
+    v->rec = q;
     v->cap = cap;
   }
   hentry *x = &v->e[v->n];
   memset(x, 0, sizeof *x);
-  x->rec = *r;
+  v->rec[v->n] = *r;
   x->present = true;
   x->stored = stored;
   *idx = (int)v->n++;
@@ -140,6 +146,7 @@ jk_err jk__hview_load(jk__hview **out, jk_store *s, const char *const *codes, si
 void jk__hview_free(jk__hview *v) {
   if (!v) return;
   jk_free(v->e);
+  jk_free(v->rec);
   jk_free(v->slot);
   jk_free(v->cslot);
   jk_free(v);
@@ -147,7 +154,7 @@ void jk__hview_free(jk__hview *v) {
 
 const jk_holding_rec *jk__hview_get(const jk__hview *v, const char *code, const char *source) {
   int i = find(v, code, source);
-  return i >= 0 && v->e[i].present ? &v->e[i].rec : NULL;
+  return i >= 0 && v->e[i].present ? &v->rec[i] : NULL;
 }
 
 jk_err jk__hview_put(jk__hview *v, const jk_holding_rec *r) {
@@ -156,7 +163,7 @@ jk_err jk__hview_put(jk__hview *v, const jk_holding_rec *r) {
     jk_err e = add(v, r, false, &i);
     if (e) return e;
   }
-  v->e[i].rec = *r;
+  v->rec[i] = *r;
   v->e[i].present = true;
   v->e[i].dirty = true;
   return JK_OK;
@@ -172,26 +179,26 @@ void jk__hview_delete(jk__hview *v, const char *code, const char *source) {
 bool jk__hview_current(const jk__hview *v, const char *code, jk_holding_rec *out) {
   const jk_holding_rec *best = NULL;
   for (int i = code_head(v, code); i >= 0; i = v->e[i].next_code)
-    if (v->e[i].present && (!best || jk__holding_newer(&v->e[i].rec, best))) best = &v->e[i].rec;
+    if (v->e[i].present && (!best || jk__holding_newer(&v->rec[i], best))) best = &v->rec[i];
   if (best) *out = *best;
   return best != NULL;
 }
 
+/* The view is spent afterwards: the rows to write are moved to the front of rec in place. */
 jk_err jk__hview_flush(jk__hview *v, jk_store *s) {
-  jk_holding_rec *rows = NULL;
   size_t n = 0;
   jk_err e = JK_OK;
   for (size_t i = 0; i < v->n && !e; i++) {
     hentry *x = &v->e[i];
     if (!x->dirty) continue;
     if (x->present) {
-      if (!rows && !(rows = jk_malloc(v->n * sizeof *rows))) return jk_error_set(JK_ENOMEM, NULL);
-      rows[n++] = x->rec;
+      if (n != i) v->rec[n] = v->rec[i];
+      n++;
     } else if (x->stored) {
-      e = jk_store_holding_delete(s, x->rec.code, x->rec.source);
+      e = jk_store_holding_delete(s, v->rec[i].code, v->rec[i].source);
     }
   }
-  if (!e && n) e = jk_store_holding_put_many(s, rows, n);
-  jk_free(rows);
+  v->n = 0; /* rec no longer matches the index */
+  if (!e && n) e = jk_store_holding_put_many(s, v->rec, n);
   return e;
 }

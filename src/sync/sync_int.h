@@ -53,7 +53,8 @@ jk_err jk__hview_put(jk__hview *v, const jk_holding_rec *r);
 void jk__hview_delete(jk__hview *v, const char *code, const char *source);
 /* The current record of a code among the rows of the view. */
 bool jk__hview_current(const jk__hview *v, const char *code, jk_holding_rec *out);
-/* Write every changed row back (one put_many, deletes one by one). */
+/* Write every changed row back (one put_many, deletes one by one). The view is spent: only
+ * jk__hview_free may follow. */
 jk_err jk__hview_flush(jk__hview *v, jk_store *s);
 
 /* Copy between the store's head row and the wire struct. */

@@ -205,18 +205,21 @@ jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body
   int64_t b = size - a > (int64_t)max_notices ? a + (int64_t)max_notices : size;
   bool own = strcmp(source, s->node_id) == 0;
 
-  /* the head the proofs lead to: ours of exactly b, or the source's as received */
+  /* the head the proofs lead to: ours of exactly b; or, forwarding, the first head the source
+   * signed at or after a + 1 (it signs one per batch): the batch stops there when it can, so
+   * that it ends at its head and travels without proofs */
   jk_sync_head_row hr;
   int64_t h = b;
   if (!own) {
-    if ((e = jk_store_outbox_head_latest(s->ctx.store, source, &hr))) {
+    if ((e = jk_store_outbox_head_at_least(s->ctx.store, source, a + 1, &hr))) {
       if (e == JK_ENOTFOUND) e = jk_error_set(JK_ECORRUPT, "no signed outbox head of %s is stored", source);
       return e;
     }
-    if (hr.size < b || hr.size > size)
+    if (hr.size > size)
       return jk_error_set(JK_ECORRUPT, "the outbox head of %s (size %lld) does not match its %lld notices here", source,
                           (long long)hr.size, (long long)size);
     h = hr.size;
+    if (h < b) b = h;
   }
   src_frontier *sf = frontier_of(s, source);
   if (!sf) return jk_error_set(JK_ENOMEM, NULL);

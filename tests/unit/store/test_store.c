@@ -738,6 +738,20 @@ static void test_outbox_heads(void **state) {
   assert_int_equal(out.size, 50);
   assert_int_equal(jk_store_outbox_head_latest(s, "nobody", &out), JK_ENOTFOUND);
   assert_int_equal(jk_store_outbox_head_latest(s, "", &out), JK_EINVAL);
+  /* the first head at or after a size: 5 for 1 .. 5, 9 for 6 .. 9, none after */
+  assert_int_equal(jk_store_outbox_head_at_least(s, SRC_A, 1, &out), JK_OK);
+  assert_int_equal(out.size, 5);
+  assert_int_equal(out.sig[63], 0x22);
+  assert_int_equal(jk_store_outbox_head_at_least(s, SRC_A, 5, &out), JK_OK);
+  assert_int_equal(out.size, 5);
+  assert_int_equal(jk_store_outbox_head_at_least(s, SRC_A, 6, &out), JK_OK);
+  assert_int_equal(out.size, 9);
+  assert_int_equal(out.root[0], 0x13);
+  assert_int_equal(jk_store_outbox_head_at_least(s, SRC_A, 10, &out), JK_ENOTFOUND);
+  assert_int_equal(jk_store_outbox_head_at_least(s, SRC_B, 10, &out), JK_OK);
+  assert_int_equal(out.size, 50);
+  assert_int_equal(jk_store_outbox_head_at_least(s, SRC_A, 0, &out), JK_EINVAL);
+  assert_int_equal(jk_store_outbox_head_at_least(s, "", 1, &out), JK_EINVAL);
   jk_store_close(s);
   /* size 5 kept one row, with the newest time and signature */
   assert_int_equal(raw_count(f, "SELECT count(*) FROM outbox_head WHERE size = 5"), 1);

@@ -330,40 +330,43 @@ static size_t proofs_in(const uint8_t *body, size_t len) {
   return n;
 }
 
+/* The next batch (at most max notices) from `from` to `to`, with its number of proofs in
+ * *proofs: the receiver's HTTP status; the sender takes the answer when `from_takes`. */
+static unsigned deliver(tnode *from, tnode *to, size_t max, bool from_takes, size_t *proofs) {
+  uint8_t *body;
+  size_t len;
+  assert_int_equal(jk_sync_sender_next(from->snd, max, &body, &len, NULL), JK_OK);
+  assert_non_null(body);
+  *proofs = proofs_in(body, len);
+  jk_sync_peer pf = peer_of(from);
+  jk_sync_answer ans;
+  jk_sync_receive(&to->ctx, &pf, body, len, &ans);
+  if (from_takes) jk_sync_sender_reply(from->snd, ans.status, ans.content_type, ans.body, ans.body_len);
+  jk_free(ans.body);
+  jk_free(body);
+  return ans.status;
+}
+
 /* Proofs travel only when the receiver needs them: a batch that ends at its signed head is
  * proven whole by the root check; a forwarded batch cut short of the head carries them. A
  * proofless batch that is not whole at the receiver is answered 409, never applied unproven. */
 static void test_proofs_only_when_needed(void **state) {
   world *w = *state;
   for (int i = 0; i < 5; i++) add_resident(&w->a, "証明 一", "ショウメイ イチ", "大阪府枚方市5番", NULL, NULL);
-  uint8_t *body;
-  size_t len;
-  jk_sync_peer pa = peer_of(&w->a), pp = peer_of(&w->p);
-  jk_sync_answer ans;
-  /* the municipality signs a head at each batch's end: no proofs */
-  assert_int_equal(jk_sync_sender_next(w->a.snd, 2, &body, &len, NULL), JK_OK);
-  assert_int_equal(proofs_in(body, len), 0);
-  jk_sync_receive(&w->p.ctx, &pa, body, len, &ans);
-  assert_int_equal(ans.status, 200);
-  assert_int_equal(jk_sync_sender_reply(w->a.snd, ans.status, ans.content_type, ans.body, ans.body_len), JK_OK);
-  jk_free(ans.body);
-  jk_free(body);
-  drain(&w->a, &w->p);
+  size_t proofs;
+  /* the municipality signs a head at each batch's end (here 2, then 5): no proofs */
+  assert_int_equal(deliver(&w->a, &w->p, 2, true, &proofs), 200);
+  assert_int_equal(proofs, 0);
+  assert_int_equal(deliver(&w->a, &w->p, 0, true, &proofs), 200);
+  assert_int_equal(proofs, 0);
   assert_int_equal(notices(&w->p, w->a.id), 5);
-  /* the prefecture forwards 2 of the 5 under the municipality's head of 5: proofs needed */
+  /* the prefecture forwards 1 notice, short of the municipality's head of 2: with its proof */
   nation_knows(w, &w->a);
-  assert_int_equal(jk_sync_sender_next(w->p.snd, 2, &body, &len, NULL), JK_OK);
-  assert_int_equal(proofs_in(body, len), 2);
-  jk_sync_receive(&w->n.ctx, &pp, body, len, &ans);
-  assert_int_equal(ans.status, 200);
-  assert_int_equal(jk_sync_sender_reply(w->p.snd, ans.status, ans.content_type, ans.body, ans.body_len), JK_OK);
-  jk_free(ans.body);
-  jk_free(body);
-  /* the rest (3 .. 5) ends at the head: no proofs, applied whole */
-  assert_int_equal(jk_sync_sender_next(w->p.snd, 0, &body, &len, NULL), JK_OK);
-  assert_int_equal(proofs_in(body, len), 0);
-  /* sent to a nation that does not hold notices 1-2 (another one, say restored from an old
-   * backup): not whole there, so it cannot be checked: 409 with where it is, nothing applied */
+  assert_int_equal(deliver(&w->p, &w->n, 1, true, &proofs), 200);
+  assert_int_equal(proofs, 1);
+  /* then up to that head (notice 2), proofless; at a nation that does not hold notice 1
+   * (another one, say restored from an old backup) it is not whole, so it cannot be checked:
+   * 409 with where that nation is, nothing applied */
   tnode m = {0};
   node_up(&m, w->n.id, w->n.lgcode, JK_TIER_NATIONAL);
   jk_sync_peer pm = peer_of(&w->a);
@@ -371,18 +374,17 @@ static void test_proofs_only_when_needed(void **state) {
   assert_int_equal(jk_sync_peer_note(&m.ctx, &pm), JK_OK);
   stage(&m, "sync.peer");
   assert_int_equal(jk_store_commit(m.s), JK_OK);
-  jk_sync_receive(&m.ctx, &pp, body, len, &ans);
-  assert_int_equal(ans.status, 409);
+  assert_int_equal(deliver(&w->p, &m, 0, false, &proofs), 409);
+  assert_int_equal(proofs, 0);
   assert_int_equal(notices(&m, w->a.id), 0);
-  jk_free(ans.body);
-  jk_sync_receive(&w->n.ctx, &pp, body, len, &ans);
-  assert_int_equal(ans.status, 200);
-  assert_int_equal(jk_sync_sender_reply(w->p.snd, ans.status, ans.content_type, ans.body, ans.body_len), JK_OK);
-  jk_free(ans.body);
-  jk_free(body);
+  node_down(&m);
+  /* the same batch at the nation that holds notice 1: applied; then 3 .. 5 up to the next head */
+  assert_int_equal(deliver(&w->p, &w->n, 0, true, &proofs), 200);
+  assert_int_equal(notices(&w->n, w->a.id), 2);
+  assert_int_equal(deliver(&w->p, &w->n, 0, true, &proofs), 200);
+  assert_int_equal(proofs, 0);
   assert_int_equal(notices(&w->n, w->a.id), 5);
   assert_int_equal(same_records(&w->a, &w->n), 5);
-  node_down(&m);
 }
 
 static void test_tampered_batches(void **state) {
