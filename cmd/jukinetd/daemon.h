@@ -15,7 +15,10 @@
 
 typedef struct daemon_state {
   jk_node *node;
-  pthread_mutex_t lock; /* the store handle is single-threaded: every use holds this */
+  pthread_mutex_t lock;     /* short-held: backs the condition variables and the store lock */
+  pthread_cond_t store_free; /* the store lock (store_lock.c): held flag, priority waiters */
+  bool store_held;
+  int store_first_waiting;
   time_t started;
   int schema;                        /* the store's schema version, read at start */
   _Atomic unsigned long replies[6]; /* by status class: 1xx … 5xx (index 1..5) */
@@ -27,6 +30,9 @@ typedef struct daemon_state {
   pthread_t sender;
   bool sender_running;
   pthread_cond_t wake;               /* signalled when there may be something to send */
+  pthread_cond_t applied;            /* broadcast (under lock) when a batch request is done */
+  _Atomic int batch_in, batch_waiting; /* batch requests in the handler, and those of them
+                                          waiting for an earlier batch of their sender */
   _Atomic bool stopping;
   _Atomic bool conn_stopped;         /* 接続の停止, polled from the store */
   _Atomic int link;                  /* 0 idle/ok, 1 retrying, 2 halted (CRYPTO/CORRUPT) */
@@ -35,6 +41,15 @@ typedef struct daemon_state {
 } daemon_state;
 
 void logmsg(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The store handle is single-threaded: every use holds the store lock (store_lock.c), never
+ * across a network call. store_lock_first is for short, frequent uses that must not wait
+ * behind queued batch receivers (the sender thread, the connection-switch poller);
+ * store_lock_until gives up at `until` (CLOCK_REALTIME) and says whether it got the lock. */
+void store_lock(daemon_state *d);
+void store_lock_first(daemon_state *d);
+bool store_lock_until(daemon_state *d, const struct timespec *until);
+void store_unlock(daemon_state *d);
 
 /* Start / stop the network side: the HTTPS sync service ([sync] listen), the sender thread
  * ([sync] upstream) and the connection-switch poller. 0 or -1 (logged). */

@@ -63,12 +63,12 @@ static enum MHD_Result metrics(daemon_state *d, struct MHD_Connection *c) {
   struct timespec until;
   clock_gettime(CLOCK_REALTIME, &until);
   until.tv_sec += 2;
-  if (pthread_mutex_timedlock(&d->lock, &until) != 0)
+  if (!store_lock_until(d, &until))
     return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":{\"code\":\"BUSY\",\"message\":\"the store is busy\"}}");
   jk_store *s = jk_node_store(d->node);
   bool ok = jk_store_resident_count(s, 0, &all) == JK_OK && jk_store_resident_count(s, JK_STATUS_ACTIVE, &active) == JK_OK &&
             jk_store_ledger_size(s, &entries) == JK_OK;
-  pthread_mutex_unlock(&d->lock);
+  store_unlock(d);
   if (!ok) return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":{\"code\":\"IO\",\"message\":\"store unavailable\"}}");
   char body[4096];
   int n = snprintf(body, sizeof body,
@@ -197,6 +197,7 @@ int main(int argc, char **argv) {
   prctl(PR_SET_DUMPABLE, 0, 0, 0, 0); /* holds the node key's PIN: no core dumps */
   daemon_state d = {.started = time(NULL)};
   pthread_mutex_init(&d.lock, NULL);
+  pthread_cond_init(&d.store_free, NULL);
   jk_err e = jk_node_open(&d.node, dir, 0);
   if (e) {
     logmsg("error", "cannot open node %s: %s", dir, jk_error_last());
@@ -251,9 +252,9 @@ int main(int argc, char **argv) {
     if (sig != SIGHUP) break;
     /* SIGHUP: the CA published a new CRL (systemctl reload): read it again, record it */
     if (net_reload(&d) == 0) {
-      pthread_mutex_lock(&d.lock);
+      store_lock(&d);
       if (record(d.node, "daemon.reload", "crl")) logmsg("error", "cannot record the reload: %s", jk_error_last());
-      pthread_mutex_unlock(&d.lock);
+      store_unlock(&d);
     }
   }
   logmsg("info", "signal %d: stopping", sig);
@@ -262,6 +263,7 @@ int main(int argc, char **argv) {
   if ((e = record(d.node, "daemon.stop", listen)))
     logmsg("error", "cannot record the stop in the ledger: %s", jk_error_last());
   jk_node_close(d.node);
+  pthread_cond_destroy(&d.store_free);
   pthread_mutex_destroy(&d.lock);
   logmsg("info", "stopped");
   return 0;

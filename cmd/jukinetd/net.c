@@ -2,12 +2,14 @@
  * net.c — jukinetd's side of the network (docs/protocol.md, docs/network.md):
  *   - the sync service: POST /sync/v1/batch and /sync/v1/peer over HTTPS with mutual TLS 1.3
  *     ([sync] listen), open to the node ids of [sync] allow only;
- *   - the sender: one thread pushing this node's pending notices to [sync] upstream, batch by
- *     batch, with backoff on transport errors and a halt (logged, retried rarely) when the
- *     upstream says a batch is tampered with (CRYPTO / CORRUPT);
+ *   - the sender: one thread pushing this node's pending notices to [sync] upstream, two
+ *     batches in flight (each posted on a thread of its own), with backoff on transport errors
+ *     and a halt (logged, retried rarely) when the upstream says a batch is tampered with
+ *     (CRYPTO / CORRUPT);
  *   - 接続の停止: the switch in the store is polled every 100 ms; while stopped, nothing is
  *     sent and every sync request is answered 503 DISCONNECTED.
- * The store handle is single-threaded: every use holds d->lock, never across a network call.
+ * The store handle is single-threaded: every use holds the store lock (store_lock.c), never
+ * across a network call; the sender thread asks for it first.
  */
 #include "daemon.h"
 
@@ -49,6 +51,45 @@ static void to_sync_peer(const jk_tls_peer *p, jk_sync_peer *out) {
   out->cert_pem = p->cert_pem;
 }
 
+/* A sender keeps two batches in flight on two connections (JK_SYNC_WINDOW), so the second may
+ * reach the store first. A batch that starts past what is held here waits (releasing the store) while another batch request is at work that may fill the gap — or, when
+ * none is, briefly, for one still on its way — instead of being refused as a gap and sent
+ * again. A real gap (a receiver that lost notices) is answered after at most 0.2 s. */
+static void wait_turn(daemon_state *d, const uint8_t *body, size_t len) {
+  char source[JK_NODE_ID_MAX + 1];
+  uint64_t first;
+  if (jk_batch_peek(body, len, source, &first) != JK_OK || first == 0) return; /* receive refuses it */
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  long waited_ms = 0;
+  for (;;) {
+    int64_t have;
+    if (jk_store_notice_size(jk_node_store(d->node), source, &have) != JK_OK || first <= (uint64_t)have + 1) return;
+    bool others = atomic_load(&d->batch_in) - atomic_load(&d->batch_waiting) > 1;
+    if (waited_ms >= (others ? 5000 : 200) || atomic_load(&d->stopping)) return;
+    until.tv_nsec += 20 * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+      until.tv_sec++;
+      until.tv_nsec -= 1000000000L;
+    }
+    atomic_fetch_add(&d->batch_waiting, 1);
+    store_unlock(d); /* let the batch before it in */
+    pthread_mutex_lock(&d->lock);
+    pthread_cond_timedwait(&d->applied, &d->lock, &until);
+    pthread_mutex_unlock(&d->lock);
+    store_lock(d);
+    atomic_fetch_sub(&d->batch_waiting, 1);
+    waited_ms += 20;
+  }
+}
+
+static void batch_done(daemon_state *d) {
+  atomic_fetch_sub(&d->batch_in, 1);
+  pthread_mutex_lock(&d->lock);
+  pthread_cond_broadcast(&d->applied);
+  pthread_mutex_unlock(&d->lock);
+}
+
 static void on_sync(const jk_https_request *req, jk_https_response *resp, void *payload) {
   daemon_state *d = payload;
   bool batch = strcmp(req->url, "/sync/v1/batch") == 0, peer = strcmp(req->url, "/sync/v1/peer") == 0,
@@ -64,15 +105,19 @@ static void on_sync(const jk_https_request *req, jk_https_response *resp, void *
   jk_sync_peer sp;
   to_sync_peer(req->peer, &sp);
   jk_sync_answer ans;
-  pthread_mutex_lock(&d->lock);
+  if (batch) atomic_fetch_add(&d->batch_in, 1);
+  store_lock(d);
+  if (batch) wait_turn(d, req->body, req->body_len);
   if (atomic_load(&d->conn_stopped)) { /* re-checked under the lock: a stop is final for this request */
-    pthread_mutex_unlock(&d->lock);
+    if (batch) batch_done(d);
+    store_unlock(d);
     return answer_json(resp, 503, "DISCONNECTED", "the connection of this node is stopped");
   }
   if (batch) jk_sync_receive(&d->sync, &sp, req->body, req->body_len, &ans);
   else if (state) jk_sync_state(&d->sync, &sp, &ans);
   else jk_sync_receive_peer(&d->sync, &sp, d->ca_pem, d->crl_pem, req->body, req->body_len, &ans);
-  pthread_mutex_unlock(&d->lock);
+  if (batch) batch_done(d);
+  store_unlock(d);
   if (batch && ans.status == 200) {
     atomic_fetch_add(&d->batches_in, 1);
     pthread_mutex_lock(&d->lock);
@@ -106,9 +151,9 @@ static void sleep_ms(daemon_state *d, long ms) {
 
 static void refresh_switch(daemon_state *d) {
   jk_conn_state c;
-  pthread_mutex_lock(&d->lock);
+  store_lock_first(d);
   jk_err e = jk_conn_get(jk_node_store(d->node), &c);
-  pthread_mutex_unlock(&d->lock);
+  store_unlock(d);
   if (e) return;
   bool was = atomic_exchange(&d->conn_stopped, c.stopped);
   if (was != c.stopped) {
@@ -141,175 +186,320 @@ static jk_err post(jk_https_client *c, daemon_state *d, const char *path, const 
   return e;
 }
 
-static void *sender(void *arg) {
-  daemon_state *d = arg;
-  jk_https_client *c = NULL;
-  jk_sync_sender *snd = NULL;
-  long backoff = 0;
-  bool need_probe = true, probe_restart = true; /* ask the upstream where it is, first thing */
-  time_t last_state = time(NULL);
-  bool municipal = jk_node_role(d->node) == JK_ROLE_MUNICIPAL;
-  while (!atomic_load(&d->stopping)) {
-    if (atomic_load(&d->conn_stopped)) {
-      sleep_ms(d, 100);
-      continue;
-    }
-    if (backoff) {
-      sleep_ms(d, backoff);
-      if (atomic_load(&d->stopping)) break;
-    }
-    jk_err e = JK_OK;
-    if (!c && (e = jk_https_client_new(&c, d->tls))) {
-      logmsg("error", "sync client: %s", jk_error_last());
-      backoff = 5000;
-      continue;
-    }
-    if (!snd) {
-      /* learn the upstream's key from its certificate: one empty request would do, but the
-       * client exposes the server it verified after any exchange */
-      jk_tls_peer up;
-      if ((e = jk_https_client_peer(c, jk_node_upstream_url(d->node), jk_node_upstream(d->node), &up))) {
-        logmsg("warn", "upstream %s: %s", jk_node_upstream(d->node), jk_error_last());
-        atomic_store(&d->link, 1);
-        backoff = backoff ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : 200;
-        continue;
-      }
-      pthread_mutex_lock(&d->lock);
-      e = jk_sync_sender_new(&snd, &d->sync, up.node, up.pubkey);
-      pthread_mutex_unlock(&d->lock);
-      jk_free(up.cert_pem);
-      if (e) {
-        logmsg("error", "sync sender: %s", jk_error_last());
-        backoff = 5000;
-        continue;
-      }
-    }
-    uint8_t *body = NULL;
-    size_t len = 0;
-    jk_sync_batch_info info;
-    int64_t pending = 0;
-    bool probing = need_probe;
-    pthread_mutex_lock(&d->lock);
-    if (probing) { /* after (re)connecting: does the upstream still hold what it acknowledged? */
-      e = jk_sync_sender_probe(snd, probe_restart, &body, &len, &info);
-      probe_restart = false;
-      if (!e && !body) need_probe = probing = false; /* every source asked */
-    }
-    if (!probing && !body && !e) e = jk_sync_sender_next(snd, 0, &body, &len, &info);
-    if (!e) jk_sync_pending(&d->sync, jk_node_upstream(d->node), &pending);
-    pthread_mutex_unlock(&d->lock);
-    atomic_store(&d->pending, pending);
-    if (e) {
-      logmsg("error", "cannot build the next batch: %s", jk_error_last());
-      backoff = e == JK_EBUSY ? 200 : 5000;
-      continue;
-    }
-    if (!body) { /* nothing pending: wait for a change (polling the CLI's writes at a municipality) */
-      atomic_store(&d->link, 0);
-      backoff = 0;
-      /* now and then, while idle: does the upstream still hold what it acknowledged? (it may
-       * have been restored from a backup, or failed over to a lagging replica, while we had
-       * nothing to send) */
-      time_t now = time(NULL);
-      if (now - last_state >= jk_node_sync_check_interval(d->node)) {
-        last_state = now;
-        unsigned st = 0;
-        uint8_t *sb = NULL;
-        size_t sl = 0;
-        char stype[64];
-        bool behind = false;
-        if (post(c, d, "/sync/v1/state", NULL, 0, "application/json", &st, &sb, &sl, stype, sizeof stype) == JK_OK &&
-            st == 200) {
-          pthread_mutex_lock(&d->lock);
-          jk_err be = jk_sync_sender_state_behind(snd, sb, sl, &behind);
-          pthread_mutex_unlock(&d->lock);
-          if (!be && behind) {
-            logmsg("warn", "%s holds less than it acknowledged: asking it source by source",
-                   jk_node_upstream(d->node));
-            need_probe = probe_restart = true;
-          }
-        }
-        jk_free(sb);
-        if (need_probe) continue;
-      }
-      if (!municipal) {
-        sleep_ms(d, 250); /* a receiver wakes us when it applied something */
-        continue;
-      }
-      /* a municipality's registry is written by other processes (the CLI): poll its outbox's
-       * size, one cheap query every 10 ms, and build a batch only when it grew */
-      int64_t was = -1, now_size = -1;
-      pthread_mutex_lock(&d->lock);
-      jk_store_notice_size(jk_node_store(d->node), jk_node_id(d->node), &was);
-      pthread_mutex_unlock(&d->lock);
-      while (!atomic_load(&d->stopping) && !atomic_load(&d->conn_stopped)) {
-        sleep_ms(d, 10);
-        pthread_mutex_lock(&d->lock);
-        jk_err pe = jk_store_notice_size(jk_node_store(d->node), jk_node_id(d->node), &now_size);
-        pthread_mutex_unlock(&d->lock);
-        if (pe || now_size != was) break;
-      }
-      continue;
-    }
-    if (atomic_load(&d->conn_stopped)) { /* stopped while we built it: it waits in the outbox */
-      jk_free(body);
-      continue;
-    }
+/* One batch on its way: posted on a thread of its own, so that the next batch is built and sent
+ * while the receiver applies this one (JK_SYNC_WINDOW in flight). */
+typedef struct post_job {
+  daemon_state *d;
+  jk_https_client *c;
+  uint8_t *body;
+  size_t len;
+  jk_sync_batch_info info;
+  pthread_t th;
+  jk_err e; /* the transport's result; then the answer: */
+  unsigned status;
+  uint8_t *resp;
+  size_t resp_len;
+  char type[64];
+  char err[512]; /* the transport error's text (errors are per thread) */
+} post_job;
+
+static void *post_run(void *arg) {
+  post_job *j = arg;
+  j->e = post(j->c, j->d, "/sync/v1/batch", j->body, j->len, "application/octet-stream", &j->status, &j->resp,
+              &j->resp_len, j->type, sizeof j->type);
+  if (j->e) snprintf(j->err, sizeof j->err, "%s", jk_error_last());
+  jk_free(j->body);
+  j->body = NULL;
+  return NULL;
+}
+
+typedef struct sender_state {
+  daemon_state *d;
+  jk_https_client *cl[JK_SYNC_WINDOW]; /* one per batch in flight: each keeps its connection */
+  bool cl_busy[JK_SYNC_WINDOW];
+  jk_sync_sender *snd;
+  post_job *jobs[JK_SYNC_WINDOW]; /* in flight, oldest first */
+  size_t njobs;
+  long backoff;
+  bool need_probe, probe_restart;
+} sender_state;
+
+/* Wait for the oldest batch in flight; *job is the caller's to free (job_free). */
+static post_job *job_join(sender_state *st) {
+  post_job *j = st->jobs[0];
+  pthread_join(j->th, NULL);
+  st->njobs--;
+  memmove(&st->jobs[0], &st->jobs[1], st->njobs * sizeof st->jobs[0]);
+  for (size_t i = 0; i < JK_SYNC_WINDOW; i++)
+    if (st->cl[i] == j->c) st->cl_busy[i] = false;
+  return j;
+}
+
+static void job_free(post_job *j) {
+  if (!j) return;
+  jk_free(j->body);
+  jk_free(j->resp);
+  jk_free(j);
+}
+
+/* Start posting a built batch (body is taken). -1 when no thread could be started. */
+static int job_start(sender_state *st, uint8_t *body, size_t len, const jk_sync_batch_info *info) {
+  size_t k = 0;
+  while (k < JK_SYNC_WINDOW && st->cl_busy[k]) k++;
+  post_job *j = k < JK_SYNC_WINDOW ? jk_calloc(1, sizeof *j) : NULL;
+  if (!j) {
+    jk_free(body);
+    return -1;
+  }
+  *j = (post_job){.d = st->d, .c = st->cl[k], .body = body, .len = len, .info = *info};
+  if (pthread_create(&j->th, NULL, post_run, j) != 0) {
+    job_free(j);
+    return -1;
+  }
+  st->cl_busy[k] = true;
+  st->jobs[st->njobs++] = j;
+  return 0;
+}
+
+/* After an error: the batches still in flight were built on the one that failed. Their answers
+ * are awaited and dropped (a receipt is cumulative: the next batch's answer says where the
+ * receiver is), and the sender starts again from what was acknowledged. */
+static void drop_flights(sender_state *st) {
+  while (st->njobs) job_free(job_join(st));
+  if (!st->snd) return;
+  store_lock_first(st->d);
+  jk_sync_sender_forget(st->snd);
+  store_unlock(st->d);
+}
+
+static long more(long backoff, long first) { return backoff ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : first; }
+
+/* After the answer to the oldest batch in flight was taken (e: jk_sync_sender_reply's result,
+ * under the store lock) or its transport failed (j->e): count it, or act on the error. */
+static void answered(sender_state *st, post_job *j, jk_err e) {
+  daemon_state *d = st->d;
+  if (j->e) {
+    logmsg("warn", "sending to %s: %s", jk_node_upstream(d->node), j->err);
+    st->need_probe = st->probe_restart = true; /* the upstream may come back with less than it acknowledged */
+    atomic_store(&d->link, 1);
+    st->backoff = more(st->backoff, 100);
+    drop_flights(st);
+    return;
+  }
+  if (e == JK_OK) {
+    atomic_fetch_add(&d->batches_out, 1);
+    atomic_fetch_add(&d->notices_out, j->info.count);
+    atomic_store(&d->link, 0);
+    st->backoff = 0;
+    return;
+  }
+  char why[512];
+  snprintf(why, sizeof why, "%s", jk_error_last());
+  drop_flights(st); /* the sender forgot them already; their answers are not taken */
+  if (e == JK_ECONFLICT) {
+    logmsg("info", "%s", why);
+    st->backoff = 0;
+  } else if (e == JK_ENOTFOUND) { /* the upstream does not know this source yet: introduce it */
+    char *pem = NULL;
     unsigned status = 0;
     uint8_t *resp = NULL;
     size_t resp_len = 0;
     char type[64];
-    e = post(c, d, "/sync/v1/batch", body, len, "application/octet-stream", &status, &resp, &resp_len, type, sizeof type);
-    jk_free(body);
+    store_lock_first(d);
+    e = jk_sync_sender_source_cert(st->snd, j->info.source, &pem);
+    store_unlock(d);
+    if (!e) {
+      e = post(st->cl[0], d, "/sync/v1/peer", (const uint8_t *)pem, strlen(pem), "application/x-pem-file", &status, &resp,
+               &resp_len, type, sizeof type);
+      jk_free(resp);
+      if (!e && status != 204)
+        e = jk_error_set(JK_EPERM, "the upstream refused the certificate of %s (%u)", j->info.source, status);
+    }
+    jk_free(pem);
     if (e) {
-      logmsg("warn", "sending to %s: %s", jk_node_upstream(d->node), jk_error_last());
-      need_probe = probe_restart = true; /* the upstream may come back with less than it acknowledged */
-      atomic_store(&d->link, 1);
-      backoff = backoff ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : 100;
+      logmsg("error", "introducing %s upstream: %s", j->info.source, jk_error_last());
+      st->backoff = 5000;
+    }
+  } else if (e == JK_ECRYPTO || e == JK_ECORRUPT || e == JK_EPERM || e == JK_EINVAL) {
+    logmsg("error", "link to %s HALTED: %s (an incident: the operators must look; retrying in 60 s)",
+           jk_node_upstream(d->node), why);
+    atomic_store(&d->link, 2);
+    st->backoff = 60000;
+  } else {
+    logmsg("warn", "upstream %s: %s", jk_node_upstream(d->node), why);
+    atomic_store(&d->link, 1);
+    st->backoff = more(st->backoff, 200);
+  }
+}
+
+/* Every answer still awaited, taken in order (stopping the connection: batches sent before the
+ * stop count). */
+static void take_all(sender_state *st) {
+  while (st->njobs) {
+    post_job *j = job_join(st);
+    jk_err e = JK_OK;
+    if (!j->e) {
+      store_lock_first(st->d);
+      e = jk_sync_sender_reply(st->snd, j->status, j->type, j->resp, j->resp_len);
+      store_unlock(st->d);
+    }
+    answered(st, j, e);
+    job_free(j);
+  }
+}
+
+/* Nothing to send: now and then ask whether the upstream still holds what it acknowledged (it
+ * may have been restored from a backup, or failed over to a lagging replica, while we had
+ * nothing to send); then wait for a change. */
+static void idle(sender_state *st, time_t *last_state, bool municipal) {
+  daemon_state *d = st->d;
+  atomic_store(&d->link, 0);
+  st->backoff = 0;
+  time_t now = time(NULL);
+  if (now - *last_state >= jk_node_sync_check_interval(d->node)) {
+    *last_state = now;
+    unsigned status = 0;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    char type[64];
+    bool behind = false;
+    if (post(st->cl[0], d, "/sync/v1/state", NULL, 0, "application/json", &status, &body, &len, type, sizeof type) ==
+            JK_OK &&
+        status == 200) {
+      store_lock_first(d);
+      jk_err e = jk_sync_sender_state_behind(st->snd, body, len, &behind);
+      store_unlock(d);
+      if (!e && behind) {
+        logmsg("warn", "%s holds less than it acknowledged: asking it source by source", jk_node_upstream(d->node));
+        st->need_probe = st->probe_restart = true;
+      }
+    }
+    jk_free(body);
+    if (st->need_probe) return;
+  }
+  if (!municipal) {
+    sleep_ms(d, 250); /* a receiver wakes us when it applied something */
+    return;
+  }
+  /* a municipality's registry is written by other processes (the CLI): poll its outbox's size,
+   * one cheap query every 10 ms, and build a batch only when it grew */
+  int64_t was = -1, now_size = -1;
+  store_lock_first(d);
+  jk_store_notice_size(jk_node_store(d->node), jk_node_id(d->node), &was);
+  store_unlock(d);
+  while (!atomic_load(&d->stopping) && !atomic_load(&d->conn_stopped)) {
+    sleep_ms(d, 10);
+    store_lock_first(d);
+    jk_err pe = jk_store_notice_size(jk_node_store(d->node), jk_node_id(d->node), &now_size);
+    store_unlock(d);
+    if (pe || now_size != was) break;
+  }
+}
+
+/* Learn the upstream's key from its certificate (the client exposes the server it verified). */
+static jk_err sender_open(sender_state *st) {
+  daemon_state *d = st->d;
+  jk_err e = JK_OK;
+  for (size_t i = 0; i < JK_SYNC_WINDOW && !e; i++)
+    if (!st->cl[i]) e = jk_https_client_new(&st->cl[i], d->tls);
+  if (e) {
+    logmsg("error", "sync client: %s", jk_error_last());
+    st->backoff = 5000;
+    return e;
+  }
+  if (st->snd) return JK_OK;
+  jk_tls_peer up;
+  if ((e = jk_https_client_peer(st->cl[0], jk_node_upstream_url(d->node), jk_node_upstream(d->node), &up))) {
+    logmsg("warn", "upstream %s: %s", jk_node_upstream(d->node), jk_error_last());
+    atomic_store(&d->link, 1);
+    st->backoff = more(st->backoff, 200);
+    return e;
+  }
+  store_lock_first(d);
+  e = jk_sync_sender_new(&st->snd, &d->sync, up.node, up.pubkey);
+  store_unlock(d);
+  jk_free(up.cert_pem);
+  if (e) {
+    logmsg("error", "sync sender: %s", jk_error_last());
+    st->backoff = 5000;
+  }
+  return e;
+}
+
+static void *sender(void *arg) {
+  daemon_state *d = arg;
+  sender_state st = {.d = d, .need_probe = true, .probe_restart = true}; /* ask the upstream where it is, first */
+  time_t last_state = time(NULL);
+  bool municipal = jk_node_role(d->node) == JK_ROLE_MUNICIPAL;
+  bool built_nothing = false;
+  while (!atomic_load(&d->stopping)) {
+    if (atomic_load(&d->conn_stopped)) {
+      take_all(&st);
+      sleep_ms(d, 100);
       continue;
     }
-    pthread_mutex_lock(&d->lock);
-    e = jk_sync_sender_reply(snd, status, type, resp, resp_len);
-    pthread_mutex_unlock(&d->lock);
-    jk_free(resp);
-    if (e == JK_OK) {
-      atomic_fetch_add(&d->batches_out, 1);
-      atomic_fetch_add(&d->notices_out, info.count);
-      atomic_store(&d->link, 0);
-      backoff = 0;
-    } else if (e == JK_ECONFLICT) {
-      logmsg("info", "%s", jk_error_last());
-      backoff = 0;
-    } else if (e == JK_ENOTFOUND) { /* the upstream does not know this source yet: introduce it */
-      char *pem = NULL;
-      pthread_mutex_lock(&d->lock);
-      e = jk_sync_sender_source_cert(snd, info.source, &pem);
-      pthread_mutex_unlock(&d->lock);
-      if (!e) {
-        e = post(c, d, "/sync/v1/peer", (const uint8_t *)pem, strlen(pem), "application/x-pem-file", &status, &resp,
-                 &resp_len, type, sizeof type);
-        jk_free(resp);
-        resp = NULL;
-        if (!e && status != 204) e = jk_error_set(JK_EPERM, "the upstream refused the certificate of %s (%u)", info.source, status);
-      }
-      jk_free(pem);
-      if (e) {
-        logmsg("error", "introducing %s upstream: %s", info.source, jk_error_last());
-        backoff = 5000;
-      }
-    } else if (e == JK_ECRYPTO || e == JK_ECORRUPT || e == JK_EPERM || e == JK_EINVAL) {
-      logmsg("error", "link to %s HALTED: %s (an incident: the operators must look; retrying in 60 s)",
-             jk_node_upstream(d->node), jk_error_last());
-      atomic_store(&d->link, 2);
-      backoff = 60000;
-    } else {
-      logmsg("warn", "upstream %s: %s", jk_node_upstream(d->node), jk_error_last());
-      atomic_store(&d->link, 1);
-      backoff = backoff ? (backoff * 2 > 5000 ? 5000 : backoff * 2) : 200;
+    if (st.backoff && !st.njobs) {
+      sleep_ms(d, st.backoff);
+      if (atomic_load(&d->stopping)) break;
     }
+    if (sender_open(&st)) continue;
+    /* Each round holds the store once: take the oldest answer (when the window is full, or
+     * there was nothing more to send) and build the next batch. A prefecture's receivers hold
+     * the store for a whole apply each; a forwarder that asked twice per batch would get one
+     * turn per apply and feed the nation at half the rate. */
+    post_job *done = st.njobs == JK_SYNC_WINDOW || (st.njobs && built_nothing) ? job_join(&st) : NULL;
+    uint8_t *body = NULL;
+    size_t len = 0;
+    jk_sync_batch_info info;
+    jk_err ae = JK_OK, e = JK_OK;
+    int64_t pending = -1;
+    store_lock_first(d);
+    if (done && !done->e) ae = jk_sync_sender_reply(st.snd, done->status, done->type, done->resp, done->resp_len);
+    if (!(done && (done->e || ae)) && st.njobs < JK_SYNC_WINDOW && !(st.need_probe && st.njobs)) {
+      if (st.need_probe) { /* after (re)connecting: does the upstream still hold what it acknowledged? */
+        e = jk_sync_sender_probe(st.snd, st.probe_restart, &body, &len, &info);
+        st.probe_restart = false;
+        if (!e && !body) st.need_probe = false; /* every source asked */
+      }
+      if (!st.need_probe && !body && !e) e = jk_sync_sender_next(st.snd, 0, &body, &len, &info);
+      if (!e) jk_sync_pending(&d->sync, jk_node_upstream(d->node), &pending);
+    }
+    store_unlock(d);
+    if (pending >= 0) atomic_store(&d->pending, pending);
+    if (done) {
+      bool failed = ae || done->e; /* then nothing was built: the window is dropped */
+      answered(&st, done, ae);
+      job_free(done);
+      if (failed) continue;
+    }
+    built_nothing = !body;
+    if (e) {
+      logmsg("error", "cannot build the next batch: %s", jk_error_last());
+      drop_flights(&st);
+      st.backoff = e == JK_EBUSY ? 200 : 5000;
+      continue;
+    }
+    if (body && atomic_load(&d->conn_stopped)) { /* stopped while we built it: it waits in the outbox */
+      jk_free(body);
+      take_all(&st);
+      store_lock_first(d);
+      jk_sync_sender_forget(st.snd);
+      store_unlock(d);
+      continue;
+    }
+    if (body) {
+      if (job_start(&st, body, len, &info)) {
+        logmsg("error", "cannot start a thread to send a batch");
+        drop_flights(&st);
+        st.backoff = 1000;
+      }
+      continue;
+    }
+    if (!st.njobs) idle(&st, &last_state, municipal);
   }
-  jk_sync_sender_free(snd);
-  jk_https_client_free(c);
+  while (st.njobs) job_free(job_join(&st));
+  jk_sync_sender_free(st.snd);
+  for (size_t i = 0; i < JK_SYNC_WINDOW; i++) jk_https_client_free(st.cl[i]);
   return NULL;
 }
 
@@ -321,6 +511,7 @@ static jk_err read_text(const char *path, char **out) { return jk_file_read(path
 int net_start(daemon_state *d) {
   jk_node *n = d->node;
   pthread_cond_init(&d->wake, NULL);
+  pthread_cond_init(&d->applied, NULL);
   d->sync = (jk_sync_ctx){.store = jk_node_store(n),
                           .ledger = jk_node_ledger(n),
                           .node_id = jk_node_id(n),
@@ -412,10 +603,10 @@ int net_reload(daemon_state *d) {
     jk_free(pem);
     return -1;
   }
-  pthread_mutex_lock(&d->lock);
+  store_lock(d);
   char *old = d->crl_pem;
   d->crl_pem = pem;
-  pthread_mutex_unlock(&d->lock);
+  store_unlock(d);
   jk_free(old);
   logmsg("info", "SIGHUP: CRL %s reloaded", crl);
   return 0;

@@ -157,6 +157,10 @@ JK_API jk_err jk_batch_encode(const jk_batch *b, uint8_t **out, size_t *out_len)
 JK_API jk_err jk_batch_decode(jk_batch **out, const void *data, size_t len);
 /* NULL is a no-op. */
 JK_API void jk_batch_free(jk_batch *b);
+/* Only the header of a batch body: its source and first_seq (a receiver that has two batches
+ * of a sender arriving at once applies them in order). JK_EINVAL when the header is malformed;
+ * jk_batch_decode checks everything. */
+JK_API jk_err jk_batch_peek(const void *data, size_t len, char source[JK_NODE_ID_MAX + 1], uint64_t *first_seq);
 
 /* The ledger head the receiver last acknowledged for this sender (size and root). */
 typedef struct jk_ledger_ack {

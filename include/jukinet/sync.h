@@ -110,20 +110,32 @@ typedef struct jk_sync_batch_info {
   uint64_t first_seq;
   size_t count;
 } jk_sync_batch_info;
-/* The next batch to send (at most max_notices, 0 = JK_BATCH_MAX_NOTICES), oldest pending
- * source first: *body (jk_free) and its length, or *body NULL when nothing is pending. Signs a
- * new outbox head for the node's own notices when needed and records "sync.send" in the ledger
- * (so the batch's ledger head includes it). */
+/* Batches a sender keeps in flight at most: the next one is built and sent while the receiver
+ * applies the one before (docs/protocol.md "Pipelining"). */
+#define JK_SYNC_WINDOW 2
+/* The next batch to send (at most max_notices, 0 = JK_BATCH_MAX_NOTICES), after those in
+ * flight, oldest pending source first: *body (jk_free) and its length, or *body NULL when
+ * nothing more is pending or JK_SYNC_WINDOW batches (or a probe) are in flight. Signs a new
+ * outbox head for the node's own notices when needed and records "sync.send" in the ledger
+ * (so the batch's ledger head includes it). Its ledger consistency proof starts at the head of
+ * the batch before it in flight, which the receiver will have countersigned by then. */
 JK_API jk_err jk_sync_sender_next(jk_sync_sender *snd, size_t max_notices, uint8_t **body, size_t *len,
                                   jk_sync_batch_info *info);
-/* Process the answer to the batch just sent. JK_OK: the receipt is verified and stored;
- * JK_ECONFLICT: a resync receipt was stored — call next again; JK_ENOTFOUND: the receiver does
- * not know the batch's source — send it jk_sync_sender_source_cert, then retry; another error:
- * the detail says why (CRYPTO / CORRUPT: stop the link and alert; BUSY / IO / DISCONNECTED:
- * retry later). */
+/* Process the answer to the OLDEST batch in flight (receivers answer in the order sent).
+ * JK_OK: the receipt is verified and stored; JK_ECONFLICT: a resync receipt was stored — call
+ * next again; JK_ENOTFOUND: the receiver does not know the batch's source — send it
+ * jk_sync_sender_source_cert, then retry; another error: the detail says why (CRYPTO / CORRUPT:
+ * stop the link and alert; BUSY / IO / DISCONNECTED: retry later). On any error every later
+ * batch in flight is forgotten too: drop their answers. */
 JK_API jk_err jk_sync_sender_reply(jk_sync_sender *snd, unsigned status, const char *content_type,
                                    const uint8_t *body, size_t len);
-/* Ask the next node up how far it holds each source the sender has receipts for: an empty batch
+/* How many batches are in flight (0 .. JK_SYNC_WINDOW). */
+JK_API size_t jk_sync_sender_inflight(const jk_sync_sender *snd);
+/* Forget every batch in flight (their answers lost, say): the next batch starts again at what
+ * the receiver acknowledged. */
+JK_API void jk_sync_sender_forget(jk_sync_sender *snd);
+/* Ask the next node up how far it holds each source the sender has receipts for (forgetting the
+ * batches in flight; nothing else is sent until its answer is taken): an empty batch
  * for the next such source (restart: from the first), whose receipt says the receiver's highest
  * seq. *body NULL when every source was asked. Run after reconnecting: a receiver restored from
  * a backup, or failed over to a replica that lagged, may hold less than it acknowledged — then

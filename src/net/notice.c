@@ -772,6 +772,23 @@ out:
   return e;
 }
 
+jk_err jk_batch_peek(const void *data, size_t len, char source[JK_NODE_ID_MAX + 1], uint64_t *first_seq) {
+  rd r = {data, len, 0};
+  char magic[sizeof batch_magic], node[JK_NODE_ID_MAX + 1];
+  unsigned v;
+  jk_err e;
+  source[0] = '\0';
+  *first_seq = 0;
+  if (!data || !rd_bytes(&r, magic, sizeof magic) || memcmp(magic, batch_magic, sizeof magic) != 0 ||
+      !rd_u8(&r, &v) || v != 1)
+    return jk_error_set(JK_EINVAL, "batch: not a batch (bad magic)");
+  if ((e = batch_node(&r, node, sizeof node, "sender")) || (e = batch_node(&r, node, sizeof node, "receiver")) ||
+      (e = batch_node(&r, source, JK_NODE_ID_MAX + 1, "source")))
+    return e;
+  if (!rd_u64(&r, first_seq)) return batch_truncated("first_seq");
+  return JK_OK;
+}
+
 jk_err jk_batch_decode(jk_batch **out, const void *data, size_t len) {
   *out = NULL;
   if (!data) return batch_truncated("magic");

@@ -20,6 +20,17 @@ typedef struct src_frontier {
   bool valid;
 } src_frontier;
 
+/* A batch sent and not answered yet. */
+typedef struct flight {
+  bool probe;
+  char source[JK_NODE_ID_MAX + 1];
+  uint64_t first, count;  /* seq first .. first+count-1 */
+  jk_merkle_frontier end; /* the source's frontier after its last notice (the next batch's start,
+                             and the acknowledged frontier once its receipt comes) */
+  int64_t ledger_size;    /* the ledger head it carries (the receipt must countersign it) */
+  uint8_t ledger_root[32];
+} flight;
+
 struct jk_sync_sender {
   jk_sync_ctx ctx;
   char node_id[JK_NODE_ID_MAX + 1];
@@ -29,13 +40,8 @@ struct jk_sync_sender {
   size_t nfr, capfr;
   char last_source[JK_NODE_ID_MAX + 1]; /* round robin between sources */
   char probed[JK_NODE_ID_MAX + 1]; /* jk_sync_sender_probe: the last source asked about */
-  /* the batch in flight */
-  bool inflight, probe;
-  char source[JK_NODE_ID_MAX + 1];
-  uint64_t first, count;                /* seq first .. first+count-1 */
-  uint8_t (*leaves)[JK_MERKLE_HASH_LEN]; /* its leaves (to advance the frontier on the receipt) */
-  int64_t ledger_size;
-  uint8_t ledger_root[32];
+  flight fl[JK_SYNC_WINDOW];       /* in flight, oldest first: the receiver answers in this order */
+  size_t nfl;
 };
 
 jk_err jk_sync_sender_new(jk_sync_sender **out, const jk_sync_ctx *ctx, const char *upstream,
@@ -58,7 +64,6 @@ jk_err jk_sync_sender_new(jk_sync_sender **out, const jk_sync_ctx *ctx, const ch
 void jk_sync_sender_free(jk_sync_sender *s) {
   if (!s) return;
   jk_free(s->fr);
-  jk_free(s->leaves);
   jk_free(s);
 }
 
@@ -90,6 +95,14 @@ static jk_err acked_of(jk_sync_sender *s, const char *source, int64_t *out) {
   return e;
 }
 
+/* Where the next batch of `source` starts after: the end of its last batch in flight, else the
+ * acknowledged position. */
+static const flight *last_flight(const jk_sync_sender *s, const char *source) {
+  for (size_t i = s->nfl; i-- > 0;)
+    if (!s->fl[i].probe && strcmp(s->fl[i].source, source) == 0) return &s->fl[i];
+  return NULL;
+}
+
 typedef struct pending_scan {
   jk_sync_sender *s;
   char pick[JK_NODE_ID_MAX + 1], first_pick[JK_NODE_ID_MAX + 1];
@@ -104,6 +117,9 @@ static int scan_source(const char *source, int64_t size, void *payload) {
   if ((p->e = acked_of(p->s, source, &acked))) return 1;
   if (size <= acked) return 0;
   p->total += size - acked;
+  const flight *fl = last_flight(p->s, source);
+  if (fl) acked = (int64_t)(fl->first + fl->count - 1); /* in flight: as good as acknowledged here */
+  if (size <= acked) return 0;
   if (!p->first_pick[0]) {
     snprintf(p->first_pick, sizeof p->first_pick, "%s", source);
     p->first_size = size;
@@ -165,14 +181,19 @@ static jk_err record(jk_sync_sender *s, const char *action, const char *object, 
 }
 
 /* The sender's part of a batch: its latest signed ledger head and the consistency proof from
- * the head the receiver countersigned last; then the encoding. */
+ * the head the receiver will have countersigned last when it reaches this batch (that of the
+ * batch before it in flight, else of the last receipt); then the encoding. */
 static jk_err seal(jk_sync_sender *s, jk_batch *bt, uint8_t **body, size_t *len) {
   jk_err e = jk_store_ledger_head_latest(s->ctx.store, &bt->ledger);
   if (e) return e;
   jk_receipt_row last;
-  e = jk_store_receipt_latest(s->ctx.store, s->upstream, &last);
-  if (e == JK_ENOTFOUND) last.ledger_size = 0, e = JK_OK;
-  if (e) return e;
+  if (s->nfl) {
+    last.ledger_size = s->fl[s->nfl - 1].ledger_size;
+  } else {
+    e = jk_store_receipt_latest(s->ctx.store, s->upstream, &last);
+    if (e == JK_ENOTFOUND) last.ledger_size = 0, e = JK_OK;
+    if (e) return e;
+  }
   bt->ledger_old_size = (uint64_t)last.ledger_size;
   if (last.ledger_size > 0 && last.ledger_size < bt->ledger.size) {
     jk_ledger_consistency *cp = jk_malloc(sizeof *cp);
@@ -193,7 +214,7 @@ jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body
   *body = NULL;
   *len = 0;
   if (info) memset(info, 0, sizeof *info);
-  s->inflight = false;
+  if (s->nfl == JK_SYNC_WINDOW || (s->nfl && s->fl[0].probe)) return JK_OK; /* the window is full */
   if (max_notices == 0 || max_notices > JK_BATCH_MAX_NOTICES) max_notices = JK_BATCH_MAX_NOTICES;
   pending_scan p = {.s = s};
   jk_err e = jk_store_notice_sources(s->ctx.store, scan_source, &p);
@@ -204,6 +225,11 @@ jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body
   int64_t size = p.pick[0] ? p.pick_size : p.first_size, a = p.pick[0] ? p.pick_acked : p.first_acked;
   int64_t b = size - a > (int64_t)max_notices ? a + (int64_t)max_notices : size;
   bool own = strcmp(source, s->node_id) == 0;
+  if (s->nfl) { /* a source's first batch goes alone: the receiver may not know the source yet */
+    int64_t acked;
+    if ((e = acked_of(s, source, &acked))) return e;
+    if (acked == 0) return JK_OK;
+  }
 
   /* the head the proofs lead to: ours of exactly b; or, forwarding, the first head the source
    * signed at or after a + 1 (it signs one per batch): the batch stops there when it can, so
@@ -221,13 +247,21 @@ jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body
     h = hr.size;
     if (h < b) b = h;
   }
-  src_frontier *sf = frontier_of(s, source);
-  if (!sf) return jk_error_set(JK_ENOMEM, NULL);
-  if (!sf->valid || sf->f.size != (uint64_t)a) {
-    jk__notice_tree t = {s->ctx.store, source};
-    jk_merkle_source src = jk__notice_source(&t);
-    if ((e = jk_merkle_frontier_load(&sf->f, (uint64_t)a, &src))) return e;
-    sf->valid = true;
+  /* the frontier at a: the end of the batch before in flight, else the acknowledged one */
+  const flight *prev = last_flight(s, source);
+  const jk_merkle_frontier *start;
+  if (prev) {
+    start = &prev->end;
+  } else {
+    src_frontier *sf = frontier_of(s, source);
+    if (!sf) return jk_error_set(JK_ENOMEM, NULL);
+    if (!sf->valid || sf->f.size != (uint64_t)a) {
+      jk__notice_tree t = {s->ctx.store, source};
+      jk_merkle_source src = jk__notice_source(&t);
+      if ((e = jk_merkle_frontier_load(&sf->f, (uint64_t)a, &src))) return e;
+      sf->valid = true;
+    }
+    start = &sf->f;
   }
   size_t count = (size_t)(b - a), all = (size_t)(h - a);
   /* A batch that ends where its head does is proven whole by the receiver's root check
@@ -253,9 +287,13 @@ jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body
     e = jk_store_notice_leaves(s->ctx.store, source, (uint64_t)a + i, n, leaves + i);
   }
   if (e) goto out;
-  if ((e = jk_merkle_range_proofs(&sf->f, (const uint8_t(*)[JK_MERKLE_HASH_LEN])leaves, all, proved, paths,
+  if ((e = jk_merkle_range_proofs(start, (const uint8_t(*)[JK_MERKLE_HASH_LEN])leaves, all, proved, paths,
                                   depth ? depth : 1, lens, root)))
     goto out;
+  flight nf = {.probe = false, .first = (uint64_t)a + 1, .count = count, .end = *start};
+  snprintf(nf.source, sizeof nf.source, "%s", source);
+  for (size_t i = 0; i < count && !e; i++) e = jk_merkle_frontier_push(&nf.end, leaves[i], 64, NULL, NULL);
+  if (e) goto out;
   if (own) {
     memset(&hr, 0, sizeof hr);
     jk_outbox_head oh = {0};
@@ -296,20 +334,13 @@ jk_err jk_sync_sender_next(jk_sync_sender *s, size_t max_notices, uint8_t **body
   }
   bt.items = items;
   if ((e = seal(s, &bt, body, len))) goto out;
-  s->inflight = true;
-  s->probe = false;
-  snprintf(s->source, sizeof s->source, "%s", source);
   snprintf(s->last_source, sizeof s->last_source, "%s", source);
-  s->first = (uint64_t)a + 1;
-  s->count = count;
-  s->ledger_size = bt.ledger.size;
-  memcpy(s->ledger_root, bt.ledger.root, 32);
-  jk_free(s->leaves);
-  s->leaves = leaves; /* kept to advance the frontier when the receipt comes */
-  leaves = NULL;
+  nf.ledger_size = bt.ledger.size;
+  memcpy(nf.ledger_root, bt.ledger.root, 32);
+  s->fl[s->nfl++] = nf;
   if (info) {
     snprintf(info->source, sizeof info->source, "%s", source);
-    info->first_seq = s->first;
+    info->first_seq = nf.first;
     info->count = count;
   }
 out:
@@ -346,7 +377,7 @@ jk_err jk_sync_sender_probe(jk_sync_sender *s, bool restart, uint8_t **body, siz
   *body = NULL;
   *len = 0;
   if (info) memset(info, 0, sizeof *info);
-  s->inflight = false;
+  s->nfl = 0; /* whatever was in flight is forgotten: the probe's receipt says where to go on */
   if (restart) s->probed[0] = '\0';
   probe_scan p = {.s = s};
   jk_err e = jk_store_notice_sources(s->ctx.store, probe_source, &p);
@@ -368,16 +399,16 @@ jk_err jk_sync_sender_probe(jk_sync_sender *s, bool restart, uint8_t **body, siz
   snprintf(bt.source, sizeof bt.source, "%s", p.pick);
   jk__head_from_row(&bt.outbox, &hr);
   if ((e = seal(s, &bt, body, len))) return e;
-  s->inflight = true;
-  s->probe = true;
-  snprintf(s->source, sizeof s->source, "%s", p.pick);
-  s->first = (uint64_t)p.acked + 1;
-  s->count = 0;
-  s->ledger_size = bt.ledger.size;
-  memcpy(s->ledger_root, bt.ledger.root, 32);
+  flight *f = &s->fl[s->nfl++];
+  memset(f, 0, sizeof *f);
+  f->probe = true;
+  snprintf(f->source, sizeof f->source, "%s", p.pick);
+  f->first = (uint64_t)p.acked + 1;
+  f->ledger_size = bt.ledger.size;
+  memcpy(f->ledger_root, bt.ledger.root, 32);
   if (info) {
     snprintf(info->source, sizeof info->source, "%s", p.pick);
-    info->first_seq = s->first;
+    info->first_seq = f->first;
   }
   return JK_OK;
 }
@@ -409,10 +440,13 @@ static jk_err json_error(unsigned status, const uint8_t *body, size_t len, bool 
   return e;
 }
 
-jk_err jk_sync_sender_reply(jk_sync_sender *s, unsigned status, const char *content_type, const uint8_t *body,
-                            size_t len) {
-  if (!s->inflight) return jk_error_set(JK_EINVAL, "no batch in flight");
-  s->inflight = false;
+size_t jk_sync_sender_inflight(const jk_sync_sender *s) { return s->nfl; }
+
+void jk_sync_sender_forget(jk_sync_sender *s) { s->nfl = 0; }
+
+/* The answer to the oldest batch in flight (fl, already taken off the list). */
+static jk_err take_reply(jk_sync_sender *s, const flight *fl, unsigned status, const char *content_type,
+                         const uint8_t *body, size_t len) {
   bool octet = content_type && strncmp(content_type, JK__SYNC_OCTET, strlen(JK__SYNC_OCTET)) == 0;
   if (!((status == 200 || status == 409) && octet)) {
     bool unknown = false;
@@ -423,53 +457,59 @@ jk_err jk_sync_sender_reply(jk_sync_sender *s, unsigned status, const char *cont
   if (e) return jk_error_prefix("upstream's receipt: ");
   if (!jk_receipt_verify(&r, s->up_pk))
     return jk_error_set(JK_ECRYPTO, "the receipt's signature does not verify with %s's key", s->upstream);
-  if (strcmp(r.receiver, s->upstream) != 0 || strcmp(r.sender, s->node_id) != 0 || strcmp(r.source, s->source) != 0)
+  if (strcmp(r.receiver, s->upstream) != 0 || strcmp(r.sender, s->node_id) != 0 || strcmp(r.source, fl->source) != 0)
     return jk_error_set(JK_ECORRUPT, "the receipt is for %s → %s (source %s), not this batch", r.sender, r.receiver,
                         r.source);
   int64_t size;
-  if ((e = jk_store_notice_size(s->ctx.store, s->source, &size))) return e;
+  if ((e = jk_store_notice_size(s->ctx.store, fl->source, &size))) return e;
   if ((int64_t)r.highest_seq > size)
     return jk_error_set(JK_ECORRUPT, "the receipt acknowledges notice %llu of %s; only %lld exist",
-                        (unsigned long long)r.highest_seq, s->source, (long long)size);
+                        (unsigned long long)r.highest_seq, fl->source, (long long)size);
   jk_receipt_row row;
   jk__receipt_to_row(&row, &r);
   char object[256];
-  snprintf(object, sizeof object, "%s %llu < %s", s->source, (unsigned long long)r.highest_seq, s->upstream);
-  src_frontier *sf = frontier_of(s, s->source);
+  snprintf(object, sizeof object, "%s %llu < %s", fl->source, (unsigned long long)r.highest_seq, s->upstream);
+  src_frontier *sf = frontier_of(s, fl->source);
   if (status == 409) {
     if (sf) sf->valid = false; /* resume from wherever the receiver is */
     if ((e = record(s, "sync.resync", object, NULL, &row, NULL, NULL))) return e;
-    return jk_error_set(JK_ECONFLICT, "%s asked to resume %s after notice %llu", s->upstream, s->source,
+    return jk_error_set(JK_ECONFLICT, "%s asked to resume %s after notice %llu", s->upstream, fl->source,
                         (unsigned long long)r.highest_seq);
   }
-  if (r.ledger_size != (uint64_t)s->ledger_size || memcmp(r.ledger_root, s->ledger_root, 32) != 0)
+  if (r.ledger_size != (uint64_t)fl->ledger_size || memcmp(r.ledger_root, fl->ledger_root, 32) != 0)
     return jk_error_set(JK_ECORRUPT, "the receipt countersigns a ledger head (size %llu) this batch did not carry",
                         (unsigned long long)r.ledger_size);
-  if (s->probe && r.highest_seq + 1 < s->first) {
+  if (fl->probe && r.highest_seq + 1 < fl->first) {
     /* the receiver holds less than it acknowledged (restored from a backup, or failed over to
      * a replica that lagged): take its word and send again from there */
     if (sf) sf->valid = false;
     if ((e = record(s, "sync.resync", object, NULL, &row, NULL, NULL))) return e;
     return jk_error_set(JK_ECONFLICT, "%s holds the notices of %s only up to %llu, not %llu as it acknowledged: "
-                        "sending them again", s->upstream, s->source, (unsigned long long)r.highest_seq,
-                        (unsigned long long)(s->first - 1));
+                        "sending them again", s->upstream, fl->source, (unsigned long long)r.highest_seq,
+                        (unsigned long long)(fl->first - 1));
   }
-  if (r.highest_seq < s->first + s->count - 1)
-    return jk_error_set(JK_ECORRUPT, "the receipt acknowledges %s up to %llu only; the batch ended at %llu", s->source,
-                        (unsigned long long)r.highest_seq, (unsigned long long)(s->first + s->count - 1));
-  /* advance the frontier over the acknowledged notices and save it with the receipt */
-  jk_merkle_frontier nf;
-  bool advance = sf && sf->valid && sf->f.size + 1 == s->first && r.highest_seq == s->first + s->count - 1;
-  if (advance) {
-    nf = sf->f;
-    for (uint64_t i = 0; i < s->count && !e; i++) e = jk_merkle_frontier_push(&nf, s->leaves[i], 64, NULL, NULL);
-    if (e) return e;
-  } else if (sf) {
-    sf->valid = false;
-  }
-  if ((e = record(s, "sync.receipt", object, NULL, &row, advance ? &nf : NULL, s->source))) return e;
-  if (advance) sf->f = nf;
+  if (r.highest_seq < fl->first + fl->count - 1)
+    return jk_error_set(JK_ECORRUPT, "the receipt acknowledges %s up to %llu only; the batch ended at %llu", fl->source,
+                        (unsigned long long)r.highest_seq, (unsigned long long)(fl->first + fl->count - 1));
+  /* the acknowledged frontier moves to the batch's end, saved with the receipt */
+  bool advance =
+      sf && sf->valid && fl->count && sf->f.size + 1 == fl->first && r.highest_seq == fl->first + fl->count - 1;
+  if (!advance && sf && fl->count) sf->valid = false;
+  if ((e = record(s, "sync.receipt", object, NULL, &row, advance ? &fl->end : NULL, fl->source))) return e;
+  if (advance) sf->f = fl->end;
   return JK_OK;
+}
+
+jk_err jk_sync_sender_reply(jk_sync_sender *s, unsigned status, const char *content_type, const uint8_t *body,
+                            size_t len) {
+  if (!s->nfl) return jk_error_set(JK_EINVAL, "no batch in flight");
+  flight fl = s->fl[0];
+  s->nfl--;
+  memmove(&s->fl[0], &s->fl[1], s->nfl * sizeof fl);
+  jk_err e = take_reply(s, &fl, status, content_type, body, len);
+  /* the batches after it were built on it: whatever their answers, they are not taken */
+  if (e) s->nfl = 0;
+  return e;
 }
 
 jk_err jk_sync_sender_state_behind(jk_sync_sender *s, const uint8_t *body, size_t len, bool *behind) {

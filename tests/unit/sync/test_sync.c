@@ -342,6 +342,7 @@ static unsigned deliver(tnode *from, tnode *to, size_t max, bool from_takes, siz
   jk_sync_answer ans;
   jk_sync_receive(&to->ctx, &pf, body, len, &ans);
   if (from_takes) jk_sync_sender_reply(from->snd, ans.status, ans.content_type, ans.body, ans.body_len);
+  else jk_sync_sender_forget(from->snd);
   jk_free(ans.body);
   jk_free(body);
   return ans.status;
@@ -385,6 +386,76 @@ static void test_proofs_only_when_needed(void **state) {
   assert_int_equal(proofs, 0);
   assert_int_equal(notices(&w->n, w->a.id), 5);
   assert_int_equal(same_records(&w->a, &w->n), 5);
+}
+
+/* Two batches in flight: the second is built before the first is answered, proves its ledger
+ * consistency from the first's head, and is applied after it; answers are taken oldest first.
+ * Arriving out of order, the second is refused as a gap and sent again; an error on the first
+ * makes the sender forget the second. */
+static void test_two_batches_in_flight(void **state) {
+  world *w = *state;
+  for (int i = 0; i < 11; i++) add_resident(&w->a, "窓 一", "マド イチ", "大阪府枚方市6番", NULL, NULL);
+  jk_sync_peer pa = peer_of(&w->a);
+  uint8_t *b1, *b2, *b3;
+  size_t l1, l2, l3;
+  jk_sync_answer a1, a2;
+  /* a source's first batch goes alone (the receiver may have to be introduced to it first) */
+  assert_int_equal(jk_sync_sender_next(w->a.snd, 2, &b1, &l1, NULL), JK_OK);
+  assert_int_equal(jk_sync_sender_next(w->a.snd, 2, &b2, &l2, NULL), JK_OK);
+  assert_null(b2);
+  jk_sync_receive(&w->p.ctx, &pa, b1, l1, &a1);
+  assert_int_equal(jk_sync_sender_reply(w->a.snd, a1.status, a1.content_type, a1.body, a1.body_len), JK_OK);
+  jk_free(a1.body);
+  jk_free(b1);
+  assert_int_equal(jk_sync_sender_next(w->a.snd, 2, &b1, &l1, NULL), JK_OK);
+  assert_int_equal(jk_sync_sender_next(w->a.snd, 2, &b2, &l2, NULL), JK_OK);
+  assert_non_null(b1);
+  assert_non_null(b2);
+  assert_int_equal(jk_sync_sender_inflight(w->a.snd), 2);
+  assert_int_equal(jk_sync_sender_next(w->a.snd, 2, &b3, &l3, NULL), JK_OK);
+  assert_null(b3); /* the window is full */
+  jk_sync_receive(&w->p.ctx, &pa, b1, l1, &a1);
+  jk_sync_receive(&w->p.ctx, &pa, b2, l2, &a2);
+  assert_int_equal(a1.status, 200);
+  assert_int_equal(a2.status, 200);
+  assert_int_equal(jk_sync_sender_reply(w->a.snd, a1.status, a1.content_type, a1.body, a1.body_len), JK_OK);
+  assert_int_equal(jk_sync_sender_reply(w->a.snd, a2.status, a2.content_type, a2.body, a2.body_len), JK_OK);
+  assert_int_equal(notices(&w->p, w->a.id), 6);
+  jk_free(a1.body);
+  jk_free(a2.body);
+  jk_free(b1);
+  jk_free(b2);
+  /* out of order: 9-10 arrives before 7-8 */
+  assert_int_equal(jk_sync_sender_next(w->a.snd, 2, &b1, &l1, NULL), JK_OK);
+  assert_int_equal(jk_sync_sender_next(w->a.snd, 2, &b2, &l2, NULL), JK_OK);
+  jk_sync_receive(&w->p.ctx, &pa, b2, l2, &a2);
+  assert_int_equal(a2.status, 409);
+  jk_sync_receive(&w->p.ctx, &pa, b1, l1, &a1);
+  assert_int_equal(a1.status, 200);
+  assert_int_equal(jk_sync_sender_reply(w->a.snd, a1.status, a1.content_type, a1.body, a1.body_len), JK_OK);
+  assert_int_equal(jk_sync_sender_reply(w->a.snd, a2.status, a2.content_type, a2.body, a2.body_len), JK_ECONFLICT);
+  assert_int_equal(jk_sync_sender_inflight(w->a.snd), 0);
+  jk_free(a1.body);
+  jk_free(a2.body);
+  jk_free(b1);
+  jk_free(b2);
+  assert_int_equal(notices(&w->p, w->a.id), 8);
+  /* an error on the first: the second is forgotten, and everything goes again from there */
+  assert_int_equal(jk_sync_sender_next(w->a.snd, 2, &b1, &l1, NULL), JK_OK);
+  assert_int_equal(jk_sync_sender_next(w->a.snd, 2, &b2, &l2, NULL), JK_OK);
+  assert_int_equal(jk_sync_sender_inflight(w->a.snd), 2);
+  static const char busy[] = "{\"error\":{\"code\":\"BUSY\",\"message\":\"try later\"}}";
+  assert_int_equal(jk_sync_sender_reply(w->a.snd, 503, "application/json", (const uint8_t *)busy, strlen(busy)),
+                   JK_EBUSY);
+  assert_int_equal(jk_sync_sender_inflight(w->a.snd), 0);
+  jk_free(b1);
+  jk_free(b2);
+  drain(&w->a, &w->p);
+  assert_int_equal(notices(&w->p, w->a.id), 11);
+  assert_int_equal(same_records(&w->a, &w->p), 11);
+  jk_ledger_report rep;
+  assert_int_equal(jk_ledger_verify(w->a.l, w->a.pk, &rep), JK_OK);
+  assert_int_equal(jk_ledger_verify(w->p.l, w->p.pk, &rep), JK_OK);
 }
 
 static void test_tampered_batches(void **state) {
@@ -432,7 +503,9 @@ static void test_tampered_batches(void **state) {
   assert_true(size >= 4);
   free(bad);
   jk_free(body);
-  /* the real one still goes through */
+  /* the real one still goes through (the sender forgets the batch whose answers it never took) */
+  assert_int_equal(jk_sync_sender_inflight(w->a.snd), 1);
+  jk_sync_sender_forget(w->a.snd);
   drain(&w->a, &w->p);
   assert_int_equal(notices(&w->p, w->a.id), 1);
 }
@@ -607,6 +680,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_resend_is_ignored, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_out_of_order_batch, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_proofs_only_when_needed, wsetup, wteardown),
+      cmocka_unit_test_setup_teardown(test_two_batches_in_flight, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_tampered_batches, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_rewritten_ledger_is_caught, wsetup, wteardown),
       cmocka_unit_test_setup_teardown(test_move_between_municipalities, wsetup, wteardown),
