@@ -114,6 +114,7 @@ int cmd_audit(int argc, char **argv, cli_global *g);
 int cmd_pki(int argc, char **argv, cli_global *g);
 int cmd_connection(int argc, char **argv, cli_global *g);
 int cmd_sync(int argc, char **argv, cli_global *g);
+int cmd_purpose(int argc, char **argv, cli_global *g);
 int cmd_demo(int argc, char **argv, cli_global *g);
 
 #endif

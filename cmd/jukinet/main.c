@@ -21,7 +21,7 @@ static const struct {
     {"login", cmd_login}, {"logout", cmd_logout},   {"whoami", cmd_whoami},
     {"operator", cmd_operator}, {"policy", cmd_policy}, {"card", cmd_card},
     {"audit", cmd_audit}, {"pki", cmd_pki},     {"connection", cmd_connection},
-    {"sync", cmd_sync},         {"demo", cmd_demo},
+    {"sync", cmd_sync},         {"demo", cmd_demo},     {"purpose", cmd_purpose},
 };
 
 static void pick_language(int argc, char **argv) {

@@ -46,4 +46,21 @@ expect_in "$T/out" "10"
 expect_exit 0 "$JUKINET" --lang en help
 expect_in "$T/out" "usage: jukinet"
 expect_exit 2 "$JUKINET" nonsense
+
+# jukinet purpose list | show: the lawful purposes (住民基本台帳法 別表第一), no login needed
+expect_exit 0 "$JUKINET" purpose list --json
+[ "$(jq .count "$T/out")" -ge 30 ] || fail "fewer than 30 purposes"
+[ "$(jq '[.purposes[] | select(.fields | index("code"))] | length' "$T/out")" = 0 ] ||
+  fail "a 別表第一 agency would receive the 住民票コード (法30条の9 gives it without)"
+expect_exit 0 "$JUKINET" purpose show B1-77
+expect_in "$T/out" "日本年金機構"
+expect_in "$T/out" "提供項目: 氏名・生年月日・性別・住所・異動等の情報"
+expect_in "$T/out" "七十七の項"
+expect_exit 0 "$JUKINET" --lang en purpose show B1-77 --json
+[ "$(jq -r '.fields | join(",")' "$T/out")" = "name,birth,sex,address,change" ] || fail "B1-77 fields"
+expect_exit 3 "$JUKINET" purpose show B1-99
+expect_in "$T/err" "B1-99 は表にありません"
+expect_exit 3 "$JUKINET" --lang en purpose show "B1-01'; DROP TABLE x;--"
+expect_exit 2 "$JUKINET" purpose show
+expect_exit 2 "$JUKINET" purpose frobnicate
 finish
