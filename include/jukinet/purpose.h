@@ -60,6 +60,9 @@ JK_API jk_err jk_purposes_builtin(const jk_purposes **out);
 JK_API size_t jk_purposes_count(const jk_purposes *p);
 /* Row i (0-based, in file order), NULL past the end. */
 JK_API const jk_purpose *jk_purposes_at(const jk_purposes *p, size_t i);
+/* True when code (n bytes) has the form of a purpose code: B<1-6>-<item>[-<branch>]…, at most
+ * JK_PURPOSE_CODE_MAX bytes. */
+JK_API bool jk_purpose_code_valid(const char *code, size_t n);
 /* The row of a code, NULL when there is none. */
 JK_API const jk_purpose *jk_purposes_find(const jk_purposes *p, const char *code);
 

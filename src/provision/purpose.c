@@ -73,7 +73,8 @@ const char *jk_field_name_ja(unsigned f) {
 }
 
 /* "B<1-6>-<2 digits>" then "-<1 or 2 digits>" branches, at most JK_PURPOSE_CODE_MAX bytes. */
-static bool code_ok(const char *c, size_t n) {
+bool jk_purpose_code_valid(const char *c, size_t n) {
+  if (!c) return false;
   if (n < 5 || n > JK_PURPOSE_CODE_MAX || c[0] != 'B' || c[1] < '1' || c[1] > '6' || c[2] != '-') return false;
   if (c[3] < '0' || c[3] > '9' || c[4] < '0' || c[4] > '9' || (c[3] == '0' && c[4] == '0')) return false;
   size_t i = 5;
@@ -161,7 +162,7 @@ jk_err jk_purposes_parse(jk_purposes **out, const char *text, size_t len) {
       if (e) break;
       jk_purpose *r = &p->rows[p->n];
       size_t cn = strlen(cell[0]);
-      if (!code_ok(cell[0], cn)) {
+      if (!jk_purpose_code_valid(cell[0], cn)) {
         e = jk_error_set(JK_EINVAL, "purposes, line %zu: the code is not B<table>-<item>[-<branch>] (e.g. B1-03-2)",
                          line);
         break;
