@@ -1,5 +1,5 @@
 /*
- * provision.h — a national agency's query for 本人確認情報 (issue 5, docs/provision.md to come):
+ * provision.h — a national agency's query for 本人確認情報 (issue 5, docs/provision.md):
  * the body of POST /api/v1/provision, parsed strictly before anything is looked up.
  *
  *   {"purpose": "B1-77", "code": "12345678901"}
