@@ -376,6 +376,29 @@ JK_API jk_err jk_store_holding_put_many(jk_store *s, const jk_holding_rec *recs,
 JK_API jk_err jk_store_holding_get_codes(jk_store *s, const char *const *codes, size_t n, jk_holding_cb cb,
                                          void *payload);
 
+/* ---- the agency registry (docs/provision.md) ----
+ * A national agency that may query this node: id, its certificate identity (1 .. 63 printable
+ * ASCII); name, as 住民基本台帳法 別表 names it (UTF-8, 1 .. 255 bytes); purposes, the purpose codes
+ * it may use, comma-separated without repeats (1 .. 1023 bytes, each a purpose code of
+ * purpose.h); rate, answers per second (1 .. 100,000); added_at; revoked_at ("" while
+ * registered). put: registers, or changes name / purposes / rate of a registered agency
+ * (added_at then kept); JK_ECONFLICT for a revoked id (an id is never registered again).
+ * revoke: JK_ENOTFOUND when unknown, JK_ECONFLICT when already revoked. get: JK_ENOTFOUND. */
+typedef struct jk_agency_rec {
+  char id[64];
+  char name[256];
+  char purposes[1024];
+  int rate;
+  char added_at[32];
+  char revoked_at[32];
+} jk_agency_rec;
+typedef int (*jk_agency_cb)(const jk_agency_rec *a, void *payload);
+JK_API jk_err jk_store_agency_put(jk_store *s, const jk_agency_rec *a);
+JK_API jk_err jk_store_agency_get(jk_store *s, const char *id, jk_agency_rec *out);
+JK_API jk_err jk_store_agency_revoke(jk_store *s, const char *id, const char *at);
+/* Every agency, registered or revoked, in id order. */
+JK_API jk_err jk_store_agency_each(jk_store *s, jk_agency_cb cb, void *payload);
+
 /* Peer nodes' certificates, verified by the caller before they are put (upsert by node).
  * lgcode: "" or printable ASCII; role: 1 .. 15 printable ASCII bytes; cert_pem: 1 .. 65,536
  * bytes of UTF-8; seen_at: "" or a time. get: JK_ENOTFOUND when the node is unknown. */

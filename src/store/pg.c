@@ -325,6 +325,7 @@ static void pg_ops_init(void) {
   jk__pg_ledger_ops(&pg_ops);
   jk__pg_auth_ops(&pg_ops);
   jk__pg_sync_ops(&pg_ops);
+  jk__pg_provision_ops(&pg_ops);
 }
 
 jk_err jk__pg_open(jk_store **out, const char *conninfo, unsigned flags, int max_version) {

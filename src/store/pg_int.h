@@ -24,11 +24,12 @@
 
 #include <libpq-fe.h>
 
-#define PG_STMT_MAX 176
+#define PG_STMT_MAX 192
 #define PG_SLOT_MAIN 0    /* pg.c: slots 0..31 */
 #define PG_SLOT_LEDGER 32 /* pg_ledger.c: slots 32..63 */
 #define PG_SLOT_AUTH 64   /* pg_auth.c: slots 64..127 */
 #define PG_SLOT_SYNC 128  /* pg_sync.c: slots 128..175 */
+#define PG_SLOT_PROVISION 176 /* pg_provision.c: slots 176..191 */
 #define PG_PARAM_MAX 20
 
 typedef struct pg_store {
@@ -79,9 +80,10 @@ bool jk__pg_copy(const PGresult *r, int row, int col, char *dst, size_t cap, boo
 /* An ISO date cell; NULL gives a zero date when optional. */
 bool jk__pg_date_col(const PGresult *r, int row, int col, jk_date *out, bool optional);
 
-/* Ops tables filled by pg_ledger.c, pg_auth.c and pg_sync.c. */
+/* Ops tables filled by pg_ledger.c, pg_auth.c, pg_sync.c and pg_provision.c. */
 void jk__pg_ledger_ops(struct jk__store_ops *ops);
 void jk__pg_auth_ops(struct jk__store_ops *ops);
 void jk__pg_sync_ops(struct jk__store_ops *ops);
+void jk__pg_provision_ops(struct jk__store_ops *ops);
 
 #endif

@@ -184,6 +184,7 @@ static void sqlite_ops_init(void) {
   jk__sq_ledger_ops(&sqlite_ops);
   jk__sq_auth_ops(&sqlite_ops);
   jk__sq_sync_ops(&sqlite_ops);
+  jk__sq_provision_ops(&sqlite_ops);
 }
 
 jk_err jk__sqlite_open(jk_store **out, const char *path, unsigned flags, int max_version) {

@@ -11,14 +11,19 @@
 
 #include "store/store_int.h"
 
+#include "jukinet/text.h"
+
 #include <sqlite3.h>
+#include <stdint.h>
+#include <string.h>
 
 #define MAX_DEFERRED_INDEXES 16
 #define SQ_STMT_MAX 32
-#define SQ_XSTMT_MAX 144
+#define SQ_XSTMT_MAX 160
 #define SQ_SLOT_LEDGER 0 /* sqlite_ledger.c: slots 0..31 */
 #define SQ_SLOT_AUTH 32  /* sqlite_auth.c: slots 32..95 */
 #define SQ_SLOT_SYNC 96  /* sqlite_sync.c: slots 96..143 */
+#define SQ_SLOT_PROVISION 144 /* sqlite_provision.c: slots 144..159 */
 
 typedef struct sq_store {
   struct jk_store base;
@@ -54,9 +59,37 @@ static inline void finish(sqlite3_stmt *q) {
   sqlite3_stmt *var = jk__sq_stmt((s), (slot), (sql));                                               \
   if (!var) return db_error((s), sqlite3_errcode((s)->db), "prepare")
 
-/* Ops tables filled by sqlite_ledger.c, sqlite_auth.c and sqlite_sync.c. */
+/* Ops tables filled by sqlite_ledger.c, sqlite_auth.c, sqlite_sync.c and sqlite_provision.c. */
 void jk__sq_ledger_ops(struct jk__store_ops *ops);
 void jk__sq_auth_ops(struct jk__store_ops *ops);
 void jk__sq_sync_ops(struct jk__store_ops *ops);
+void jk__sq_provision_ops(struct jk__store_ops *ops);
+
+/* Typed, validated reads of a result column (sqlite_sync.c, sqlite_provision.c). */
+static inline bool col_i64(sqlite3_stmt *q, int i, int64_t *out) {
+  if (sqlite3_column_type(q, i) != SQLITE_INTEGER) return false;
+  *out = sqlite3_column_int64(q, i);
+  return true;
+}
+
+static inline bool col_int(sqlite3_stmt *q, int i, int *out) {
+  int64_t v;
+  if (!col_i64(q, i, &v) || v < INT32_MIN || v > INT32_MAX) return false;
+  *out = (int)v;
+  return true;
+}
+
+/* Text into dst (cap bytes incl. NUL): present (or NULL → "" when optional), fits, valid
+ * UTF-8, no NUL inside. */
+static inline bool col_copy(sqlite3_stmt *q, int i, char *dst, size_t cap, bool optional) {
+  const unsigned char *v = sqlite3_column_text(q, i);
+  dst[0] = '\0';
+  if (!v) return optional && sqlite3_column_type(q, i) == SQLITE_NULL;
+  size_t n = (size_t)sqlite3_column_bytes(q, i);
+  if (n >= cap || memchr(v, '\0', n) || !jk_utf8_valid((const char *)v, n)) return false;
+  memcpy(dst, v, n);
+  dst[n] = '\0';
+  return true;
+}
 
 #endif

@@ -55,36 +55,10 @@ _Static_assert(SY__END <= SQ_XSTMT_MAX, "sync statement slots overflow");
 
 /* ---- reading columns ---- */
 
-static bool col_i64(sqlite3_stmt *q, int i, int64_t *out) {
-  if (sqlite3_column_type(q, i) != SQLITE_INTEGER) return false;
-  *out = sqlite3_column_int64(q, i);
-  return true;
-}
-
-static bool col_int(sqlite3_stmt *q, int i, int *out) {
-  int64_t v;
-  if (!col_i64(q, i, &v) || v < INT32_MIN || v > INT32_MAX) return false;
-  *out = (int)v;
-  return true;
-}
-
 /* A blob of exactly n bytes. */
 static bool col_blob(sqlite3_stmt *q, int i, uint8_t *out, int n) {
   if (sqlite3_column_type(q, i) != SQLITE_BLOB || sqlite3_column_bytes(q, i) != n) return false;
   memcpy(out, sqlite3_column_blob(q, i), (size_t)n);
-  return true;
-}
-
-/* Text into dst (cap bytes incl. NUL): present (or NULL → "" when optional), fits, valid
- * UTF-8, no NUL inside. */
-static bool col_copy(sqlite3_stmt *q, int i, char *dst, size_t cap, bool optional) {
-  const unsigned char *v = sqlite3_column_text(q, i);
-  dst[0] = '\0';
-  if (!v) return optional && sqlite3_column_type(q, i) == SQLITE_NULL;
-  size_t n = (size_t)sqlite3_column_bytes(q, i);
-  if (n >= cap || memchr(v, '\0', n) || !jk_utf8_valid((const char *)v, n)) return false;
-  memcpy(dst, v, n);
-  dst[n] = '\0';
   return true;
 }
 

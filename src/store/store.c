@@ -5,6 +5,7 @@
 #include "store/store_int.h"
 #include "store/migrations.h"
 
+#include "jukinet/purpose.h"
 #include "jukinet/text.h"
 
 #include <stdio.h>
@@ -486,6 +487,35 @@ bool jk__store_peer_ok(const jk_peer_rec *p, const char **field) {
   return false;
 }
 
+static bool purposes_ok(const char *list, size_t n) {
+  if (n == 0 || n >= 1024) return false;
+  for (size_t i = 0; i <= n;) {
+    size_t j = i;
+    while (j < n && list[j] != ',') j++;
+    if (!jk_purpose_code_valid(list + i, j - i)) return false;
+    for (size_t k = 0; k < i;) { /* no repeats */
+      size_t m = k;
+      while (list[m] != ',') m++;
+      if (m - k == j - i && memcmp(list + k, list + i, j - i) == 0) return false;
+      k = m + 1;
+    }
+    i = j + 1;
+  }
+  return true;
+}
+
+bool jk__store_agency_ok(const jk_agency_rec *a, const char **field) {
+  size_t name = strnlen(a->name, sizeof a->name);
+  if (!jk__store_node_id_ok(a->id, strnlen(a->id, sizeof a->id))) *field = "id";
+  else if (name == 0 || name >= sizeof a->name || !jk_utf8_valid(a->name, name)) *field = "name";
+  else if (!purposes_ok(a->purposes, strnlen(a->purposes, sizeof a->purposes))) *field = "purposes";
+  else if (a->rate < 1 || a->rate > 100000) *field = "rate";
+  else if (!time_ok(a->added_at, sizeof a->added_at, false)) *field = "added_at";
+  else if (!time_ok(a->revoked_at, sizeof a->revoked_at, true)) *field = "revoked_at";
+  else return true;
+  return false;
+}
+
 static jk_err need_node(const char *what, const char *v) {
   if (v && jk__store_node_id_ok(v, strnlen(v, 64))) return JK_OK;
   return jk_error_set(JK_EINVAL, "%s is not a node id (1 to 63 printable ASCII characters)", what);
@@ -704,6 +734,34 @@ jk_err jk_store_outbox_head_put(jk_store *s, const jk_sync_head_row *h) {
   if (h->size < 0) return jk_error_set(JK_EINVAL, "a tree head size cannot be negative");
   if ((e = need_time("outbox head time", h->at))) return e;
   return s->ops->outbox_head_put(s, h);
+}
+
+jk_err jk_store_agency_put(jk_store *s, const jk_agency_rec *a) {
+  const char *field = NULL;
+  if (!a) return jk_error_set(JK_EINVAL, "jk_store_agency_put: no agency");
+  jk_agency_rec r = *a;
+  r.revoked_at[0] = '\0'; /* put registers; revoke revokes */
+  if (!jk__store_agency_ok(&r, &field))
+    return jk_error_set(JK_EINVAL, "agency %.63s: %s is not valid (store.h: the agency registry)",
+                        jk__store_node_id_ok(a->id, strnlen(a->id, sizeof a->id)) ? a->id : "?", field);
+  return s->ops->agency_put(s, &r);
+}
+
+jk_err jk_store_agency_get(jk_store *s, const char *id, jk_agency_rec *out) {
+  memset(out, 0, sizeof *out);
+  jk_err e = need_node("agency id", id);
+  return e ? e : s->ops->agency_get(s, id, out);
+}
+
+jk_err jk_store_agency_revoke(jk_store *s, const char *id, const char *at) {
+  jk_err e = need_node("agency id", id);
+  if (!e) e = need_time("agency revocation time", at);
+  return e ? e : s->ops->agency_revoke(s, id, at);
+}
+
+jk_err jk_store_agency_each(jk_store *s, jk_agency_cb cb, void *payload) {
+  if (!cb) return jk_error_set(JK_EINVAL, "jk_store_agency_each: no callback");
+  return s->ops->agency_each(s, cb, payload);
 }
 
 jk_err jk_store_outbox_head_latest(jk_store *s, const char *node, jk_sync_head_row *out) {

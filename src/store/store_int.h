@@ -102,6 +102,11 @@ struct jk__store_ops {
   jk_err (*holding_get_codes)(jk_store *s, const char *const *codes, size_t n, jk_holding_cb cb, void *payload);
   jk_err (*peer_put)(jk_store *s, const jk_peer_rec *p);
   jk_err (*peer_get)(jk_store *s, const char *node, jk_peer_rec *out);
+  /* agency registry (sqlite_provision.c / pg_provision.c); arguments checked by store.c */
+  jk_err (*agency_put)(jk_store *s, const jk_agency_rec *a);
+  jk_err (*agency_get)(jk_store *s, const char *id, jk_agency_rec *out);
+  jk_err (*agency_revoke)(jk_store *s, const char *id, const char *at);
+  jk_err (*agency_each)(jk_store *s, jk_agency_cb cb, void *payload);
   jk_err (*sync_ack_put)(jk_store *s, const char *sender, int64_t size, const uint8_t root[32], const char *at);
   jk_err (*sync_ack_get)(jk_store *s, const char *sender, int64_t *size, uint8_t root[32]);
   jk_err (*receipt_put)(jk_store *s, const jk_receipt_row *r);
@@ -149,6 +154,9 @@ bool jk__store_rescode_ok(const char *v, size_t n);    /* exactly 11 ASCII digit
 bool jk__store_holding_ok(const jk_holding_rec *r, const char **field);
 /* The peer record without cert_pem (checked by length alone). */
 bool jk__store_peer_ok(const jk_peer_rec *p, const char **field);
+/* A stored agency row is well formed (every field of jk_agency_rec as store.h says); *field
+ * names the first bad one. */
+bool jk__store_agency_ok(const jk_agency_rec *a, const char **field);
 #define JK__PEER_CERT_MAX 65536
 
 /* Backends. */

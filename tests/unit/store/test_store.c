@@ -60,7 +60,7 @@ static void test_create_and_pragmas(void **state) {
   assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
   assert_string_equal(jk_store_backend(s), tu_is_pg() ? "postgresql" : "sqlite");
   assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
-  assert_true(jk_store_schema_latest() >= 5); /* 0005_sync */
+  assert_true(jk_store_schema_latest() >= 6); /* 0006_provision */
   jk_store_close(s);
   /* opened again without CREATE: the same database */
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
@@ -117,7 +117,7 @@ static void test_upgrade_adds_sync(void **state) {
   jk_store_close(s);
   raw_exec(f, "SELECT * FROM notice_log", TU_RAW_ERROR);
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
-  assert_int_equal(jk_store_schema_version(s), 5);
+  assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
   int64_t n = -1;
   assert_int_equal(jk_store_notice_size(s, "272108-a", &n), JK_OK);
   assert_int_equal(n, 0);
@@ -695,6 +695,98 @@ static jk_sync_head_row head(const char *node, int64_t size, uint8_t root, const
   snprintf(h.at, sizeof h.at, "%s", at);
   memset(h.sig, sig, sizeof h.sig);
   return h;
+}
+
+static jk_agency_rec agency(const char *id, const char *name, const char *purposes, int rate, const char *at) {
+  jk_agency_rec a;
+  memset(&a, 0, sizeof a);
+  snprintf(a.id, sizeof a.id, "%s", id);
+  snprintf(a.name, sizeof a.name, "%s", name);
+  snprintf(a.purposes, sizeof a.purposes, "%s", purposes);
+  a.rate = rate;
+  snprintf(a.added_at, sizeof a.added_at, "%s", at);
+  return a;
+}
+
+typedef struct agency_list {
+  char ids[8][64];
+  int n;
+} agency_list;
+static int list_agency(const jk_agency_rec *a, void *payload) {
+  agency_list *l = payload;
+  if (l->n < 8) snprintf(l->ids[l->n++], 64, "%s", a->id);
+  return 0;
+}
+
+/* The agency registry (docs/provision.md): register, change, revoke (never again), list; bad
+ * rows refused with the field named, nothing written. */
+static void test_agency_registry(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  jk_agency_rec out;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  assert_int_equal(jk_store_agency_get(s, "mhlw-nenkin", &out), JK_ENOTFOUND);
+  jk_agency_rec a = agency("mhlw-nenkin", "厚生労働省及び日本年金機構", "B1-77,B1-74", 500, "2026-11-24T01:00:00.000000Z");
+  assert_int_equal(jk_store_agency_put(s, &a), JK_OK);
+  jk_agency_rec b = agency("mofa-ryoken", "外務省", "B1-03-2", 50, "2026-11-24T01:05:00.000000Z");
+  assert_int_equal(jk_store_agency_put(s, &b), JK_OK);
+  assert_int_equal(jk_store_agency_get(s, "mhlw-nenkin", &out), JK_OK);
+  assert_string_equal(out.name, "厚生労働省及び日本年金機構");
+  assert_string_equal(out.purposes, "B1-77,B1-74");
+  assert_int_equal(out.rate, 500);
+  assert_string_equal(out.revoked_at, "");
+  /* a change keeps the registration time */
+  jk_agency_rec a2 = agency("mhlw-nenkin", "厚生労働省及び日本年金機構", "B1-77", 800, "2026-11-25T00:00:00.000000Z");
+  assert_int_equal(jk_store_agency_put(s, &a2), JK_OK);
+  assert_int_equal(jk_store_agency_get(s, "mhlw-nenkin", &out), JK_OK);
+  assert_string_equal(out.purposes, "B1-77");
+  assert_int_equal(out.rate, 800);
+  assert_string_equal(out.added_at, "2026-11-24T01:00:00.000000Z");
+  /* revoked: for good */
+  assert_int_equal(jk_store_agency_revoke(s, "mofa-ryoken", "2026-11-24T02:00:00.000000Z"), JK_OK);
+  assert_int_equal(jk_store_agency_revoke(s, "mofa-ryoken", "2026-11-24T03:00:00.000000Z"), JK_ECONFLICT);
+  assert_error_contains("already revoked at 2026-11-24T02:00:00.000000Z");
+  assert_int_equal(jk_store_agency_put(s, &b), JK_ECONFLICT);
+  assert_error_contains("never registered again");
+  assert_int_equal(jk_store_agency_get(s, "mofa-ryoken", &out), JK_OK);
+  assert_string_equal(out.revoked_at, "2026-11-24T02:00:00.000000Z");
+  assert_int_equal(jk_store_agency_revoke(s, "nobody", "2026-11-24T02:00:00.000000Z"), JK_ENOTFOUND);
+  agency_list l = {0};
+  assert_int_equal(jk_store_agency_each(s, list_agency, &l), JK_OK);
+  assert_int_equal(l.n, 2);
+  assert_string_equal(l.ids[0], "mhlw-nenkin");
+  assert_string_equal(l.ids[1], "mofa-ryoken");
+  /* bad rows: refused, the field named */
+  static const struct {
+    const char *id, *name, *purposes;
+    int rate;
+    const char *field;
+  } bad[] = {
+      {"", "x", "B1-77", 1, "id"},
+      {"has space", "x", "B1-77", 1, "id"},
+      {"a1", "", "B1-77", 1, "name"},
+      {"a1", "\xff", "B1-77", 1, "name"},
+      {"a1", "x", "", 1, "purposes"},
+      {"a1", "x", "B1-77,", 1, "purposes"},
+      {"a1", "x", "B1-77,B1-77", 1, "purposes"},
+      {"a1", "x", "77", 1, "purposes"},
+      {"a1", "x", "B1-77;DROP TABLE agency", 1, "purposes"},
+      {"a1", "x", "B1-77", 0, "rate"},
+      {"a1", "x", "B1-77", 100001, "rate"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    jk_agency_rec r = agency(bad[i].id, bad[i].name, bad[i].purposes, bad[i].rate, "2026-11-24T01:00:00.000000Z");
+    if (jk_store_agency_put(s, &r) != JK_EINVAL) fail_msg("bad agency row %zu accepted", i);
+    assert_error_contains(bad[i].field);
+  }
+  jk_agency_rec r = agency("a1", "x", "B1-77", 1, "");
+  assert_int_equal(jk_store_agency_put(s, &r), JK_EINVAL);
+  assert_error_contains("added_at");
+  assert_int_equal(jk_store_agency_get(s, "a1", &out), JK_ENOTFOUND);
+  assert_int_equal(jk_store_agency_get(s, "", &out), JK_EINVAL);
+  assert_int_equal(jk_store_agency_revoke(s, "mhlw-nenkin", ""), JK_EINVAL);
+  jk_store_close(s);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM agency"), 2);
 }
 
 static void test_outbox_heads(void **state) {
@@ -1670,6 +1762,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_notice_corrupt, setup, teardown),
       cmocka_unit_test_setup_teardown(test_notice_subtree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_outbox_heads, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_agency_registry, setup, teardown),
       cmocka_unit_test_setup_teardown(test_holdings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_acks_and_receipts, setup, teardown),
