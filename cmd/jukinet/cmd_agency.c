@@ -94,18 +94,12 @@ int cmd_agency(int argc, char **argv, cli_global *g) {
       snprintf(a.purposes, sizeof a.purposes, "%s", purposes);
       a.rate = rate;
       jk_utc_now(a.added_at, 0);
-      if (!(e = purposes_for(a.name, a.purposes)) && !(e = jk_store_begin(s))) {
-        e = jk_store_agency_put(s, &a);
-        e = e ? (jk_store_rollback(s), e) : jk_store_commit(s);
-      }
+      if (!(e = purposes_for(a.name, a.purposes))) e = jk_store_agency_put(s, &a); /* one statement */
     }
   } else if (!e && revoke) {
     char now[32];
     jk_utc_now(now, 0);
-    if (!(e = jk_store_begin(s))) {
-      e = jk_store_agency_revoke(s, pos[0], now);
-      e = e ? (jk_store_rollback(s), e) : jk_store_commit(s);
-    }
+    e = jk_store_agency_revoke(s, pos[0], now);
   }
   if (!e && (add || revoke || show)) e = jk_store_agency_get(s, pos[0], &a);
   if (!e && (add || revoke || show)) {

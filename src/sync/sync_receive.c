@@ -221,6 +221,14 @@ jk_err jk_sync_peer_note(const jk_sync_ctx *ctx, const jk_sync_peer *peer) {
 
 /* ---- the batch ---- */
 
+/* A sender leaves the inclusion proofs out of a batch it believes whole (docs/protocol.md): an
+ * empty path proves nothing in a tree of more than one leaf. */
+static bool proofless(const jk_batch *b) {
+  for (size_t i = 0; i < b->count && b->outbox.size > 1; i++)
+    if (b->items[i].path_len == 0) return true;
+  return false;
+}
+
 static jk_err apply_batch(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const jk_batch *b, int64_t have,
                           int64_t *highest, const uint8_t *body, size_t len, const uint8_t src_pk[32],
                           const uint8_t sender_pk[32]) {
@@ -276,8 +284,7 @@ static jk_err apply_batch(const jk_sync_ctx *ctx, const jk_sync_peer *peer, cons
       /* a notice altered on the way, or the source's past rewritten: the proofs (when the batch
        * carries them) tell which */
       jk_ledger_ack none = {0};
-      bool proofs = b->count && (b->items[0].path_len > 0 || b->outbox.size <= 1);
-      e = proofs ? jk_batch_verify_ex(b, src_pk, sender_pk, &none, 0) : JK_OK;
+      e = proofless(b) ? JK_OK : jk_batch_verify_ex(b, src_pk, sender_pk, &none, 0);
       if (e == JK_OK || e == JK_ECONFLICT)
         e = jk_error_set(JK_ECORRUPT, "the outbox head of %s (size %lld) does not extend the %lld notices held here: "
                          "the source rewrote notices it had sent", b->source, (long long)h, (long long)have);
@@ -335,13 +342,11 @@ void jk_sync_receive(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const uin
   /* A batch that continues exactly where this node is and whose head ends with it is proven
    * whole by the root check in apply_batch: its notices' own proofs need not be hashed too. */
   bool whole = b->count && (int64_t)b->first_seq == have + 1 && b->outbox.size == b->first_seq + b->count - 1;
-  /* A sender leaves the proofs out when it believes the batch whole (an empty path proves
-   * nothing in a tree of more than one leaf). If it is not whole here (the sender missed a
-   * receipt, or this node lost notices), the batch cannot be checked: ask for the right one. */
-  bool proofless = false;
-  for (size_t i = 0; i < b->count && !proofless && b->outbox.size > 1; i++) proofless = b->items[i].path_len == 0;
-  e = jk_batch_verify_ex(b, source_pk, peer->pubkey, &ack, whole || proofless ? JK_BATCH_VERIFY_NO_PROOFS : 0);
-  if (e == JK_ECONFLICT || (e == JK_OK && b->count && ((int64_t)b->first_seq > have + 1 || (proofless && !whole)))) {
+  /* A proofless batch that is not whole here (the sender missed a receipt, or this node lost
+   * notices) cannot be checked: ask for the right one. */
+  bool no_proofs = proofless(b);
+  e = jk_batch_verify_ex(b, source_pk, peer->pubkey, &ack, whole || no_proofs ? JK_BATCH_VERIFY_NO_PROOFS : 0);
+  if (e == JK_ECONFLICT || (e == JK_OK && b->count && ((int64_t)b->first_seq > have + 1 || (no_proofs && !whole)))) {
     /* the sender missed a receipt, or skipped notices: tell it where we are */
     if (e == JK_OK)
       jk_error_set(JK_ECONFLICT, "notices of %s start at %llu (head %llu) but %lld is the last applied here", b->source,
