@@ -116,6 +116,7 @@ int cmd_connection(int argc, char **argv, cli_global *g);
 int cmd_sync(int argc, char **argv, cli_global *g);
 int cmd_purpose(int argc, char **argv, cli_global *g);
 int cmd_agency(int argc, char **argv, cli_global *g);
+int cmd_provision(int argc, char **argv, cli_global *g);
 int cmd_demo(int argc, char **argv, cli_global *g);
 
 #endif

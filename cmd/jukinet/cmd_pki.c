@@ -13,6 +13,7 @@
 
 #include "jukinet/node.h"
 #include "jukinet/pki.h"
+#include "jukinet/token.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,13 +49,47 @@ static int pki_ca_init(int argc, char **argv, cli_global *g) {
   return 0;
 }
 
+/* `pki issue --agency ID`: a national agency's client certificate, for the Ed25519 key on the
+ * agency's own token (read without its PIN: only the public key is needed). Like revoke, a CA
+ * operation, not a node's: no login, nothing in a node's ledger. */
+static int pki_issue_agency(cli_global *g, const char *ca, const char *id, const char *module, const char *label,
+                            const char *key, const char *out, int days) {
+  if (!label || !out)
+    return cli_usage("usage: jukinet pki issue --ca DIR --agency ID --token LABEL --out FILE [--key LABEL] "
+                     "[--module PATH] [--days N]");
+  jk_token *t = NULL;
+  uint8_t pk[32];
+  char *pem = NULL;
+  jk_pki_info info;
+  jk_err e = jk_token_open(&t, module ? module : jk_token_default_module(), label);
+  if (!e) e = jk_token_public_key(t, key ? key : "jukinet-agency", pk);
+  jk_token_close(t);
+  if (!e) e = jk_pki_issue(ca, pk, id, NULL, JK_PKI_ROLE_AGENCY, days, &pem);
+  if (!e) e = jk_pki_info_read(pem, &info);
+  if (!e) e = cli_write_file(out, pem, strlen(pem));
+  jk_free(pem);
+  if (e) return cli_fail(e);
+  char until[32];
+  fmt_time(info.not_after, until);
+  if (g->json)
+    return cli_json(json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "agency", info.identity, "role", info.role, "serial",
+                              info.serial, "not_after", until, "certificate", out, "key_fingerprint",
+                              info.key_fingerprint));
+  cli_out("certificate %s issued to agency %s, valid until %s: %s\n", info.serial, info.identity, until, out);
+  return 0;
+}
+
 static int pki_issue(int argc, char **argv, cli_global *g) {
-  const char *ca = NULL, *days_s = NULL;
-  const cli_opt opts[] = {{"ca", &ca, NULL}, {"days", &days_s, NULL}, {NULL, NULL, NULL}};
+  const char *ca = NULL, *days_s = NULL, *agency = NULL, *module = NULL, *token = NULL, *key = NULL, *out = NULL;
+  const cli_opt opts[] = {{"ca", &ca, NULL},         {"days", &days_s, NULL}, {"agency", &agency, NULL},
+                          {"module", &module, NULL}, {"token", &token, NULL}, {"key", &key, NULL},
+                          {"out", &out, NULL},       {NULL, NULL, NULL}};
   const char *pos[1];
   int npos;
   if (cli_parse(argc, argv, opts, pos, 0, &npos, g)) return EXIT_USAGE;
-  if (!ca) return cli_usage("usage: jukinet pki issue --ca DIR [--days N] (for the node in --dir)");
+  if (!ca)
+    return cli_usage("usage: jukinet pki issue --ca DIR [--days N] (for the node in --dir) | jukinet pki issue --ca DIR "
+                     "--agency ID --token LABEL --out FILE [--key LABEL] [--module PATH] [--days N]");
   int days = 365;
   if (days_s) {
     char *end;
@@ -62,6 +97,8 @@ static int pki_issue(int argc, char **argv, cli_global *g) {
     if (!*days_s || *end || x < 1 || x > JK_PKI_MAX_DAYS) return cli_usage("--days must be 1 to %d", JK_PKI_MAX_DAYS);
     days = (int)x;
   }
+  if (agency) return pki_issue_agency(g, ca, agency, module, token, key, out, days);
+  if (module || token || key || out) return cli_usage("--module, --token, --key and --out are for --agency");
   char late[80] = "-";
   cli_op op;
   int rc = cli_op_begin(g, "pki.install", "-", late, &op);
@@ -179,13 +216,17 @@ static int pki_verify(int argc, char **argv, cli_global *g) {
   jk_err e = read_in(ca, "ca.crt", &ca_pem);
   if (!e) e = crl ? cli_read_file(crl, PEM_MAX, &crl_pem, &len) : read_in(ca, "ca.crl", &crl_pem);
   if (!e) e = cli_read_file(pos[0], PEM_MAX, &cert, &len);
-  if (!e) e = jk_pki_verify(ca_pem, crl_pem, cert, 0, id);
+  if (!e) e = jk_pki_verify_as(ca_pem, crl_pem, cert, 0, JK_PKI_NODE | JK_PKI_AGENCY, id);
+  jk_pki_info info;
+  if (!e) e = jk_pki_info_read(cert, &info);
   jk_free(ca_pem);
   jk_free(crl_pem);
   jk_free(cert);
   if (e) return cli_fail(e);
-  if (g->json) return cli_json(json_pack("{s:b,s:s}", "valid", 1, "identity", id));
-  cli_out("valid: node %s\n", id);
+  bool agency = strcmp(info.role, JK_PKI_ROLE_AGENCY) == 0;
+  if (g->json) return cli_json(json_pack("{s:b,s:s,s:s}", "valid", 1, "identity", id, "role", info.role));
+  if (agency) cli_out("valid: agency %s\n", id);
+  else cli_out("valid: node %s\n", id);
   return 0;
 }
 

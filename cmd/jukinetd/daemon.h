@@ -26,6 +26,8 @@ typedef struct daemon_state {
   jk_sync_ctx sync;
   jk_tls *tls;
   jk_https_server *https;
+  jk_https_server *prov_https;       /* the provision service ([provision] listen, provision.c) */
+  struct jk_provision_service *prov;
   char *ca_pem, *crl_pem;            /* for POST /sync/v1/peer */
   pthread_t sender;
   bool sender_running;
@@ -51,10 +53,19 @@ void store_lock_first(daemon_state *d);
 bool store_lock_until(daemon_state *d, const struct timespec *until);
 void store_unlock(daemon_state *d);
 
+/* An HTTPS error answer: {"error":{"code","message"}}; msg is ours (English, no quotes or
+ * backslashes). json_type is the JSON Content-Type. */
+extern const char *const json_type;
+void answer_json(jk_https_response *resp, unsigned status, const char *code, const char *msg);
+
 /* Start / stop the network side: the HTTPS sync service ([sync] listen), the sender thread
  * ([sync] upstream) and the connection-switch poller. 0 or -1 (logged). */
 int net_start(daemon_state *d);
 void net_stop(daemon_state *d);
+/* The provision service for national agencies ([provision] listen), on the TLS credentials of
+ * net_start; stop before them. 0 (also when not configured) or -1 (logged). */
+int provision_start(daemon_state *d);
+void provision_stop(daemon_state *d);
 /* SIGHUP: re-read the CRL for TLS and for the certificates posted to /sync/v1/peer. 0 or -1
  * (logged; the old CRL stays in force). */
 int net_reload(daemon_state *d);

@@ -27,9 +27,9 @@
 #define POLL_NS (100 * 1000 * 1000L) /* connection switch poll */
 #define SYNC_BODY_MAX (JK_BATCH_MAX_BYTES + 4096)
 
-static const char *json_type = "application/json; charset=utf-8";
+const char *const json_type = "application/json; charset=utf-8";
 
-static void answer_json(jk_https_response *resp, unsigned status, const char *code, const char *msg) {
+void answer_json(jk_https_response *resp, unsigned status, const char *code, const char *msg) {
   char buf[768];
   /* msg is ours (English, no quotes or backslashes) */
   int n = snprintf(buf, sizeof buf, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
@@ -524,7 +524,7 @@ int net_start(daemon_state *d) {
   poll_running = true;
   const char *listen = jk_node_sync_listen(n);
   bool up = jk_node_upstream_url(n) && jk_node_upstream(n);
-  if (!listen && !up) return 0; /* a node on its own */
+  if (!listen && !up && !jk_node_provision_listen(n)) return 0; /* a node on its own */
   if (jk_node_upstream_url(n) && !jk_node_upstream(n)) {
     logmsg("error", "node.conf [sync] upstream needs upstream-node (the node id its certificate names)");
     return -1;
@@ -559,6 +559,7 @@ int net_start(daemon_state *d) {
     }
     logmsg("info", "sync service (mutual TLS 1.3) on %s", listen);
   }
+  if (provision_start(d) != 0) return -1;
   if (up) {
     if (pthread_create(&d->sender, NULL, sender, d) != 0) {
       logmsg("error", "cannot start the sender thread");
@@ -577,6 +578,7 @@ void net_stop(daemon_state *d) {
   pthread_mutex_unlock(&d->lock);
   if (d->sender_running) pthread_join(d->sender, NULL);
   d->sender_running = false;
+  provision_stop(d);
   jk_https_stop(d->https);
   d->https = NULL;
   if (poll_running) pthread_join(poll_thread, NULL);

@@ -71,7 +71,7 @@ JK_API void jk_tls_close(jk_tls *t);
 typedef struct jk_tls_peer {
   char node[64];      /* node id (CN, repeated in the urn:jukinet:node: SAN) */
   char lgcode[8];     /* urn:jukinet:lgcode: SAN */
-  char role[16];      /* OU: municipal | prefectural | national */
+  char role[16];      /* OU: municipal | prefectural | national | agency (then lgcode is "") */
   uint8_t pubkey[32]; /* the Ed25519 key it holds */
   char *cert_pem;     /* the certificate, PEM (owned by whoever filled the struct; see below) */
 } jk_tls_peer;
@@ -82,6 +82,7 @@ typedef struct jk_https_request {
   const uint8_t *body;
   size_t body_len;
   const jk_tls_peer *peer; /* always verified when the handler runs */
+  const char *addr;         /* the client's "IPv4:port" ("?" when unknown) */
 } jk_https_request;
 typedef struct jk_https_response {
   unsigned status;          /* 0 = 500 */
@@ -100,6 +101,16 @@ typedef struct jk_https_server jk_https_server;
  * must outlive the server. JK_EINVAL bad argument, JK_EIO cannot listen. */
 JK_API jk_err jk_https_start(jk_https_server **out, jk_tls *t, const char *listen, size_t max_body,
                              jk_https_handler h, void *payload);
+/* The same with choices: jk_https_start is {max_body, 0, false, JK_PKI_NODE}. */
+typedef struct jk_https_options {
+  size_t max_body;
+  unsigned threads;    /* the pool's threads (0 = 4); ignored with per_connection */
+  bool per_connection; /* a thread per connection (up to 256): for handlers that block, such as
+                          one waiting for a group commit, so that every connection can wait at once */
+  unsigned kinds;      /* the clients admitted: JK_PKI_NODE | JK_PKI_AGENCY (pki.h); 0 = nodes */
+} jk_https_options;
+JK_API jk_err jk_https_start_with(jk_https_server **out, jk_tls *t, const char *listen, const jk_https_options *o,
+                                  jk_https_handler h, void *payload);
 JK_API unsigned jk_https_port(const jk_https_server *srv);
 /* Stops accepting, waits for running handlers, frees. NULL is a no-op. */
 JK_API void jk_https_stop(jk_https_server *srv);

@@ -89,6 +89,9 @@ JK_API const char *jk_node_sync_listen(const jk_node *n);
 JK_API const char *jk_node_upstream(const jk_node *n);
 JK_API const char *jk_node_upstream_url(const jk_node *n);
 JK_API bool jk_node_peer_allowed(const jk_node *n, const char *node_id);
+/* [provision] listen (docs/provision.md): the HTTPS address national agencies query on (a
+ * national or prefectural node), or NULL when the node serves none. */
+JK_API const char *jk_node_provision_listen(const jk_node *n);
 /* [sync] check-interval: seconds between two checks, while idle, that the upstream still holds
  * what it acknowledged (1 .. 86400, default 60). */
 JK_API int jk_node_sync_check_interval(const jk_node *n);

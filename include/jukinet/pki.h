@@ -34,6 +34,8 @@
 extern "C" {
 #endif
 
+/* The role of a national agency's certificate (a client of the provision service, not a node). */
+#define JK_PKI_ROLE_AGENCY "agency"
 /* Room for a node identity (the certificate's CN, a node id) with its NUL. */
 #define JK_PKI_ID_MAX 64
 /* Longest validity of a node certificate, in days. */
@@ -64,7 +66,10 @@ JK_API jk_err jk_pki_ca_init(const char *dir, const char *name);
  * minutes for clock skew) for `days` days (1 to JK_PKI_MAX_DAYS), signed by the CA in ca_dir;
  * the serial is taken from the counter and the certificate recorded in index.tsv.
  * node_id: 1 to JK_PKI_ID_MAX-1 printable ASCII characters; lgcode: 6 digits; role: one of
- * municipal, prefectural, national. A municipal node's certificate also names the municipality's
+ * municipal, prefectural, national, or JK_PKI_ROLE_AGENCY: a national agency's client
+ * certificate (docs/provision.md), with node_id the agency's id, lgcode NULL or "", client use
+ * only and the SAN urn:jukinet:agency:<id> instead of the node and lgcode SANs.
+ * A municipal node's certificate also names the municipality's
  * slice of the resident-code space (SAN urn:jukinet:codeslice:<k>, rescode.h): the CA keeps one
  * per 地方公共団体コード in slices.tsv, for good, and gives a new municipality the next free one.
  * On success *out_pem is the certificate in PEM (caller frees with jk_free); on failure NULL.
@@ -98,6 +103,15 @@ JK_API jk_err jk_pki_crl(const char *ca_dir, char **out_pem);
  *              the SAN does not match), or the CA certificate itself is not valid at `now`. */
 JK_API jk_err jk_pki_verify(const char *ca_crt_pem, const char *crl_pem, const char *cert_pem, int64_t now,
                             char identity_out[JK_PKI_ID_MAX]);
+
+/* The same, for the kinds of certificate in `kinds` (JK_PKI_NODE | JK_PKI_AGENCY): an agency
+ * certificate has OU agency, client use only and the SAN urn:jukinet:agency:<id>, and names no
+ * local government. A certificate of a kind not admitted: JK_EPERM "not a node certificate" (or
+ * "not an agency certificate" when only agencies are admitted). */
+#define JK_PKI_NODE 1u
+#define JK_PKI_AGENCY 2u
+JK_API jk_err jk_pki_verify_as(const char *ca_crt_pem, const char *crl_pem, const char *cert_pem, int64_t now,
+                               unsigned kinds, char identity_out[JK_PKI_ID_MAX]);
 
 /* Read the facts of a PEM certificate (no verification). JK_EINVAL when it is not one. */
 JK_API jk_err jk_pki_info_read(const char *cert_pem, jk_pki_info *out);

@@ -15,6 +15,7 @@
 #include "jukinet/date.h"
 #include "jukinet/err.h"
 #include "jukinet/identity.h"
+#include "jukinet/ledger.h"
 #include "jukinet/purpose.h"
 #include "jukinet/rescode.h"
 
@@ -40,6 +41,62 @@ typedef struct jk_provision_query {
 /* Parse a query body (len bytes). JK_OK and *out filled; JK_EINVAL naming the key and the
  * problem; JK_ETOOLARGE over JK_PROVISION_BODY_MAX. *out is zeroed on failure. */
 JK_API jk_err jk_provision_query_parse(const void *body, size_t len, jk_provision_query *out);
+
+/* ---- the query service (src/provision/service.c) ----
+ * The engine behind POST /api/v1/provision: a request in, its answer out, with the provision
+ * record (store table `provision`) and its ledger entry durable before the answer is released.
+ * Requests are group-committed: every caller waits on one committer thread, which takes all
+ * the requests queued, decides them, writes their records in one transaction and commits once
+ * (one fsync, one signed ledger head). Answers (docs/provision.md "Answer"):
+ *   200  {"purpose","resident":{only the purpose's fields},"provision":id}
+ *   200  {"purpose","result":"ambiguous","provision":id}   a name search matching several people
+ *   404  NOTFOUND  no match, or a resident held back (erased): the same answer in every case
+ *   400  INVALID   a malformed body, or a purpose code not in the table
+ *   403  PERM      not an agency certificate, an unregistered or revoked agency, or a purpose
+ *                  the agency is not registered for
+ *   429  BUSY      over the agency's rate (answers per second, a bucket of one second's worth)
+ *   503  IO        the record could not be made durable: nothing is disclosed
+ * Every one of them, refusals included, is a provision row and a ledger entry (provision.answer
+ * for 200 and 404, provision.refuse for the others) in the same transaction. */
+typedef struct jk_provision_service jk_provision_service;
+
+/* How the service gets the store: the daemon's store handle is shared, so the committer takes
+ * it with lock() and gives it back with unlock() around each group. NULL hooks: the service
+ * owns the handle alone. */
+typedef struct jk_provision_hooks {
+  void (*lock)(void *payload);
+  void (*unlock)(void *payload);
+  void *payload;
+} jk_provision_hooks;
+
+/* s and l (the node's store and its attached ledger, with a signer) and table (the purposes,
+ * e.g. jk_purposes_builtin) are borrowed and must outlive the service. Starts the committer.
+ * JK_EINVAL bad argument, JK_ENOMEM, JK_EIO the thread cannot start. */
+JK_API jk_err jk_provision_service_new(jk_provision_service **out, jk_store *s, jk_ledger *l,
+                                       const jk_purposes *table, const jk_provision_hooks *hooks);
+/* Answers the requests still queued with 503, stops the committer, frees. NULL is a no-op. */
+JK_API void jk_provision_service_free(jk_provision_service *svc);
+
+typedef struct jk_provision_request {
+  const char *client;  /* the client certificate's identity (CN) */
+  const char *role;    /* its role (OU): only "agency" may query */
+  const char *addr;    /* "IPv4:port", for the ledger's terminal */
+  const void *body;
+  size_t len;
+} jk_provision_request;
+
+/* Handle one request; blocks until its answer and its record are durable (or it failed).
+ * Thread-safe: call from as many threads as there are connections. *status the HTTP status,
+ * *body (jk_free) a JSON body of *len bytes. JK_OK whenever an answer was produced (whatever
+ * its status); JK_ENOMEM / JK_EINVAL (NULL argument) otherwise. */
+JK_API jk_err jk_provision_handle(jk_provision_service *svc, const jk_provision_request *req, unsigned *status,
+                                  char **body, size_t *len);
+
+/* Counters since the start (any thread): answers (200 and 404), refusals, commits. */
+typedef struct jk_provision_stats {
+  unsigned long answers, refusals, commits, failures;
+} jk_provision_stats;
+JK_API void jk_provision_stats_get(jk_provision_service *svc, jk_provision_stats *out);
 
 #ifdef __cplusplus
 }

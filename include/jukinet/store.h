@@ -399,6 +399,35 @@ JK_API jk_err jk_store_agency_revoke(jk_store *s, const char *id, const char *at
 /* Every agency, registered or revoked, in id order. */
 JK_API jk_err jk_store_agency_each(jk_store *s, jk_agency_cb cb, void *payload);
 
+/* ---- provision records (docs/provision.md) ----
+ * One row per query a national agency made at this node, answers and refusals alike, written
+ * in the same transaction as its ledger entry. id is assigned by the store (> 0, increasing).
+ * at: a time (ISO 8601, 1 .. 31 printable ASCII); agency: 1 .. 63 printable ASCII; purpose: ""
+ * or a purpose code (jk_purpose_code_valid); code: "" or a resident code (11 digits); fields: ""
+ * or field tokens as jk_fields_parse accepts; result: one of ok, NOTFOUND, AMBIGUOUS, PERM,
+ * INVALID, BUSY; query: the SHA-256 of the request body. Append-only. */
+typedef struct jk_provision_rec {
+  int64_t id;
+  char at[32];
+  char agency[64];
+  char purpose[16];
+  char code[12];
+  char fields[64];
+  char result[16];
+  uint8_t query[32];
+} jk_provision_rec;
+typedef int (*jk_provision_cb)(const jk_provision_rec *r, void *payload);
+/* Insert n rows in order (one multi-row statement or a few on PostgreSQL, not n round trips),
+ * setting recs[i].id (the ids given are ignored). Refuses (JK_EINVAL naming the row and the
+ * field, nothing inserted) a malformed row. Inside the caller's transaction when one is open,
+ * else in a transaction of its own; on any error nothing of the call is kept. n 0 is a no-op. */
+JK_API jk_err jk_store_provision_put_many(jk_store *s, jk_provision_rec *recs, size_t n);
+/* Rows about resident code `code` (NULL = every row), in id order; cb returns non-zero to stop. */
+JK_API jk_err jk_store_provision_each(jk_store *s, const char *code, jk_provision_cb cb, void *payload);
+/* Holding rows (any source and status) with this birth date and sex, in (code, source) order;
+ * cb returns non-zero to stop. */
+JK_API jk_err jk_store_holding_by_person(jk_store *s, jk_date birth, jk_sex sex, jk_holding_cb cb, void *payload);
+
 /* Peer nodes' certificates, verified by the caller before they are put (upsert by node).
  * lgcode: "" or printable ASCII; role: 1 .. 15 printable ASCII bytes; cert_pem: 1 .. 65,536
  * bytes of UTF-8; seen_at: "" or a time. get: JK_ENOTFOUND when the node is unknown. */

@@ -184,6 +184,9 @@ JK_API jk_err jk_sync_digest_holdings(jk_store *s, const char *source, jk_sync_d
  * the latest by 異動年月日; on the same day an active record (a 転入) wins over a removed one (its
  * 転出); then the source id. JK_ENOTFOUND when no municipality sent it. */
 JK_API jk_err jk_sync_identity(jk_store *s, const char *code, jk_holding_rec *out);
+/* That order: true when a is the newer record of a resident than b — the later 異動年月日; on
+ * the same day active over removed over erased; then the larger source id. */
+JK_API bool jk_holding_newer(const jk_holding_rec *a, const jk_holding_rec *b);
 
 #ifdef __cplusplus
 }

@@ -60,7 +60,7 @@ static int prereq(void *clientp, char *primary_ip, char *local_ip, int primary_p
   if (curl_easy_getinfo(c->h, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
       info->backend != CURLSSLBACKEND_GNUTLS || !info->internals) {
     e = jk_error_set(JK_EPERM, "no TLS session to check");
-  } else if (!(e = jk__tls_check_peer(c->t, (gnutls_session_t)info->internals, &peer))) {
+  } else if (!(e = jk__tls_check_peer(c->t, (gnutls_session_t)info->internals, JK_PKI_NODE, &peer))) {
     if (strcmp(peer.node, c->expect) != 0)
       e = jk_error_set(JK_EPERM, "the server is node %s, not %s", peer.node, c->expect);
     else if (c->capture) { /* jk_https_client_peer: keep the peer, stop before the request */

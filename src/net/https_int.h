@@ -36,12 +36,13 @@ struct jk_tls {
  * JK_ECRYPTO when GnuTLS cannot start. */
 jk_err jk__tls_global_init(void);
 
-/* Check the peer of the TLS session s: its certificate (the first one it sent) must be a node
- * certificate of the network (jk_pki_verify with t's CA and current CRL: signature, validity,
- * revocation, node shape), carry an lgcode SAN and an Ed25519 key. On success *out is filled
+/* Check the peer of the TLS session s: its certificate (the first one it sent) must be a
+ * certificate of the network of one of `kinds` (jk_pki_verify_as with t's CA and current CRL:
+ * signature, validity, revocation, shape), a node's carrying an lgcode SAN, and hold an Ed25519
+ * key. On success *out is filled
  * and out->cert_pem is allocated with jk_malloc (free with jk__tls_peer_clear). JK_EPERM with
  * the reason when refused; JK_ENOMEM. On failure *out is zeroed. */
-jk_err jk__tls_check_peer(jk_tls *t, gnutls_session_t s, jk_tls_peer *out);
+jk_err jk__tls_check_peer(jk_tls *t, gnutls_session_t s, unsigned kinds, jk_tls_peer *out);
 void jk__tls_peer_clear(jk_tls_peer *p);
 
 /* One warning line on stderr, prefixed "jukinetd[warn]: ". Never pass a secret. */

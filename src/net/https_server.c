@@ -47,6 +47,7 @@ struct jk_https_server {
   jk_https_handler h;
   void *payload;
   size_t max_body;
+  unsigned kinds; /* JK_PKI_NODE | JK_PKI_AGENCY */
   unsigned port;
   atomic_ulong handshakes, requests;
 };
@@ -118,7 +119,7 @@ static jk_err check_client(conn_ctx *cc) {
   time_t now = time(NULL);
   if (cc->checked && cc->crl_gen == gen && now < cc->recheck_at) return cc->verdict;
   jk__tls_peer_clear(&cc->peer);
-  jk_err e = cc->s ? jk__tls_check_peer(t, cc->s, &cc->peer) : jk_error_set(JK_EPERM, "not a TLS connection");
+  jk_err e = cc->s ? jk__tls_check_peer(t, cc->s, cc->srv->kinds, &cc->peer) : jk_error_set(JK_EPERM, "not a TLS connection");
   cc->checked = true;
   cc->crl_gen = gen;
   cc->recheck_at = now + RECHECK_S;
@@ -317,7 +318,8 @@ static enum MHD_Result finish(jk_https_server *srv, struct MHD_Connection *c, co
   conn_ctx *cc = ci ? ci->socket_context : NULL;
   if (!cc || check_client(cc) != JK_OK) /* the CRL may have changed while the body came in */
     return reply_json(c, MHD_HTTP_FORBIDDEN, "PERM", "the client certificate is refused");
-  jk_https_request req = {.method = method, .url = url, .body = r->body, .body_len = r->len, .peer = &cc->peer};
+  jk_https_request req = {
+      .method = method, .url = url, .body = r->body, .body_len = r->len, .peer = &cc->peer, .addr = cc->addr};
   static const uint8_t empty[1];
   if (!req.body) req.body = empty;
   jk_https_response resp = {0, NULL, NULL, 0};
@@ -384,8 +386,14 @@ static bool parse_listen(const char *s, struct sockaddr_in *sa) {
 
 jk_err jk_https_start(jk_https_server **out, jk_tls *t, const char *listen, size_t max_body, jk_https_handler h,
                       void *payload) {
+  jk_https_options o = {.max_body = max_body, .kinds = JK_PKI_NODE};
+  return jk_https_start_with(out, t, listen, &o, h, payload);
+}
+
+jk_err jk_https_start_with(jk_https_server **out, jk_tls *t, const char *listen, const jk_https_options *o,
+                           jk_https_handler h, void *payload) {
   if (out) *out = NULL;
-  if (!out || !t || !listen || !h) return jk_error_set(JK_EINVAL, "missing argument");
+  if (!out || !t || !listen || !o || !h) return jk_error_set(JK_EINVAL, "missing argument");
   struct sockaddr_in sa;
   if (!parse_listen(listen, &sa)) return jk_error_set(JK_EINVAL, "'%s' is not an IPv4 address and port", listen);
   jk_https_server *srv = jk_calloc(1, sizeof *srv);
@@ -393,15 +401,23 @@ jk_err jk_https_start(jk_https_server **out, jk_tls *t, const char *listen, size
   srv->t = t;
   srv->h = h;
   srv->payload = payload;
-  srv->max_body = max_body;
+  srv->max_body = o->max_body;
+  srv->kinds = o->kinds ? o->kinds : JK_PKI_NODE;
+  /* a thread per connection, or a pool of epoll threads; a pool of 1 is no pool for MHD */
+  unsigned threads = o->threads ? o->threads : THREADS;
+  unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+  flags |= o->per_connection ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL;
+  if (o->per_connection) threads = 1;
   errno = 0;
-  srv->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL,
-                            NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_SOCK_ADDR,
-                            (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_TRUST, t->ca_pem, MHD_OPTION_HTTPS_PRIORITIES,
-                            JK__TLS_PRIORITY, MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb, MHD_OPTION_THREAD_POOL_SIZE,
-                            (unsigned)THREADS, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONN_LIMIT, MHD_OPTION_NOTIFY_CONNECTION,
-                            on_connection, srv, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_END);
+  /* the pool size goes last, and only with a pool: MHD warns about a size without one */
+  struct MHD_OptionItem pool[] = {{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL}, {MHD_OPTION_END, 0, NULL}};
+  if (threads < 2) pool[0].option = MHD_OPTION_END;
+  srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_TRUST, t->ca_pem,
+                            MHD_OPTION_HTTPS_PRIORITIES, JK__TLS_PRIORITY, MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
+                            (unsigned)CONN_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
   if (!srv->d) {
     int err = errno;
     jk_free(srv);

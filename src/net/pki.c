@@ -39,6 +39,7 @@
 #define URN_NODE "urn:jukinet:node:"
 #define URN_LGCODE "urn:jukinet:lgcode:"
 #define URN_CODESLICE "urn:jukinet:codeslice:"
+#define URN_AGENCY "urn:jukinet:agency:"
 
 /* ---- errors ---- */
 
@@ -401,7 +402,8 @@ out:
 }
 
 static bool valid_role(const char *r) {
-  return strcmp(r, "municipal") == 0 || strcmp(r, "prefectural") == 0 || strcmp(r, "national") == 0;
+  return strcmp(r, "municipal") == 0 || strcmp(r, "prefectural") == 0 || strcmp(r, "national") == 0 ||
+         strcmp(r, JK_PKI_ROLE_AGENCY) == 0;
 }
 
 static bool valid_lgcode(const char *s) {
@@ -477,12 +479,16 @@ static jk_err slice_record(const char *dir, const char *lgcode, int slice) {
 jk_err jk_pki_issue(const char *ca_dir, const uint8_t node_pubkey[32], const char *node_id, const char *lgcode,
                     const char *role, int days, char **out_pem) {
   if (out_pem) *out_pem = NULL;
-  if (!ca_dir || !node_pubkey || !node_id || !lgcode || !role || !out_pem)
-    return jk_error_set(JK_EINVAL, "missing argument");
+  if (!ca_dir || !node_pubkey || !node_id || !role || !out_pem) return jk_error_set(JK_EINVAL, "missing argument");
+  if (!valid_role(role))
+    return jk_error_set(JK_EINVAL, "'%s' is not a role (municipal, prefectural, national, agency)", role);
+  bool agency = strcmp(role, JK_PKI_ROLE_AGENCY) == 0;
   if (!printable_id(node_id))
-    return jk_error_set(JK_EINVAL, "'%s' is not a node id (1 to 63 printable ASCII characters)", node_id);
-  if (!valid_lgcode(lgcode)) return jk_error_set(JK_EINVAL, "'%s' is not a local government code (6 digits)", lgcode);
-  if (!valid_role(role)) return jk_error_set(JK_EINVAL, "'%s' is not a node role (municipal, prefectural, national)", role);
+    return jk_error_set(JK_EINVAL, "'%s' is not an id (1 to 63 printable ASCII characters)", node_id);
+  if (agency && lgcode && *lgcode)
+    return jk_error_set(JK_EINVAL, "an agency certificate names no local government code");
+  if (!agency && (!lgcode || !valid_lgcode(lgcode)))
+    return jk_error_set(JK_EINVAL, "'%s' is not a local government code (6 digits)", lgcode ? lgcode : "");
   if (days < 1 || days > JK_PKI_MAX_DAYS)
     return jk_error_set(JK_EINVAL, "the validity must be 1 to %d days", JK_PKI_MAX_DAYS);
   int lock = -1;
@@ -525,12 +531,13 @@ jk_err jk_pki_issue(const char *ca_dir, const uint8_t node_pubkey[32], const cha
       (rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, node_id, (unsigned)strlen(node_id))) < 0 ||
       (rc = gnutls_x509_crt_set_basic_constraints(crt, 0, -1)) < 0 ||
       (rc = gnutls_x509_crt_set_key_usage(crt, GNUTLS_KEY_DIGITAL_SIGNATURE)) < 0 ||
-      (rc = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
+      (!agency && (rc = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0) ||
       (rc = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_CLIENT, 0)) < 0) {
     e = gt(rc, "building the node certificate");
     goto out;
   }
-  snprintf(uri, sizeof uri, "%s%s", URN_NODE, node_id);
+  /* an agency is a client only, named by a SAN of its own kind: it can never pass for a node */
+  snprintf(uri, sizeof uri, "%s%s", agency ? URN_AGENCY : URN_NODE, node_id);
   if ((rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_URI, uri, (unsigned)strlen(uri), GNUTLS_FSAN_APPEND)) < 0) {
     e = gt(rc, "gnutls_x509_crt_set_subject_alt_name");
     goto out;
@@ -543,8 +550,10 @@ jk_err jk_pki_issue(const char *ca_dir, const uint8_t node_pubkey[32], const cha
       goto out;
     }
   }
-  snprintf(uri, sizeof uri, "%s%s", URN_LGCODE, lgcode);
-  if ((rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_URI, uri, (unsigned)strlen(uri), GNUTLS_FSAN_APPEND)) < 0 ||
+  if (!agency) snprintf(uri, sizeof uri, "%s%s", URN_LGCODE, lgcode);
+  if ((!agency &&
+       (rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_URI, uri, (unsigned)strlen(uri), GNUTLS_FSAN_APPEND)) <
+           0) ||
       (rc = gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA1, kid, &kid_len)) < 0 ||
       (rc = gnutls_x509_crt_set_subject_key_id(crt, kid, kid_len)) < 0) {
     e = gt(rc, "building the node certificate");
@@ -830,6 +839,11 @@ static void fmt_time(int64_t t, char out[32]) {
 
 jk_err jk_pki_verify(const char *ca_crt_pem, const char *crl_pem, const char *cert_pem, int64_t now,
                      char identity_out[JK_PKI_ID_MAX]) {
+  return jk_pki_verify_as(ca_crt_pem, crl_pem, cert_pem, now, JK_PKI_NODE, identity_out);
+}
+
+jk_err jk_pki_verify_as(const char *ca_crt_pem, const char *crl_pem, const char *cert_pem, int64_t now, unsigned kinds,
+                        char identity_out[JK_PKI_ID_MAX]) {
   if (identity_out) identity_out[0] = 0;
   if (!ca_crt_pem || !cert_pem) return jk_error_set(JK_EINVAL, "missing argument");
   if (now == 0) now = (int64_t)time(NULL);
@@ -896,13 +910,17 @@ jk_err jk_pki_verify(const char *ca_crt_pem, const char *crl_pem, const char *ce
   size_t n = sizeof cn;
   if (gnutls_x509_crt_get_basic_constraints(crt, &crit, NULL, NULL) > 0 ||
       gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &n) < 0 || !printable_id(cn) ||
-      !has_purpose(crt, GNUTLS_KP_TLS_WWW_SERVER) || !has_purpose(crt, GNUTLS_KP_TLS_WWW_CLIENT)) {
-    e = jk_error_set(JK_EPERM, "not a node certificate");
+      !has_purpose(crt, GNUTLS_KP_TLS_WWW_CLIENT)) {
+    e = jk_error_set(JK_EPERM, kinds & JK_PKI_NODE ? "not a node certificate" : "not an agency certificate");
     goto out;
   }
+  /* a node: server and client use, its node SAN; an agency: its agency SAN (client use only) */
   snprintf(uri, sizeof uri, "%s%s", URN_NODE, cn);
-  if (!has_san_uri(crt, uri)) {
-    e = jk_error_set(JK_EPERM, "not a node certificate");
+  bool node = has_purpose(crt, GNUTLS_KP_TLS_WWW_SERVER) && has_san_uri(crt, uri);
+  snprintf(uri, sizeof uri, "%s%s", URN_AGENCY, cn);
+  bool agency = !node && has_san_uri(crt, uri);
+  if (!(node && (kinds & JK_PKI_NODE)) && !(agency && (kinds & JK_PKI_AGENCY))) {
+    e = jk_error_set(JK_EPERM, kinds & JK_PKI_NODE ? "not a node certificate" : "not an agency certificate");
     goto out;
   }
   if (identity_out) snprintf(identity_out, JK_PKI_ID_MAX, "%s", cn);

@@ -488,7 +488,9 @@ static jk_err facts(const gnutls_datum_t *der, jk_tls_peer *out) {
     goto out;
   }
   dn_field(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, out->role, sizeof out->role);
-  if (!out->role[0] || !lgcode_of(crt, out->lgcode)) {
+  /* a node names its local government; an agency (verified as one by jk_pki_verify_as) none */
+  bool agency = strcmp(out->role, JK_PKI_ROLE_AGENCY) == 0;
+  if (!out->role[0] || (!agency && !lgcode_of(crt, out->lgcode))) {
     e = jk_error_set(JK_EPERM, "not a node certificate");
     goto out;
   }
@@ -505,7 +507,7 @@ out:
   return e;
 }
 
-jk_err jk__tls_check_peer(jk_tls *t, gnutls_session_t s, jk_tls_peer *out) {
+jk_err jk__tls_check_peer(jk_tls *t, gnutls_session_t s, unsigned kinds, jk_tls_peer *out) {
   memset(out, 0, sizeof *out);
   unsigned n = 0;
   const gnutls_datum_t *peers = NULL;
@@ -520,7 +522,7 @@ jk_err jk__tls_check_peer(jk_tls *t, gnutls_session_t s, jk_tls_peer *out) {
   if (!cert_pem) return jk_error_set(JK_ENOMEM, NULL);
   char id[JK_PKI_ID_MAX];
   pthread_rwlock_rdlock(&t->crl_lock);
-  jk_err e = jk_pki_verify(t->ca_pem, t->crl_pem, cert_pem, 0, id);
+  jk_err e = jk_pki_verify_as(t->ca_pem, t->crl_pem, cert_pem, 0, kinds, id);
   pthread_rwlock_unlock(&t->crl_lock);
   if (e == JK_EINVAL) e = jk_error_set(JK_EPERM, "the peer's certificate cannot be read");
   if (!e) e = facts(&peers[0], out);

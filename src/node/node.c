@@ -28,6 +28,7 @@ struct jk_node {
   char *lgcode, *name, *store_loc;
   char *key_module, *key_token, *key_label, *key_pin_file, *card_module, *listen;
   /* [sync]: the network (docs/protocol.md) */
+  char *provision_listen;
   char *sync_listen, *upstream_url, *upstream_node, *allow, *tls_cert, *tls_ca, *tls_crl, *check_interval;
   char node_id[64];
   uint8_t pubkey[32]; /* as recorded at init */
@@ -217,6 +218,12 @@ static int on_conf(void *user, const char *section, const char *key, const char 
     if (strcmp(key, "card-module") == 0) dst = &cs->n->card_module;
   } else if (strcmp(section, "daemon") == 0) {
     if (strcmp(key, "listen") == 0) dst = &cs->n->listen;
+  } else if (strcmp(section, "provision") == 0) {
+    if (strcmp(key, "listen") == 0) dst = &cs->n->provision_listen;
+    else {
+      cs->e = jk_error_set(JK_EINVAL, "node.conf: unknown setting '%.40s' in [provision]", key);
+      return 0;
+    }
   } else if (strcmp(section, "sync") == 0) {
     if (strcmp(key, "listen") == 0) dst = &cs->n->sync_listen;
     else if (strcmp(key, "upstream") == 0) dst = &cs->n->upstream_url;
@@ -355,6 +362,7 @@ void jk_node_close(jk_node *n) {
   jk_free(n->card_module);
   jk_free(n->listen);
   jk_free(n->sync_listen);
+  jk_free(n->provision_listen);
   jk_free(n->upstream_url);
   jk_free(n->upstream_node);
   jk_free(n->allow);
@@ -437,6 +445,7 @@ const char *jk_node_card_module(const jk_node *n) {
 }
 const char *jk_node_daemon_listen(const jk_node *n) { return n->listen; }
 const char *jk_node_sync_listen(const jk_node *n) { return n->sync_listen; }
+const char *jk_node_provision_listen(const jk_node *n) { return n->provision_listen; }
 const char *jk_node_upstream(const jk_node *n) { return n->upstream_node; }
 const char *jk_node_upstream_url(const jk_node *n) { return n->upstream_url; }
 

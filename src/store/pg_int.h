@@ -1,7 +1,8 @@
 /*
  * pg_int.h — the PostgreSQL backend's handle and helpers, shared by its files (private to
  * src/store): pg.c (connection, migrations, transactions, meta, residents), pg_ledger.c,
- * pg_auth.c, pg_sync.c. The schema is sql/pg/NNNN_name.sql, the same logical schema as sql/sqlite/.
+ * pg_auth.c, pg_sync.c, pg_provision.c. The schema is sql/pg/NNNN_name.sql, the same logical
+ * schema as sql/sqlite/.
  *
  * Invariants (the same contract as the SQLite backend, see sqlite.c):
  *  - A write transaction is BEGIN + pg_advisory_xact_lock(schema): one writer per schema at a
@@ -79,6 +80,12 @@ bool jk__pg_bytea(const PGresult *r, int row, int col, uint8_t *out, size_t n);
 bool jk__pg_copy(const PGresult *r, int row, int col, char *dst, size_t cap, bool optional);
 /* An ISO date cell; NULL gives a zero date when optional. */
 bool jk__pg_date_col(const PGresult *r, int row, int col, jk_date *out, bool optional);
+
+/* The holding columns in the order jk__pg_read_holding reads them (pg_sync.c). */
+#define PG_HOLD_COLS "code, source, seq, version, name, kana, address, prev_code, birth, moved_on, sex, reason, status"
+/* Row i of a result that selected PG_HOLD_COLS, checked (JK_ECORRUPT naming the field; *h
+ * zeroed then). */
+jk_err jk__pg_read_holding(const PGresult *r, int i, jk_holding_rec *h);
 
 /* Ops tables filled by pg_ledger.c, pg_auth.c, pg_sync.c and pg_provision.c. */
 void jk__pg_ledger_ops(struct jk__store_ops *ops);

@@ -1,12 +1,30 @@
 /*
- * pg_provision.c — the PostgreSQL side of the agency registry (store.h, docs/provision.md);
- * the same behaviour as sqlite_provision.c.
+ * pg_provision.c — the PostgreSQL side of provision to national agencies (store.h,
+ * docs/provision.md): the agency registry, the provision records and the holdings' search by
+ * person; the same behaviour as sqlite_provision.c.
+ *
+ * provision_put_many sends a chunk of rows as one JSON parameter (an array of 7-element arrays)
+ * that the server unnests in order, one INSERT … RETURNING id per chunk. JSON rather than the
+ * binary arrays of pg_sync.c because every value here has been checked to be printable ASCII
+ * (store.c), so the only escapes are \" and \\, and one parameter carries all the columns.
  */
 #include "store/pg_int.h"
 
+#include "jukinet/buf.h"
+
+#include <stdlib.h>
 #include <string.h>
 
-enum { PV_PUT = PG_SLOT_PROVISION, PV_GET, PV_REVOKE, PV_EACH, PV__END };
+enum {
+  PV_PUT = PG_SLOT_PROVISION,
+  PV_GET,
+  PV_REVOKE,
+  PV_EACH,
+  PV_LOG_PUT,
+  PV_LOG_EACH, /* + 0 every row, + 1 by code */
+  PV_BY_PERSON = PV_LOG_EACH + 2,
+  PV__END
+};
 _Static_assert(PV__END <= PG_STMT_MAX, "provision statement slots overflow");
 
 #define AGENCY_COLS "id, name, purposes, rate, added_at, revoked_at"
@@ -83,9 +101,168 @@ static jk_err pa_each(jk_store *base, jk_agency_cb cb, void *payload) {
   return e;
 }
 
+/* ---- provision records ---- */
+
+#define PROVISION_COLS "id, at, agency, purpose, code, fields, result, query"
+#define PROVISION_CHUNK 1000 /* rows per INSERT */
+#define PROVISION_PAGE 4096  /* rows per read */
+
+static jk_err read_provision(const PGresult *r, int row, jk_provision_rec *p) {
+  const char *field = NULL;
+  memset(p, 0, sizeof *p);
+  if (!jk__pg_i64(r, row, 0, &p->id) || p->id < 1) field = "id";
+  else if (!jk__pg_copy(r, row, 1, p->at, sizeof p->at, false)) field = "at";
+  else if (!jk__pg_copy(r, row, 2, p->agency, sizeof p->agency, false)) field = "agency";
+  else if (!jk__pg_copy(r, row, 3, p->purpose, sizeof p->purpose, false)) field = "purpose";
+  else if (!jk__pg_copy(r, row, 4, p->code, sizeof p->code, false)) field = "code";
+  else if (!jk__pg_copy(r, row, 5, p->fields, sizeof p->fields, false)) field = "fields";
+  else if (!jk__pg_copy(r, row, 6, p->result, sizeof p->result, false)) field = "result";
+  else if (!jk__pg_bytea(r, row, 7, p->query, sizeof p->query)) field = "query";
+  if (!field && jk__store_provision_ok(p, &field)) return JK_OK;
+  memset(p, 0, sizeof *p);
+  return jk_error_set(JK_ECORRUPT, "a provision record is malformed (field %s)", field);
+}
+
+/* v as a JSON string: runs of plain bytes copied, '"' and '\\' escaped (and, though store.c
+ * lets none through, control characters). */
+static jk_err json_str(jk_buf *b, const char *v) {
+  jk_err e = jk_buf_append(b, "\"", 1);
+  while (!e && *v) {
+    size_t n = 0;
+    while (v[n] && v[n] != '"' && v[n] != '\\' && (unsigned char)v[n] >= 0x20) n++;
+    if (n) e = jk_buf_append(b, v, n);
+    v += n;
+    if (e || !*v) break;
+    if (*v == '"' || *v == '\\') e = jk_buf_append(b, *v == '"' ? "\\\"" : "\\\\", 2);
+    else e = jk_buf_appendf(b, "\\u%04x", (unsigned)(unsigned char)*v);
+    v++;
+  }
+  if (!e) e = jk_buf_append(b, "\"", 1);
+  return e;
+}
+
+static jk_err json_row(jk_buf *b, const jk_provision_rec *r, bool first) {
+  static const char hex[] = "0123456789abcdef";
+  char q[2 * sizeof r->query + 3];
+  q[0] = ',';
+  q[1] = '"';
+  for (size_t i = 0; i < sizeof r->query; i++) {
+    q[2 + 2 * i] = hex[r->query[i] >> 4];
+    q[3 + 2 * i] = hex[r->query[i] & 15];
+  }
+  q[sizeof q - 1] = '"';
+  jk_err e = jk_buf_append(b, first ? "[" : ",[", first ? 1 : 2);
+  const char *const text[6] = {r->at, r->agency, r->purpose, r->code, r->fields, r->result};
+  for (int k = 0; k < 6 && !e; k++) {
+    if (k) e = jk_buf_append(b, ",", 1);
+    if (!e) e = json_str(b, text[k]);
+  }
+  if (!e) e = jk_buf_append(b, q, sizeof q);
+  if (!e) e = jk_buf_append(b, "]", 1);
+  return e;
+}
+
+static int id_cmp(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Per chunk: the rows are produced in array order (WITH ORDINALITY … ORDER BY), so the identity
+ * column numbers them in that order; the ids RETURNING gives back are sorted to be sure of the
+ * pairing, which holds because one statement's ids increase row by row. */
+static jk_err pp_put_many(jk_store *base, jk_provision_rec *recs, size_t n) {
+  pg_store *s = (pg_store *)base;
+  jk_buf b = {0};
+  int64_t *ids = jk_malloc((n < PROVISION_CHUNK ? n : PROVISION_CHUNK) * sizeof *ids);
+  jk_err e = ids ? JK_OK : jk_error_set(JK_ENOMEM, NULL);
+  for (size_t at = 0; at < n && !e; at += PROVISION_CHUNK) {
+    size_t m = n - at < PROVISION_CHUNK ? n - at : PROVISION_CHUNK;
+    jk_buf_reset(&b);
+    e = jk_buf_append(&b, "[", 1);
+    for (size_t i = 0; i < m && !e; i++) e = json_row(&b, &recs[at + i], i == 0);
+    if (!e) e = jk_buf_append(&b, "]", 1);
+    if (e) break;
+    pg_params p = {0};
+    jk__pg_text(&p, b.data);
+    PGresult *r = jk__pg_run(s, PV_LOG_PUT,
+                             "INSERT INTO provision(at, agency, purpose, code, fields, result, query) "
+                             "SELECT e->>0, e->>1, e->>2, e->>3, e->>4, e->>5, decode(e->>6, 'hex') "
+                             "FROM json_array_elements($1::json) WITH ORDINALITY AS t(e, ord) ORDER BY ord "
+                             "RETURNING id",
+                             &p, "provision", &e);
+    if (!r) break;
+    if (PQntuples(r) != (int)m) e = jk_error_set(JK_EIO, "database (%s): %s", "provision", "row not written");
+    for (size_t i = 0; i < m && !e; i++)
+      if (!jk__pg_i64(r, (int)i, 0, &ids[i]) || ids[i] < 1)
+        e = jk_error_set(JK_ECORRUPT, "database (%s): %s", "provision", "a returned id is malformed");
+    PQclear(r);
+    if (e) break;
+    qsort(ids, m, sizeof *ids, id_cmp);
+    for (size_t i = 0; i < m; i++) recs[at + i].id = ids[i];
+  }
+  jk_buf_free(&b);
+  jk_free(ids);
+  return e;
+}
+
+/* In keyset pages of id: never every row in memory at once. */
+static jk_err pp_each(jk_store *base, const char *code, jk_provision_cb cb, void *payload) {
+  pg_store *s = (pg_store *)base;
+  static const char *const sql[2] = {
+      "SELECT " PROVISION_COLS " FROM provision WHERE id > $1 ORDER BY id LIMIT 4096",
+      "SELECT " PROVISION_COLS " FROM provision WHERE id > $1 AND code = $2 ORDER BY id LIMIT 4096",
+  };
+  _Static_assert(PROVISION_PAGE == 4096, "the page size is written in the SQL");
+  int v = code ? 1 : 0;
+  int64_t after = 0;
+  jk_err e = JK_OK;
+  for (;;) {
+    pg_params p = {0};
+    jk__pg_int(&p, after);
+    if (code) jk__pg_text(&p, code);
+    PGresult *r = jk__pg_run(s, PV_LOG_EACH + v, sql[v], &p, "provision", &e);
+    if (!r) return e;
+    int n = PQntuples(r);
+    for (int i = 0; i < n; i++) {
+      jk_provision_rec row;
+      if ((e = read_provision(r, i, &row))) break;
+      after = row.id;
+      if (cb(&row, payload)) {
+        PQclear(r);
+        return JK_OK;
+      }
+    }
+    PQclear(r);
+    if (e || n < PROVISION_PAGE) return e;
+  }
+}
+
+/* ---- holdings by person (the index holding_by_person) ---- */
+
+static jk_err pp_holding_by_person(jk_store *base, jk_date birth, jk_sex sex, jk_holding_cb cb, void *payload) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  jk_err e = JK_OK;
+  jk__pg_date(&p, birth);
+  jk__pg_int(&p, (int)sex);
+  PGresult *r = jk__pg_run(s, PV_BY_PERSON,
+                           "SELECT " PG_HOLD_COLS " FROM holding WHERE birth = $1 AND sex = $2 ORDER BY code, source",
+                           &p, "holding", &e);
+  if (!r) return e;
+  for (int i = 0; i < PQntuples(r); i++) {
+    jk_holding_rec h;
+    if ((e = jk__pg_read_holding(r, i, &h)) || cb(&h, payload)) break;
+  }
+  PQclear(r);
+  return e;
+}
+
 void jk__pg_provision_ops(struct jk__store_ops *ops) {
   ops->agency_put = pa_put;
   ops->agency_get = pa_get;
   ops->agency_revoke = pa_revoke;
   ops->agency_each = pa_each;
+  ops->provision_put_many = pp_put_many;
+  ops->provision_each = pp_each;
+  ops->holding_by_person = pp_holding_by_person;
 }

@@ -367,7 +367,6 @@ static jk_err ps_head_find(jk_store *base, const char *node, int64_t at_least, j
 
 /* ---- holdings ---- */
 
-#define HOLD_COLS "code, source, seq, version, name, kana, address, prev_code, birth, moved_on, sex, reason, status"
 
 static jk_err ps_holding_put(jk_store *base, const jk_holding_rec *h) {
   pg_store *s = (pg_store *)base;
@@ -386,7 +385,7 @@ static jk_err ps_holding_put(jk_store *base, const jk_holding_rec *h) {
   jk__pg_int(&p, h->reason);
   jk__pg_int(&p, h->status);
   return jk__pg_do(s, SY_HOLD_PUT,
-                   "INSERT INTO holding(" HOLD_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+                   "INSERT INTO holding(" PG_HOLD_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
                    "ON CONFLICT (code, source) DO UPDATE SET seq = excluded.seq, version = excluded.version, "
                    "name = excluded.name, kana = excluded.kana, address = excluded.address, "
                    "prev_code = excluded.prev_code, birth = excluded.birth, moved_on = excluded.moved_on, "
@@ -394,7 +393,7 @@ static jk_err ps_holding_put(jk_store *base, const jk_holding_rec *h) {
                    &p, "holding", NULL);
 }
 
-static jk_err read_holding(const PGresult *r, int i, jk_holding_rec *h) {
+jk_err jk__pg_read_holding(const PGresult *r, int i, jk_holding_rec *h) {
   int sex = 0;
   const char *field = NULL;
   memset(h, 0, sizeof *h);
@@ -425,11 +424,11 @@ static jk_err ps_holding_get(jk_store *base, const char *code, const char *sourc
   jk_err e = JK_OK;
   jk__pg_text(&p, code);
   jk__pg_text(&p, source);
-  PGresult *r = jk__pg_run(s, SY_HOLD_GET, "SELECT " HOLD_COLS " FROM holding WHERE code = $1 AND source = $2", &p,
+  PGresult *r = jk__pg_run(s, SY_HOLD_GET, "SELECT " PG_HOLD_COLS " FROM holding WHERE code = $1 AND source = $2", &p,
                            "holding", &e);
   if (!r) return e;
   if (PQntuples(r) == 0) e = jk_error_set(JK_ENOTFOUND, "no holding record of %s from %s", code, source);
-  else e = read_holding(r, 0, out);
+  else e = jk__pg_read_holding(r, 0, out);
   PQclear(r);
   return e;
 }
@@ -450,10 +449,10 @@ static jk_err ps_holding_delete(jk_store *base, const char *code, const char *so
 static jk_err ps_holding_each(jk_store *base, const char *code, const char *source, jk_holding_cb cb, void *payload) {
   pg_store *s = (pg_store *)base;
   static const char *const sql[4] = {
-      "SELECT " HOLD_COLS " FROM holding WHERE (code, source) > ($1, $2) ORDER BY code, source LIMIT 4096",
-      "SELECT " HOLD_COLS " FROM holding WHERE code = $1 ORDER BY source",
-      "SELECT " HOLD_COLS " FROM holding WHERE source = $2 AND code > $1 ORDER BY code LIMIT 4096",
-      "SELECT " HOLD_COLS " FROM holding WHERE code = $1 AND source = $2",
+      "SELECT " PG_HOLD_COLS " FROM holding WHERE (code, source) > ($1, $2) ORDER BY code, source LIMIT 4096",
+      "SELECT " PG_HOLD_COLS " FROM holding WHERE code = $1 ORDER BY source",
+      "SELECT " PG_HOLD_COLS " FROM holding WHERE source = $2 AND code > $1 ORDER BY code LIMIT 4096",
+      "SELECT " PG_HOLD_COLS " FROM holding WHERE code = $1 AND source = $2",
   };
   int v = (code ? 1 : 0) | (source ? 2 : 0);
   char after_code[12] = "", after_source[64] = "";
@@ -467,7 +466,7 @@ static jk_err ps_holding_each(jk_store *base, const char *code, const char *sour
     int n = PQntuples(r);
     for (int i = 0; i < n; i++) {
       jk_holding_rec h;
-      if ((e = read_holding(r, i, &h))) break;
+      if ((e = jk__pg_read_holding(r, i, &h))) break;
       memcpy(after_code, h.code, sizeof after_code);
       memcpy(after_source, h.source, sizeof after_source);
       if (cb(&h, payload)) {
@@ -668,7 +667,7 @@ static jk_err ps_holding_put_many(jk_store *base, const jk_holding_rec *recs, si
     }
     if (!e)
       e = run_many(s, SY_HOLD_PUT_MANY,
-                   "INSERT INTO holding(" HOLD_COLS ") SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
+                   "INSERT INTO holding(" PG_HOLD_COLS ") SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], "
                    "$4::integer[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], "
                    "$11::integer[], $12::integer[], $13::integer[]) "
                    "ON CONFLICT (code, source) DO UPDATE SET seq = excluded.seq, version = excluded.version, "
@@ -697,11 +696,11 @@ static jk_err ps_holding_get_codes(jk_store *base, const char *const *codes, siz
     if (!e) e = arr_param(&a, &p);
     PGresult *r = e ? NULL
                     : jk__pg_run(s, SY_HOLD_CODES,
-                                 "SELECT " HOLD_COLS " FROM holding WHERE code = ANY($1::text[]) ORDER BY code, source",
+                                 "SELECT " PG_HOLD_COLS " FROM holding WHERE code = ANY($1::text[]) ORDER BY code, source",
                                  &p, "holding", &e);
     for (int i = 0; r && i < PQntuples(r) && !stop; i++) {
       jk_holding_rec h;
-      if ((e = read_holding(r, i, &h))) break;
+      if ((e = jk__pg_read_holding(r, i, &h))) break;
       stop = cb(&h, payload) != 0;
     }
     PQclear(r);

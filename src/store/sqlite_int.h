@@ -1,7 +1,7 @@
 /*
  * sqlite_int.h — the SQLite backend's handle and helpers, shared by its files (private to
  * src/store): sqlite.c (lifecycle, meta, residents), sqlite_ledger.c, sqlite_auth.c,
- * sqlite_sync.c.
+ * sqlite_sync.c, sqlite_provision.c.
  *
  * Statements are prepared once per handle and cached: sqlite.c's own in stmt[], the other
  * files' in xstmt[] by a slot number each file reserves (see SQ_SLOT_* below).
@@ -45,6 +45,12 @@ jk_err jk__sq_step_done(sq_store *s, sqlite3_stmt *q, const char *what);
 
 /* "YYYY-MM-DD" read back from the database, checked (n is its length in bytes). */
 bool jk__sq_parse_iso(const unsigned char *t, int n, jk_date *out);
+
+/* The holding columns in the order jk__sq_read_holding reads them (sqlite_sync.c). */
+#define SQ_HOLD_COLS "code, source, seq, version, name, kana, address, prev_code, birth, moved_on, sex, reason, status"
+/* The current row of a statement that selected SQ_HOLD_COLS, checked (JK_ECORRUPT naming the
+ * field; *r zeroed then). */
+jk_err jk__sq_read_holding(sqlite3_stmt *q, jk_holding_rec *r);
 
 /* Ready a cached statement for its next use. */
 static inline void finish(sqlite3_stmt *q) {

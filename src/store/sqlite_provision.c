@@ -1,10 +1,24 @@
 /*
- * sqlite_provision.c — the SQLite side of the agency registry (store.h, docs/provision.md).
- * Arguments are checked by store.c; rows read back are checked again (jk__store_agency_ok).
+ * sqlite_provision.c — the SQLite side of provision to national agencies (store.h,
+ * docs/provision.md): the agency registry (0006), the provision records and the holdings'
+ * search by person (0007). Arguments are checked by store.c; rows read back are checked again
+ * (jk__store_agency_ok, jk__store_provision_ok, jk__sq_read_holding).
  */
 #include "store/sqlite_int.h"
 
-enum { PV_PUT = SQ_SLOT_PROVISION, PV_GET, PV_REVOKE, PV_EACH, PV__END };
+enum {
+  PV_PUT = SQ_SLOT_PROVISION,
+  PV_GET,
+  PV_REVOKE,
+  PV_EACH,
+  PV_LOG_PUT,
+  PV_LOG_EACH, /* + 0 every row, + 1 by code */
+  PV_BY_PERSON = PV_LOG_EACH + 2,
+  PV_SAVE,
+  PV_RELEASE,
+  PV_UNDO,
+  PV__END
+};
 _Static_assert(PV__END <= SQ_XSTMT_MAX, "provision statement slots overflow");
 
 #define AGENCY_COLS "id, name, purposes, rate, added_at, revoked_at"
@@ -78,9 +92,113 @@ static jk_err sa_each(jk_store *base, jk_agency_cb cb, void *payload) {
   return e;
 }
 
+/* ---- provision records ---- */
+
+#define PROVISION_COLS "id, at, agency, purpose, code, fields, result, query"
+
+static jk_err read_provision(sqlite3_stmt *q, jk_provision_rec *r) {
+  const char *field = NULL;
+  memset(r, 0, sizeof *r);
+  if (!col_i64(q, 0, &r->id) || r->id < 1) field = "id";
+  else if (!col_copy(q, 1, r->at, sizeof r->at, false)) field = "at";
+  else if (!col_copy(q, 2, r->agency, sizeof r->agency, false)) field = "agency";
+  else if (!col_copy(q, 3, r->purpose, sizeof r->purpose, false)) field = "purpose";
+  else if (!col_copy(q, 4, r->code, sizeof r->code, false)) field = "code";
+  else if (!col_copy(q, 5, r->fields, sizeof r->fields, false)) field = "fields";
+  else if (!col_copy(q, 6, r->result, sizeof r->result, false)) field = "result";
+  else if (sqlite3_column_type(q, 7) != SQLITE_BLOB || sqlite3_column_bytes(q, 7) != (int)sizeof r->query)
+    field = "query";
+  else memcpy(r->query, sqlite3_column_blob(q, 7), sizeof r->query);
+  if (!field && jk__store_provision_ok(r, &field)) return JK_OK;
+  memset(r, 0, sizeof *r);
+  return jk_error_set(JK_ECORRUPT, "a provision record is malformed (field %s)", field);
+}
+
+static jk_err savepoint_step(sq_store *s, int slot, const char *sql) {
+  XPREP(q, s, slot, sql);
+  return jk__sq_step_done(s, q, "savepoint");
+}
+
+/* One cached statement stepped once per row (SQLite runs in the process: a row costs no round
+ * trip), inside a savepoint, so that a failure keeps nothing of the call. */
+static jk_err sp_put_many(jk_store *base, jk_provision_rec *recs, size_t n) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, PV_LOG_PUT,
+        "INSERT INTO provision(at, agency, purpose, code, fields, result, query) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  jk_err e = savepoint_step(s, PV_SAVE, "SAVEPOINT jk_provision");
+  for (size_t i = 0; i < n && !e; i++) {
+    const jk_provision_rec *r = &recs[i];
+    sqlite3_bind_text(q, 1, r->at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, r->agency, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, r->purpose, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, r->code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, r->fields, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, r->result, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(q, 7, r->query, (int)sizeof r->query, SQLITE_STATIC);
+    if (!(e = jk__sq_step_done(s, q, "provision"))) recs[i].id = sqlite3_last_insert_rowid(s->db);
+  }
+  if (!e) return savepoint_step(s, PV_RELEASE, "RELEASE jk_provision");
+  /* after an error, back to the savepoint and out of it, keeping the error's message (when
+   * SQLite has already rolled the whole transaction back these fail, harmlessly) */
+  sqlite3_stmt *u = jk__sq_stmt(s, PV_UNDO, "ROLLBACK TO jk_provision");
+  if (u) {
+    sqlite3_step(u);
+    finish(u);
+  }
+  if ((u = jk__sq_stmt(s, PV_RELEASE, "RELEASE jk_provision"))) {
+    sqlite3_step(u);
+    finish(u);
+  }
+  return e;
+}
+
+static jk_err sp_each(jk_store *base, const char *code, jk_provision_cb cb, void *payload) {
+  sq_store *s = (sq_store *)base;
+  static const char *const sql[2] = {
+      "SELECT " PROVISION_COLS " FROM provision ORDER BY id",
+      "SELECT " PROVISION_COLS " FROM provision WHERE code = ?1 ORDER BY id",
+  };
+  int v = code ? 1 : 0;
+  sqlite3_stmt *q = jk__sq_stmt(s, PV_LOG_EACH + v, sql[v]);
+  if (!q) return db_error(s, sqlite3_errcode(s->db), "prepare");
+  if (code) sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+  jk_err e = JK_OK;
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    jk_provision_rec r;
+    if ((e = read_provision(q, &r)) || cb(&r, payload)) break;
+  }
+  if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE) e = db_error(s, rc, "provision");
+  finish(q);
+  return e;
+}
+
+/* ---- holdings by person (the index holding_by_person) ---- */
+
+static jk_err sp_holding_by_person(jk_store *base, jk_date birth, jk_sex sex, jk_holding_cb cb, void *payload) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, PV_BY_PERSON, "SELECT " SQ_HOLD_COLS " FROM holding WHERE birth = ?1 AND sex = ?2 ORDER BY code, source");
+  char iso[11];
+  jk_date_format_iso(birth, iso);
+  sqlite3_bind_text(q, 1, iso, 10, SQLITE_STATIC);
+  sqlite3_bind_int(q, 2, (int)sex);
+  jk_err e = JK_OK;
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    jk_holding_rec r;
+    if ((e = jk__sq_read_holding(q, &r)) || cb(&r, payload)) break;
+  }
+  if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE) e = db_error(s, rc, "holding");
+  finish(q);
+  return e;
+}
+
 void jk__sq_provision_ops(struct jk__store_ops *ops) {
   ops->agency_put = sa_put;
   ops->agency_get = sa_get;
   ops->agency_revoke = sa_revoke;
   ops->agency_each = sa_each;
+  ops->provision_put_many = sp_put_many;
+  ops->provision_each = sp_each;
+  ops->holding_by_person = sp_holding_by_person;
 }

@@ -317,7 +317,6 @@ static jk_err ss_head_find(jk_store *base, const char *node, int64_t at_least, j
 
 /* ---- holdings ---- */
 
-#define HOLD_COLS "code, source, seq, version, name, kana, address, prev_code, birth, moved_on, sex, reason, status"
 
 static void bind_date(sqlite3_stmt *q, int i, jk_date d, char buf[11]) {
   if (!d.y) {
@@ -331,7 +330,7 @@ static void bind_date(sqlite3_stmt *q, int i, jk_date d, char buf[11]) {
 static jk_err ss_holding_put(jk_store *base, const jk_holding_rec *r) {
   sq_store *s = (sq_store *)base;
   XPREP(q, s, SY_HOLD_PUT,
-        "INSERT INTO holding(" HOLD_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
+        "INSERT INTO holding(" SQ_HOLD_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) "
         "ON CONFLICT(code, source) DO UPDATE SET seq = excluded.seq, version = excluded.version, "
         "name = excluded.name, kana = excluded.kana, address = excluded.address, prev_code = excluded.prev_code, "
         "birth = excluded.birth, moved_on = excluded.moved_on, sex = excluded.sex, reason = excluded.reason, "
@@ -362,7 +361,7 @@ static bool col_date(sqlite3_stmt *q, int i, jk_date *out) {
          jk__sq_parse_iso(sqlite3_column_text(q, i), sqlite3_column_bytes(q, i), out);
 }
 
-static jk_err read_holding(sqlite3_stmt *q, jk_holding_rec *r) {
+jk_err jk__sq_read_holding(sqlite3_stmt *q, jk_holding_rec *r) {
   int sex = 0;
   const char *field = NULL;
   memset(r, 0, sizeof *r);
@@ -389,12 +388,12 @@ static jk_err read_holding(sqlite3_stmt *q, jk_holding_rec *r) {
 
 static jk_err ss_holding_get(jk_store *base, const char *code, const char *source, jk_holding_rec *out) {
   sq_store *s = (sq_store *)base;
-  XPREP(q, s, SY_HOLD_GET, "SELECT " HOLD_COLS " FROM holding WHERE code = ?1 AND source = ?2");
+  XPREP(q, s, SY_HOLD_GET, "SELECT " SQ_HOLD_COLS " FROM holding WHERE code = ?1 AND source = ?2");
   sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
   sqlite3_bind_text(q, 2, source, -1, SQLITE_STATIC);
   int rc = sqlite3_step(q);
   jk_err e;
-  if (rc == SQLITE_ROW) e = read_holding(q, out);
+  if (rc == SQLITE_ROW) e = jk__sq_read_holding(q, out);
   else if (rc == SQLITE_DONE) e = jk_error_set(JK_ENOTFOUND, "no holding record of %s from %s", code, source);
   else e = db_error(s, rc, "holding");
   finish(q);
@@ -415,10 +414,10 @@ static jk_err ss_holding_delete(jk_store *base, const char *code, const char *so
 static jk_err ss_holding_each(jk_store *base, const char *code, const char *source, jk_holding_cb cb, void *payload) {
   sq_store *s = (sq_store *)base;
   static const char *const sql[4] = {
-      "SELECT " HOLD_COLS " FROM holding ORDER BY code, source",
-      "SELECT " HOLD_COLS " FROM holding WHERE code = ?1 ORDER BY code, source",
-      "SELECT " HOLD_COLS " FROM holding WHERE source = ?2 ORDER BY code, source",
-      "SELECT " HOLD_COLS " FROM holding WHERE code = ?1 AND source = ?2 ORDER BY code, source",
+      "SELECT " SQ_HOLD_COLS " FROM holding ORDER BY code, source",
+      "SELECT " SQ_HOLD_COLS " FROM holding WHERE code = ?1 ORDER BY code, source",
+      "SELECT " SQ_HOLD_COLS " FROM holding WHERE source = ?2 ORDER BY code, source",
+      "SELECT " SQ_HOLD_COLS " FROM holding WHERE code = ?1 AND source = ?2 ORDER BY code, source",
   };
   int v = (code ? 1 : 0) | (source ? 2 : 0);
   sqlite3_stmt *q = jk__sq_stmt(s, SY_HOLD_EACH + v, sql[v]);
@@ -429,7 +428,7 @@ static jk_err ss_holding_each(jk_store *base, const char *code, const char *sour
   int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     jk_holding_rec r;
-    if ((e = read_holding(q, &r)) || cb(&r, payload)) break;
+    if ((e = jk__sq_read_holding(q, &r)) || cb(&r, payload)) break;
   }
   if (!e) e = step_error(s, rc, "holding");
   finish(q);
@@ -501,7 +500,7 @@ static jk_err ss_holding_get_codes(jk_store *base, const char *const *codes, siz
                                    void *payload) {
   sq_store *s = (sq_store *)base;
   XPREP(q, s, SY_HOLD_CODES,
-        "SELECT " HOLD_COLS " FROM holding WHERE code IN (SELECT value FROM json_each(?1)) ORDER BY code, source");
+        "SELECT " SQ_HOLD_COLS " FROM holding WHERE code IN (SELECT value FROM json_each(?1)) ORDER BY code, source");
   if (n > (size_t)INT32_MAX / 16) return jk_error_set(JK_ETOOLARGE, NULL);
   char *list = jk_malloc(n * 14 + 2), *w = list;
   if (!list) return jk_error_set(JK_ENOMEM, NULL);
@@ -518,7 +517,7 @@ static jk_err ss_holding_get_codes(jk_store *base, const char *const *codes, siz
   int rc;
   while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
     jk_holding_rec r;
-    if ((e = read_holding(q, &r)) || cb(&r, payload)) break;
+    if ((e = jk__sq_read_holding(q, &r)) || cb(&r, payload)) break;
   }
   if (!e) e = step_error(s, rc, "holding");
   finish(q);

@@ -516,6 +516,29 @@ bool jk__store_agency_ok(const jk_agency_rec *a, const char **field) {
   return false;
 }
 
+static bool provision_result_ok(const char *v, size_t cap) {
+  static const char *const results[] = {"ok", "NOTFOUND", "AMBIGUOUS", "PERM", "INVALID", "BUSY"};
+  size_t n = strnlen(v, cap);
+  for (size_t i = 0; n < cap && i < sizeof results / sizeof *results; i++)
+    if (strcmp(v, results[i]) == 0) return true;
+  return false;
+}
+
+bool jk__store_provision_ok(const jk_provision_rec *r, const char **field) {
+  size_t purpose = strnlen(r->purpose, sizeof r->purpose), code = strnlen(r->code, sizeof r->code),
+         fields = strnlen(r->fields, sizeof r->fields);
+  unsigned bits = 0;
+  if (!time_ok(r->at, sizeof r->at, false)) *field = "at";
+  else if (!jk__store_node_id_ok(r->agency, strnlen(r->agency, sizeof r->agency))) *field = "agency";
+  else if (purpose >= sizeof r->purpose || (purpose && !jk_purpose_code_valid(r->purpose, purpose))) *field = "purpose";
+  else if (code >= sizeof r->code || (code && !jk__store_rescode_ok(r->code, code))) *field = "code";
+  else if (fields >= sizeof r->fields || (fields && jk_fields_parse(r->fields, fields, &bits) != JK_OK))
+    *field = "fields";
+  else if (!provision_result_ok(r->result, sizeof r->result)) *field = "result";
+  else return true;
+  return false;
+}
+
 static jk_err need_node(const char *what, const char *v) {
   if (v && jk__store_node_id_ok(v, strnlen(v, 64))) return JK_OK;
   return jk_error_set(JK_EINVAL, "%s is not a node id (1 to 63 printable ASCII characters)", what);
@@ -762,6 +785,44 @@ jk_err jk_store_agency_revoke(jk_store *s, const char *id, const char *at) {
 jk_err jk_store_agency_each(jk_store *s, jk_agency_cb cb, void *payload) {
   if (!cb) return jk_error_set(JK_EINVAL, "jk_store_agency_each: no callback");
   return s->ops->agency_each(s, cb, payload);
+}
+
+/* Every row is checked before any is written. Without an open transaction the rows go in one
+ * of their own (the backend's, not jk_store_begin's: no commit hooks run), so that a failure
+ * keeps nothing and SQLite syncs once, not once per row. */
+jk_err jk_store_provision_put_many(jk_store *s, jk_provision_rec *recs, size_t n) {
+  jk_err e = need_array(recs, n);
+  if (e || n == 0) return e;
+  for (size_t i = 0; i < n; i++) {
+    const char *field = "";
+    if (!jk__store_provision_ok(&recs[i], &field))
+      return jk_error_set(JK_EINVAL, "provision record %zu: %s is not valid (store.h: provision records)", i, field);
+  }
+  if (s->in_tx) {
+    e = s->ops->provision_put_many(s, recs, n);
+  } else if (!(e = s->ops->begin(s))) {
+    e = s->ops->provision_put_many(s, recs, n);
+    if (!e) e = s->ops->commit(s);
+    if (e) s->ops->rollback(s);
+  }
+  if (e)
+    for (size_t i = 0; i < n; i++) recs[i].id = 0;
+  return e;
+}
+
+jk_err jk_store_provision_each(jk_store *s, const char *code, jk_provision_cb cb, void *payload) {
+  jk_err e = JK_OK;
+  if (!cb) return jk_error_set(JK_EINVAL, "jk_store_provision_each: no callback");
+  if (code && (e = need_code(code))) return e;
+  return s->ops->provision_each(s, code, cb, payload);
+}
+
+jk_err jk_store_holding_by_person(jk_store *s, jk_date birth, jk_sex sex, jk_holding_cb cb, void *payload) {
+  if (!cb) return jk_error_set(JK_EINVAL, "jk_store_holding_by_person: no callback");
+  if (!jk_date_valid(birth)) return jk_error_set(JK_EINVAL, "a birth date to search by is not a real date");
+  if (sex != JK_SEX_MALE && sex != JK_SEX_FEMALE)
+    return jk_error_set(JK_EINVAL, "a sex to search by is male or female");
+  return s->ops->holding_by_person(s, birth, sex, cb, payload);
 }
 
 jk_err jk_store_outbox_head_latest(jk_store *s, const char *node, jk_sync_head_row *out) {

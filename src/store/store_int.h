@@ -107,6 +107,12 @@ struct jk__store_ops {
   jk_err (*agency_get)(jk_store *s, const char *id, jk_agency_rec *out);
   jk_err (*agency_revoke)(jk_store *s, const char *id, const char *at);
   jk_err (*agency_each)(jk_store *s, jk_agency_cb cb, void *payload);
+  /* provision records (same files): every row checked and n >= 1, inside a transaction (store.c
+   * opens one when the caller has none); a failure keeps nothing of the call. */
+  jk_err (*provision_put_many)(jk_store *s, jk_provision_rec *recs, size_t n);
+  jk_err (*provision_each)(jk_store *s, const char *code, jk_provision_cb cb, void *payload);
+  /* birth a real date, sex male or female */
+  jk_err (*holding_by_person)(jk_store *s, jk_date birth, jk_sex sex, jk_holding_cb cb, void *payload);
   jk_err (*sync_ack_put)(jk_store *s, const char *sender, int64_t size, const uint8_t root[32], const char *at);
   jk_err (*sync_ack_get)(jk_store *s, const char *sender, int64_t *size, uint8_t root[32]);
   jk_err (*receipt_put)(jk_store *s, const jk_receipt_row *r);
@@ -157,6 +163,9 @@ bool jk__store_peer_ok(const jk_peer_rec *p, const char **field);
 /* A stored agency row is well formed (every field of jk_agency_rec as store.h says); *field
  * names the first bad one. */
 bool jk__store_agency_ok(const jk_agency_rec *a, const char **field);
+/* A provision record is well formed (every field of jk_provision_rec as store.h says, the id
+ * not looked at); *field names the first bad one. */
+bool jk__store_provision_ok(const jk_provision_rec *r, const char **field);
 #define JK__PEER_CERT_MAX 65536
 
 /* Backends. */

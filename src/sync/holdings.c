@@ -179,7 +179,7 @@ void jk__hview_delete(jk__hview *v, const char *code, const char *source) {
 bool jk__hview_current(const jk__hview *v, const char *code, jk_holding_rec *out) {
   const jk_holding_rec *best = NULL;
   for (int i = code_head(v, code); i >= 0; i = v->e[i].next_code)
-    if (v->e[i].present && (!best || jk__holding_newer(&v->rec[i], best))) best = &v->rec[i];
+    if (v->e[i].present && (!best || jk_holding_newer(&v->rec[i], best))) best = &v->rec[i];
   if (best) *out = *best;
   return best != NULL;
 }

@@ -38,10 +38,6 @@ void jk__sync_answer_error(jk_sync_answer *a, unsigned status, jk_err e, const c
 /* The HTTP status for an error code. */
 unsigned jk__sync_status_of(jk_err e);
 
-/* The current-record order (sync.h jk_sync_identity): true when a is the newer record of a
- * resident than b — the later 異動年月日; on the same day active over removed over erased; then
- * the larger source id. */
-bool jk__holding_newer(const jk_holding_rec *a, const jk_holding_rec *b);
 
 /* A batch's in-memory view of the holding rows of its resident codes (holdings.c). */
 typedef struct jk__hview jk__hview;

@@ -95,7 +95,7 @@ static jk_err apply_notice(jk__hview *v, const jk_notice *n) {
 
 static int rank_status(int st) { return st == JK_STATUS_ACTIVE ? 2 : st == JK_STATUS_REMOVED ? 1 : 0; }
 
-bool jk__holding_newer(const jk_holding_rec *a, const jk_holding_rec *b) {
+bool jk_holding_newer(const jk_holding_rec *a, const jk_holding_rec *b) {
   int c = jk_date_cmp(a->moved_on, b->moved_on);
   if (a->status == JK_HOLDING_ERASED || b->status == JK_HOLDING_ERASED) c = 0; /* an erased row has no date to speak of */
   if (c == 0) c = rank_status(a->status) - rank_status(b->status);
@@ -110,7 +110,7 @@ typedef struct pick_ctx {
 
 static int pick(const jk_holding_rec *r, void *payload) {
   pick_ctx *p = payload;
-  if (!p->have || jk__holding_newer(r, &p->best)) {
+  if (!p->have || jk_holding_newer(r, &p->best)) {
     p->best = *r;
     p->have = true;
   }

@@ -165,6 +165,44 @@ static void test_revoke(void **state) {
   free(old_crl);
 }
 
+/* A national agency's certificate: a client only, no local government, never a node. */
+static void test_agency(void **state) {
+  fx *f = *state;
+  char *a = NULL, *n = NULL, id[JK_PKI_ID_MAX];
+  assert_int_equal(jk_pki_issue(f->ca, f->pk, "mhlw-nenkin", NULL, JK_PKI_ROLE_AGENCY, 365, &a), JK_OK);
+  assert_int_equal(jk_pki_issue(f->ca, f->pk, NODE_ID, "272108", "municipal", 365, &n), JK_OK);
+  char *ca = slurp(f->ca, "ca.crt"), *crl = slurp(f->ca, "ca.crl");
+  assert_int_equal(jk_pki_verify_as(ca, crl, a, 0, JK_PKI_AGENCY, id), JK_OK);
+  assert_string_equal(id, "mhlw-nenkin");
+  assert_int_equal(jk_pki_verify_as(ca, crl, a, 0, JK_PKI_NODE | JK_PKI_AGENCY, id), JK_OK);
+  /* where nodes are expected, an agency is refused; where agencies are, a node */
+  assert_int_equal(jk_pki_verify(ca, crl, a, 0, id), JK_EPERM);
+  assert_error_contains("not a node certificate");
+  assert_string_equal(id, "");
+  assert_int_equal(jk_pki_verify_as(ca, crl, n, 0, JK_PKI_AGENCY, id), JK_EPERM);
+  assert_error_contains("not an agency certificate");
+  jk_pki_info info;
+  assert_int_equal(jk_pki_info_read(a, &info), JK_OK);
+  assert_string_equal(info.role, "agency");
+  assert_int_equal(info.code_slice, -1);
+  /* an agency names no local government; a node must */
+  char *x = NULL;
+  assert_int_equal(jk_pki_issue(f->ca, f->pk, "mofa", "131016", JK_PKI_ROLE_AGENCY, 365, &x), JK_EINVAL);
+  assert_int_equal(jk_pki_issue(f->ca, f->pk, "n1", NULL, "national", 365, &x), JK_EINVAL);
+  assert_int_equal(jk_pki_issue(f->ca, f->pk, "n1", "131016", "ministry", 365, &x), JK_EINVAL);
+  assert_null(x);
+  /* revoked like any other */
+  assert_int_equal(jk_pki_revoke(f->ca, "mhlw-nenkin", "end of contract", NULL), JK_OK);
+  free(crl);
+  crl = slurp(f->ca, "ca.crl");
+  assert_int_equal(jk_pki_verify_as(ca, crl, a, 0, JK_PKI_AGENCY, id), JK_EPERM);
+  assert_error_contains("revoked");
+  jk_free(a);
+  jk_free(n);
+  free(ca);
+  free(crl);
+}
+
 static void test_other_ca(void **state) {
   fx *f = *state;
   char *pem = NULL;
@@ -259,6 +297,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_ca_files, setup, teardown),
       cmocka_unit_test_setup_teardown(test_issue_verify, setup, teardown),
       cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_agency, setup, teardown),
       cmocka_unit_test_setup_teardown(test_other_ca, setup, teardown),
       cmocka_unit_test_setup_teardown(test_expired, setup, teardown),
       cmocka_unit_test_setup_teardown(test_tampered, setup, teardown),

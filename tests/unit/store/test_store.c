@@ -60,7 +60,7 @@ static void test_create_and_pragmas(void **state) {
   assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
   assert_string_equal(jk_store_backend(s), tu_is_pg() ? "postgresql" : "sqlite");
   assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
-  assert_true(jk_store_schema_latest() >= 6); /* 0006_provision */
+  assert_true(jk_store_schema_latest() >= 7); /* 0007_provision_log */
   jk_store_close(s);
   /* opened again without CREATE: the same database */
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
@@ -1037,6 +1037,319 @@ static void test_holdings(void **state) {
   }
 }
 
+static jk_provision_rec prow(const char *at, const char *agency, const char *purpose, const char *code,
+                            const char *fields, const char *result, uint8_t q) {
+  jk_provision_rec r;
+  memset(&r, 0, sizeof r);
+  snprintf(r.at, sizeof r.at, "%s", at);
+  snprintf(r.agency, sizeof r.agency, "%s", agency);
+  snprintf(r.purpose, sizeof r.purpose, "%s", purpose);
+  snprintf(r.code, sizeof r.code, "%s", code);
+  snprintf(r.fields, sizeof r.fields, "%s", fields);
+  snprintf(r.result, sizeof r.result, "%s", result);
+  for (size_t i = 0; i < sizeof r.query; i++) r.query[i] = (uint8_t)(q + i);
+  return r;
+}
+
+typedef struct seen_provision {
+  int n, stop_after;
+  int64_t ids[8];
+  jk_provision_rec rows[8];
+} seen_provision;
+
+static int provision_cb(const jk_provision_rec *r, void *p) {
+  seen_provision *v = p;
+  if (v->n < 8) {
+    v->ids[v->n] = r->id;
+    v->rows[v->n] = *r;
+  }
+  v->n++;
+  return v->stop_after && v->n >= v->stop_after;
+}
+
+static int provision_count_cb(const jk_provision_rec *r, void *p) {
+  int64_t *last = p;
+  if (r->id <= last[0]) fail_msg("provision ids out of order: %lld after %lld", (long long)r->id, (long long)last[0]);
+  last[0] = r->id;
+  last[1]++;
+  return 0;
+}
+
+/* Provision records (docs/provision.md): appended in order with increasing ids, with or without
+ * the caller's transaction; read back all or by resident code, in id order; a malformed row
+ * refuses the whole call; append-only; a row edited by hand is JK_ECORRUPT. */
+static void test_provision_log(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  assert_int_equal(jk_store_provision_put_many(s, NULL, 0), JK_OK);
+  assert_int_equal(jk_store_provision_put_many(s, NULL, 1), JK_EINVAL);
+  /* outside a transaction: one of its own. The agency id has a quote and a backslash (printable
+   * ASCII, as a certificate identity may be): they must arrive byte for byte. */
+  jk_provision_rec a[3] = {
+      prow("2026-11-24T01:00:00.000000Z", "mhlw-nenkin", "B1-77", CODE1, "name,birth,address", "ok", 0x10),
+      prow("2026-11-24T01:00:01.000000Z", "a\"b\\c", "B1-77", "", "", "NOTFOUND", 0x20),
+      prow("2026-11-24T01:00:02.000000Z", "mhlw-nenkin", "", "", "", "INVALID", 0x30),
+  };
+  assert_int_equal(jk_store_provision_put_many(s, a, 3), JK_OK);
+  assert_true(a[0].id > 0);
+  assert_true(a[1].id > a[0].id);
+  assert_true(a[2].id > a[1].id);
+  /* inside one: committed with it */
+  jk_provision_rec b[2] = {
+      prow("2026-11-24T02:00:00.000000Z", "mofa-ryoken", "B1-03-2", CODE2, "name,sex,code,change", "ok", 0x40),
+      prow("2026-11-24T02:00:01.000000Z", "mofa-ryoken", "B1-03-2", CODE1, "", "PERM", 0x50),
+  };
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_provision_put_many(s, b, 2), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_true(b[0].id > a[2].id);
+  assert_true(b[1].id > b[0].id);
+  /* rolled back with the transaction */
+  jk_provision_rec c = prow("2026-11-24T03:00:00.000000Z", "mhlw-nenkin", "B1-77", CODE1, "", "BUSY", 0x60);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_provision_put_many(s, &c, 1), JK_OK);
+  jk_store_rollback(s);
+
+  seen_provision v = {0};
+  assert_int_equal(jk_store_provision_each(s, NULL, provision_cb, &v), JK_OK);
+  assert_int_equal(v.n, 5);
+  assert_int_equal(v.ids[0], a[0].id);
+  assert_int_equal(v.ids[1], a[1].id);
+  assert_int_equal(v.ids[2], a[2].id);
+  assert_int_equal(v.ids[3], b[0].id);
+  assert_int_equal(v.ids[4], b[1].id);
+  assert_string_equal(v.rows[0].at, "2026-11-24T01:00:00.000000Z");
+  assert_string_equal(v.rows[0].agency, "mhlw-nenkin");
+  assert_string_equal(v.rows[0].purpose, "B1-77");
+  assert_string_equal(v.rows[0].code, CODE1);
+  assert_string_equal(v.rows[0].fields, "name,birth,address");
+  assert_string_equal(v.rows[0].result, "ok");
+  assert_memory_equal(v.rows[0].query, a[0].query, 32);
+  assert_string_equal(v.rows[1].agency, "a\"b\\c");
+  assert_string_equal(v.rows[1].code, "");
+  assert_string_equal(v.rows[1].result, "NOTFOUND");
+  assert_memory_equal(v.rows[1].query, a[1].query, 32);
+  assert_string_equal(v.rows[2].purpose, "");
+  assert_string_equal(v.rows[3].fields, "name,sex,code,change");
+  /* by code, in id order; a callback may stop */
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_provision_each(s, CODE1, provision_cb, &v), JK_OK);
+  assert_int_equal(v.n, 2);
+  assert_int_equal(v.ids[0], a[0].id);
+  assert_int_equal(v.ids[1], b[1].id);
+  assert_string_equal(v.rows[1].result, "PERM");
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_provision_each(s, CODE2, provision_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  assert_int_equal(v.ids[0], b[0].id);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_provision_each(s, "55555555555", provision_cb, &v), JK_OK);
+  assert_int_equal(v.n, 0);
+  v = (seen_provision){.stop_after = 2};
+  assert_int_equal(jk_store_provision_each(s, NULL, provision_cb, &v), JK_OK);
+  assert_int_equal(v.n, 2);
+  assert_int_equal(jk_store_provision_each(s, "1234", provision_cb, &v), JK_EINVAL);
+  assert_int_equal(jk_store_provision_each(s, NULL, NULL, NULL), JK_EINVAL);
+
+  /* malformed rows: the call refused, the field named, nothing inserted (also not the good row
+   * before it), no id handed out */
+  static const struct {
+    const char *at, *agency, *purpose, *code, *fields, *result, *field;
+  } bad[] = {
+      {"", "mhlw-nenkin", "B1-77", CODE1, "name", "ok", "at"},
+      {"2026-11-24 01:00", "mhlw-nenkin", "B1-77", CODE1, "name", "ok", "at"},
+      {"2026-11-24T01:00:00Z", "", "B1-77", CODE1, "name", "ok", "agency"},
+      {"2026-11-24T01:00:00Z", "has space", "B1-77", CODE1, "name", "ok", "agency"},
+      {"2026-11-24T01:00:00Z", "mhlw-nenkin", "77", CODE1, "name", "ok", "purpose"},
+      {"2026-11-24T01:00:00Z", "mhlw-nenkin", "B1-77;x", CODE1, "name", "ok", "purpose"},
+      {"2026-11-24T01:00:00Z", "mhlw-nenkin", "B1-77", "1234", "name", "ok", "code"},
+      {"2026-11-24T01:00:00Z", "mhlw-nenkin", "B1-77", "1234567890a", "name", "ok", "code"},
+      {"2026-11-24T01:00:00Z", "mhlw-nenkin", "B1-77", CODE1, "nam", "ok", "fields"},
+      {"2026-11-24T01:00:00Z", "mhlw-nenkin", "B1-77", CODE1, "name,name", "ok", "fields"},
+      {"2026-11-24T01:00:00Z", "mhlw-nenkin", "B1-77", CODE1, "name,", "ok", "fields"},
+      {"2026-11-24T01:00:00Z", "mhlw-nenkin", "B1-77", CODE1, "name", "", "result"},
+      {"2026-11-24T01:00:00Z", "mhlw-nenkin", "B1-77", CODE1, "name", "OK", "result"},
+      {"2026-11-24T01:00:00Z", "mhlw-nenkin", "B1-77", CODE1, "name", "DENIED", "result"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    jk_provision_rec two[2] = {
+        prow("2026-11-24T04:00:00.000000Z", "mhlw-nenkin", "B1-77", CODE1, "name", "ok", 0x70),
+        prow(bad[i].at, bad[i].agency, bad[i].purpose, bad[i].code, bad[i].fields, bad[i].result, 0x71),
+    };
+    if (jk_store_provision_put_many(s, two, 2) != JK_EINVAL) fail_msg("bad provision row %zu accepted", i);
+    assert_error_contains(bad[i].field);
+    assert_error_contains("record 1");
+    assert_int_equal(two[0].id, 0);
+  }
+  /* a field without its NUL */
+  jk_provision_rec full = prow("2026-11-24T04:00:00.000000Z", "mhlw-nenkin", "B1-77", CODE1, "name", "ok", 0);
+  memset(full.agency, 'x', sizeof full.agency);
+  assert_int_equal(jk_store_provision_put_many(s, &full, 1), JK_EINVAL);
+  assert_error_contains("agency");
+  jk_store_close(s);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM provision"), 5);
+
+  /* many rows: more than one PostgreSQL statement and more than one page of reads */
+  enum { MANY = 4500 };
+  jk_provision_rec *many = calloc(MANY, sizeof *many);
+  for (int i = 0; i < MANY; i++)
+    many[i] = prow("2026-11-25T00:00:00.000000Z", "mhlw-nenkin", "B1-77", i % 2 ? CODE1 : "", "", "ok", (uint8_t)i);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_provision_put_many(s, many, MANY), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  for (int i = 0; i < MANY; i++)
+    if (many[i].id <= (i ? many[i - 1].id : b[1].id)) fail_msg("id %d not increasing", i);
+  int64_t last[2] = {0, 0};
+  assert_int_equal(jk_store_provision_each(s, NULL, provision_count_cb, last), JK_OK);
+  assert_int_equal(last[1], 5 + MANY);
+  assert_int_equal(last[0], many[MANY - 1].id);
+  last[0] = last[1] = 0;
+  assert_int_equal(jk_store_provision_each(s, CODE1, provision_count_cb, last), JK_OK);
+  assert_int_equal(last[1], 2 + MANY / 2);
+  /* the row at a given id is the one put there */
+  memset(&v, 0, sizeof v);
+  v.stop_after = 8;
+  assert_int_equal(jk_store_provision_each(s, CODE1, provision_cb, &v), JK_OK);
+  assert_int_equal(v.ids[2], many[1].id);
+  assert_memory_equal(v.rows[2].query, many[1].query, 32);
+  assert_int_equal(v.ids[7], many[11].id);
+  assert_memory_equal(v.rows[7].query, many[11].query, 32);
+  free(many);
+  jk_store_close(s);
+
+  /* append-only */
+  raw_exec(f, "UPDATE provision SET result = 'ok'", TU_RAW_CONSTRAINT);
+  raw_exec(f, "DELETE FROM provision", TU_RAW_CONSTRAINT);
+  if (tu_is_pg()) raw_exec(f, "TRUNCATE provision", TU_RAW_CONSTRAINT);
+  /* edited by hand anyway: found */
+  drop_trigger(f, "provision_append_only_u", "provision");
+  const char *edits[][2] = {
+      {"result = 'DENIED'", "result"},
+      {"fields = 'name,nope'", "fields"},
+      {"code = '123'", "code"},
+      {"purpose = 'X'", "purpose"},
+      {"agency = ''", "agency"},
+      {"at = ''", "at"},
+  };
+  for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+    char sql[200];
+    snprintf(sql, sizeof sql,
+             "UPDATE provision SET at = '2026-11-24T02:00:00.000000Z', agency = 'mofa-ryoken', purpose = 'B1-03-2', "
+             "code = '%s', fields = '', result = 'PERM' WHERE id = %lld",
+             CODE1, (long long)b[1].id);
+    raw_exec(f, sql, TU_RAW_OK);
+    snprintf(sql, sizeof sql, "UPDATE provision SET %s WHERE id = %lld", edits[i][0], (long long)b[1].id);
+    raw_exec(f, sql, TU_RAW_OK);
+    assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+    memset(&v, 0, sizeof v);
+    if (jk_store_provision_each(s, NULL, provision_cb, &v) != JK_ECORRUPT) fail_msg("%s: not ECORRUPT", edits[i][0]);
+    assert_error_contains(edits[i][1]);
+    jk_store_close(s);
+  }
+  raw_execf(f, TU_RAW_OK, "UPDATE provision SET result = 'PERM', query = %s WHERE id = %lld", blob("0102"),
+            (long long)b[1].id);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_provision_each(s, CODE1, provision_cb, &v), JK_ECORRUPT);
+  assert_error_contains("query");
+  jk_store_close(s);
+}
+
+/* A node.db of schema 6 gains the provision records and the holdings' person index. */
+static void test_upgrade_adds_provision_log(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk__store_open_at_version(&s, f->path, 6), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), 6);
+  jk_holding_rec h = holding(CODE1, SRC_A, 1, 1);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_holding_put(s, &h), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  jk_store_close(s);
+  raw_exec(f, "SELECT * FROM provision", TU_RAW_ERROR);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
+  seen_holdings v = {0};
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){1980, 1, 2}, JK_SEX_MALE, holding_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  jk_provision_rec r = prow("2026-11-24T01:00:00.000000Z", "mhlw-nenkin", "B1-77", CODE1, "name", "ok", 1);
+  assert_int_equal(jk_store_provision_put_many(s, &r, 1), JK_OK);
+  assert_true(r.id > 0);
+  jk_store_close(s);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM provision"), 1);
+}
+
+static int stop_holding_cb(const jk_holding_rec *r, void *p) {
+  (void)r;
+  (*(int *)p)++;
+  return 1;
+}
+
+/* The name search's store half: holdings of one birth date and sex, any source and status, in
+ * (code, source) order; the kana is compared by the caller. */
+static void test_holding_by_person(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_holding_rec rows[7] = {
+      holding(CODE1, SRC_A, 1, 1),
+      holding(CODE1, SRC_B, 1, 2),
+      holding(CODE2, SRC_A, 2, 1),         /* female */
+      holding("33333333333", SRC_A, 3, 1), /* another birth date */
+      holding("00000000019", SRC_B, 2, 4), /* removed */
+      holding("44444444444", SRC_B, 3, 1), /* born a year later */
+      {.seq = 4, .status = JK_HOLDING_ERASED},
+  };
+  rows[2].sex = JK_SEX_FEMALE;
+  rows[3].birth = (jk_date){1980, 1, 3};
+  rows[4].status = JK_STATUS_REMOVED;
+  rows[5].birth = (jk_date){1981, 1, 2};
+  snprintf(rows[6].code, sizeof rows[6].code, "%s", "55555555555");
+  snprintf(rows[6].source, sizeof rows[6].source, "%s", SRC_A);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_holding_put_many(s, rows, 7), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+
+  seen_holdings v = {0};
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){1980, 1, 2}, JK_SEX_MALE, holding_cb, &v), JK_OK);
+  assert_int_equal(v.n, 3);
+  assert_string_equal(v.keys[0], "00000000019/" SRC_B "/4");
+  assert_string_equal(v.keys[1], CODE1 "/" SRC_B "/2"); /* byte order: "B…" before "a…" */
+  assert_string_equal(v.keys[2], CODE1 "/" SRC_A "/1");
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){1980, 1, 2}, JK_SEX_FEMALE, holding_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  assert_string_equal(v.keys[0], CODE2 "/" SRC_A "/1");
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){1980, 1, 3}, JK_SEX_MALE, holding_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  assert_string_equal(v.keys[0], "33333333333/" SRC_A "/1");
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){1990, 5, 5}, JK_SEX_MALE, holding_cb, &v), JK_OK);
+  assert_int_equal(v.n, 0);
+  /* a callback may stop */
+  int calls = 0;
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){1980, 1, 2}, JK_SEX_MALE, stop_holding_cb, &calls), JK_OK);
+  assert_int_equal(calls, 1);
+  /* refused */
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){0, 0, 0}, JK_SEX_MALE, holding_cb, &v), JK_EINVAL);
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){1980, 2, 30}, JK_SEX_MALE, holding_cb, &v), JK_EINVAL);
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){1980, 1, 2}, JK_SEX_NONE, holding_cb, &v), JK_EINVAL);
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){1980, 1, 2}, JK_SEX_MALE, NULL, NULL), JK_EINVAL);
+  jk_store_close(s);
+  /* a matching row edited by hand is found */
+  raw_exec(f, "UPDATE holding SET kana = '' WHERE code = '" CODE1 "' AND source = '" SRC_A "'", TU_RAW_OK);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){1980, 1, 2}, JK_SEX_MALE, holding_cb, &v), JK_ECORRUPT);
+  assert_error_contains("kana");
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_holding_by_person(s, (jk_date){1980, 1, 2}, JK_SEX_FEMALE, holding_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  jk_store_close(s);
+}
+
 static void test_peers(void **state) {
   fx *f = *state;
   jk_store *s;
@@ -1763,6 +2076,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_notice_subtree, setup, teardown),
       cmocka_unit_test_setup_teardown(test_outbox_heads, setup, teardown),
       cmocka_unit_test_setup_teardown(test_agency_registry, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_provision_log, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_adds_provision_log, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_holding_by_person, setup, teardown),
       cmocka_unit_test_setup_teardown(test_holdings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_acks_and_receipts, setup, teardown),

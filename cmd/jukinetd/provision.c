@@ -1,0 +1,81 @@
+/*
+ * provision.c — jukinetd's query service for national agencies (docs/provision.md):
+ * POST /api/v1/provision over HTTPS with mutual TLS 1.3 on [provision] listen, at a national or
+ * prefectural node. Every verified certificate of the network may connect (a municipality's
+ * too, so that its attempt is refused with a recorded 403 rather than a silent handshake
+ * failure); src/provision/service.c decides, records and answers.
+ *
+ * A thread per connection: each request waits for the group commit that makes its record
+ * durable, and every connection must be able to wait at once for the groups to fill.
+ */
+#include "daemon.h"
+
+#include "jukinet/pki.h"
+#include "jukinet/provision.h"
+
+#include <string.h>
+
+#define PROVISION_BODY_MAX (JK_PROVISION_BODY_MAX + 1024) /* the parser names the 4 KiB limit itself */
+
+static void on_provision(const jk_https_request *req, jk_https_response *resp, void *payload) {
+  daemon_state *d = payload;
+  if (strcmp(req->url, "/api/v1/provision") != 0) {
+    answer_json(resp, 404, "NOTFOUND", "no such endpoint");
+    return;
+  }
+  if (strcmp(req->method, "POST") != 0) {
+    answer_json(resp, 405, "INVALID", "method not allowed (POST)");
+    return;
+  }
+  jk_provision_request pr = {.client = req->peer->node,
+                             .role = req->peer->role,
+                             .addr = req->addr,
+                             .body = req->body,
+                             .len = req->body_len};
+  unsigned status;
+  char *body;
+  size_t len;
+  if (jk_provision_handle(d->prov, &pr, &status, &body, &len)) {
+    answer_json(resp, 500, "INTERNAL", "out of memory");
+    return;
+  }
+  resp->status = status;
+  resp->content_type = json_type;
+  resp->body = (uint8_t *)body;
+  resp->body_len = len;
+}
+
+static void lock_store(void *payload) { store_lock(payload); }
+static void unlock_store(void *payload) { store_unlock(payload); }
+
+int provision_start(daemon_state *d) {
+  const char *listen = jk_node_provision_listen(d->node);
+  if (!listen) return 0;
+  jk_role role = jk_node_role(d->node);
+  if (role != JK_ROLE_NATIONAL && role != JK_ROLE_PREFECTURAL) {
+    logmsg("error", "node.conf [provision] listen: only a national or prefectural node answers agencies");
+    return -1;
+  }
+  const jk_purposes *table;
+  jk_provision_hooks hooks = {.lock = lock_store, .unlock = unlock_store, .payload = d};
+  jk_err e = jk_purposes_builtin(&table);
+  if (!e) e = jk_provision_service_new(&d->prov, jk_node_store(d->node), jk_node_ledger(d->node), table, &hooks);
+  if (e) {
+    logmsg("error", "provision service: %s", jk_error_last());
+    return -1;
+  }
+  jk_https_options o = {.max_body = PROVISION_BODY_MAX, .per_connection = true, .kinds = JK_PKI_NODE | JK_PKI_AGENCY};
+  if ((e = jk_https_start_with(&d->prov_https, d->tls, listen, &o, on_provision, d))) {
+    logmsg("error", "provision service on %s: %s", listen, jk_error_last());
+    return -1;
+  }
+  logmsg("info", "provision service for national agencies (mutual TLS 1.3) on %s", listen);
+  return 0;
+}
+
+void provision_stop(daemon_state *d) {
+  jk_https_stop(d->prov_https); /* waits for running handlers: they are answered first */
+  d->prov_https = NULL;
+  jk_provision_service_free(d->prov);
+  d->prov = NULL;
+}

@@ -1,0 +1,621 @@
+/*
+ * service.c — the query service's engine (provision.h): one agency request in, its answer out,
+ * with the provision record and its ledger entry durable before the answer is released.
+ *
+ * Flow
+ * - The caller's thread (one per HTTPS connection) does what needs no store: the body is parsed
+ *   (jk_provision_query_parse), the client's role and the purpose code checked against the
+ *   table, the body hashed. Then it queues the request and waits.
+ * - One committer thread takes every request queued (up to GROUP_MAX) and, holding the store,
+ *   in one transaction: checks the agency against the registry (cached, reread every second),
+ *   its purpose and its rate; looks the resident up in the holdings; writes one provision row
+ *   and stages one ledger entry per request; commits — one fsync and one signed ledger head for
+ *   the whole group. Only then are the answers handed to their callers. A request arriving
+ *   during a commit waits for the next one: throughput grows with the number of connections.
+ * - When the commit fails nothing is disclosed: every request of the group gets 503.
+ *
+ * Held back. A resident whose record is erased anywhere upstream (a non-participant under
+ * resident-choice, or an erasure) is answered exactly like "no match".
+ */
+#include "jukinet/provision.h"
+
+#include "jukinet/common.h"
+#include "jukinet/store.h"
+#include "jukinet/sync.h"
+#include "jukinet/text.h"
+
+#include <jansson.h>
+#include <nettle/sha2.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define GROUP_MAX 1024        /* requests per commit */
+#define REGISTRY_TTL_NS 1000000000LL /* the agency registry is reread after this */
+#define AGENCY_ROLE "agency"
+
+/* One queued request: on the caller's stack while it waits. */
+typedef struct item {
+  struct item *next;
+  const jk_provision_request *req;
+  jk_provision_query q;
+  char kana_key[JK_NAME_MAX * 3 + 1], address_key[JK_ADDRESS_MAX * 3 + 1]; /* name search keys */
+  unsigned pre_status;     /* decided before the committer (400, 403), 0 = not */
+  const char *pre_code;    /* its error code */
+  char pre_msg[200];       /* and message (English, no personal data) */
+  uint8_t hash[32];        /* SHA-256 of the body */
+  unsigned fields;         /* the purpose's fields (table) */
+  /* the answer */
+  unsigned status;
+  char *body;
+  size_t len;
+  sem_t done; /* posted once the answer is set: each caller is woken alone, never a herd */
+} item;
+
+/* An agency of the registry, with its rate bucket (committer only). */
+typedef struct agency {
+  jk_agency_rec rec;
+  double tokens;
+  int64_t refilled_ns;
+} agency;
+
+struct jk_provision_service {
+  jk_store *s;
+  jk_ledger *l;
+  const jk_purposes *table;
+  jk_provision_hooks hooks;
+  pthread_mutex_t mu;
+  pthread_cond_t wake;
+  item *head, **tail;
+  bool stopping;
+  pthread_t thread;
+  /* committer only */
+  agency *ag;
+  size_t nag;
+  int64_t loaded_ns;
+  bool oom;
+  atomic_ulong answers, refusals, commits, failures;
+};
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* ---- answers ---- */
+
+static void answer_json(item *it, unsigned status, json_t *o) {
+  it->status = status;
+  it->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  if (!it->body) {
+    it->status = 500;
+    it->len = 0;
+    return;
+  }
+  /* jansson allocates with malloc; callers free with jk_free: copy into our allocator */
+  size_t n = strlen(it->body);
+  char *b = jk_malloc(n + 1);
+  if (b) memcpy(b, it->body, n + 1);
+  free(it->body);
+  it->body = b;
+  it->len = b ? n : 0;
+  if (!b) it->status = 500;
+}
+
+static void answer_error(item *it, unsigned status, const char *code, const char *msg, int64_t provision) {
+  json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
+  if (o && provision > 0) json_object_set_new(o, "provision", json_integer(provision));
+  answer_json(it, status, o);
+}
+
+/* ---- before the queue (the caller's thread) ---- */
+
+static void refuse_early(item *it, unsigned status, const char *code, const char *msg) {
+  it->pre_status = status;
+  it->pre_code = code;
+  snprintf(it->pre_msg, sizeof it->pre_msg, "%s", msg);
+}
+
+static void prepare(jk_provision_service *svc, item *it) {
+  const jk_provision_request *r = it->req;
+  struct sha256_ctx c;
+  sha256_init(&c);
+  sha256_update(&c, r->len, r->body);
+  sha256_digest(&c, 32, it->hash);
+  if (strcmp(r->role, AGENCY_ROLE) != 0) {
+    refuse_early(it, 403, "PERM", "only a national agency's certificate may query this service");
+    return;
+  }
+  if (jk_provision_query_parse(r->body, r->len, &it->q)) {
+    refuse_early(it, jk_error_last_code() == JK_ETOOLARGE ? 413 : 400, "INVALID", jk_error_last());
+    return;
+  }
+  const jk_purpose *p = jk_purposes_find(svc->table, it->q.purpose);
+  if (!p) {
+    char msg[120];
+    snprintf(msg, sizeof msg, "query: \"purpose\": %s is not in 住民基本台帳法 別表第一", it->q.purpose);
+    refuse_early(it, 400, "INVALID", msg);
+    return;
+  }
+  it->fields = p->fields & ~(unsigned)JK_FIELD_CODE; /* 30条の9: never the 住民票コード */
+  if (!it->q.by_code) {
+    char *k = NULL;
+    if (jk_text_search_key(it->q.kana, strlen(it->q.kana), &k) || strlen(k) >= sizeof it->kana_key) {
+      jk_free(k);
+      refuse_early(it, 400, "INVALID", "query: \"kana\" cannot be searched");
+      return;
+    }
+    memcpy(it->kana_key, k, strlen(k) + 1);
+    jk_free(k);
+    k = NULL;
+    if (it->q.address[0]) {
+      if (jk_text_search_key(it->q.address, strlen(it->q.address), &k) || strlen(k) >= sizeof it->address_key) {
+        jk_free(k);
+        refuse_early(it, 400, "INVALID", "query: \"address\" cannot be searched");
+        return;
+      }
+      memcpy(it->address_key, k, strlen(k) + 1);
+      jk_free(k);
+    }
+  }
+}
+
+/* ---- the agency registry and rates (committer) ---- */
+
+static int collect_agency(const jk_agency_rec *a, void *payload) {
+  jk_provision_service *svc = payload;
+  agency *na = jk_realloc(svc->ag, (svc->nag + 1) * sizeof *na);
+  if (!na) {
+    jk_error_set(JK_ENOMEM, NULL);
+    svc->oom = true;
+    return 1;
+  }
+  svc->ag = na;
+  memset(&na[svc->nag], 0, sizeof *na);
+  na[svc->nag].rec = *a;
+  svc->nag++;
+  return 0;
+}
+
+/* Reread the registry when it is older than REGISTRY_TTL_NS: a revocation or a new rate takes
+ * effect within a second. Buckets carry over by id. */
+static jk_err registry_refresh(jk_provision_service *svc, int64_t now) {
+  if (svc->loaded_ns && now - svc->loaded_ns < REGISTRY_TTL_NS) return JK_OK;
+  agency *old = svc->ag;
+  size_t nold = svc->nag;
+  svc->ag = NULL;
+  svc->nag = 0;
+  svc->oom = false;
+  jk_err e = jk_store_agency_each(svc->s, collect_agency, svc);
+  if (!e && svc->oom) e = JK_ENOMEM;
+  if (e) { /* keep the registry as it was */
+    jk_free(svc->ag);
+    svc->ag = old;
+    svc->nag = nold;
+    return e;
+  }
+  for (size_t i = 0; i < svc->nag; i++) {
+    agency *a = &svc->ag[i];
+    a->tokens = a->rec.rate;
+    a->refilled_ns = now;
+    for (size_t j = 0; j < nold; j++)
+      if (strcmp(old[j].rec.id, a->rec.id) == 0) {
+        a->tokens = old[j].tokens < a->rec.rate ? old[j].tokens : a->rec.rate;
+        a->refilled_ns = old[j].refilled_ns;
+      }
+  }
+  jk_free(old);
+  svc->loaded_ns = now;
+  return JK_OK;
+}
+
+static agency *agency_find(jk_provision_service *svc, const char *id) {
+  for (size_t i = 0; i < svc->nag; i++)
+    if (strcmp(svc->ag[i].rec.id, id) == 0) return &svc->ag[i];
+  return NULL;
+}
+
+static bool purpose_allowed(const agency *a, const char *code) {
+  size_t n = strlen(code);
+  for (const char *p = a->rec.purposes; *p;) {
+    const char *comma = strchr(p, ',');
+    size_t m = comma ? (size_t)(comma - p) : strlen(p);
+    if (m == n && memcmp(p, code, n) == 0) return true;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  return false;
+}
+
+/* Take one answer from the agency's bucket: rate per second, at most one second's worth. */
+static bool rate_take(agency *a, int64_t now) {
+  double rate = a->rec.rate;
+  a->tokens += (double)(now - a->refilled_ns) * rate / 1e9;
+  if (a->tokens > rate) a->tokens = rate;
+  a->refilled_ns = now;
+  if (a->tokens < 1.0) return false;
+  a->tokens -= 1.0;
+  return true;
+}
+
+/* ---- the lookup (committer) ---- */
+
+/* The current record of one resident code among its rows (one per municipality that sent it),
+ * in jk_sync_identity's order. erased: a municipality erased the resident (non-participation):
+ * held back, whatever the other rows say. */
+typedef struct pick {
+  jk_holding_rec best;
+  bool have, erased;
+} pick;
+
+static void pick_row(pick *p, const jk_holding_rec *r) {
+  if (r->status == JK_HOLDING_ERASED) {
+    p->erased = true;
+    return;
+  }
+  if (!p->have || jk_holding_newer(r, &p->best)) {
+    p->best = *r;
+    p->have = true;
+  }
+}
+
+static int on_code_row(const jk_holding_rec *r, void *payload) {
+  pick_row(payload, r);
+  return 0;
+}
+
+/* The name search: rows of one birth date and sex, in code order; a code's rows are picked as
+ * above and its current record compared with the query's keys. */
+typedef struct search {
+  const item *it;
+  pick cur;
+  char code[12];
+  int matches;
+  jk_holding_rec match;
+  jk_err err;
+} search;
+
+static bool same_key(const char *text, const char *key) {
+  char *k = NULL;
+  if (jk_text_search_key(text, strlen(text), &k)) return false;
+  bool same = strcmp(k, key) == 0;
+  jk_free(k);
+  return same;
+}
+
+static void search_close_code(search *x) {
+  if (!x->code[0] || x->cur.erased || !x->cur.have) return;
+  if (!same_key(x->cur.best.kana, x->it->kana_key)) return;
+  if (x->it->address_key[0] && !same_key(x->cur.best.address, x->it->address_key)) return;
+  if (x->matches++ == 0) x->match = x->cur.best;
+}
+
+static int on_person_row(const jk_holding_rec *r, void *payload) {
+  search *x = payload;
+  if (strcmp(r->code, x->code) != 0) {
+    search_close_code(x);
+    memset(&x->cur, 0, sizeof x->cur);
+    snprintf(x->code, sizeof x->code, "%s", r->code);
+  }
+  pick_row(&x->cur, r);
+  return x->matches > 1 ? 1 : 0; /* ambiguous already: stop reading */
+}
+
+/* 0 none, 1 one (*out), 2 several. */
+static jk_err lookup(jk_provision_service *svc, const item *it, int *found, jk_holding_rec *out) {
+  *found = 0;
+  if (it->q.by_code) {
+    pick p;
+    memset(&p, 0, sizeof p);
+    jk_err e = jk_store_holding_each(svc->s, it->q.code, NULL, on_code_row, &p);
+    if (e) return e;
+    if (p.have && !p.erased) {
+      *out = p.best;
+      *found = 1;
+    }
+    return JK_OK;
+  }
+  search x;
+  memset(&x, 0, sizeof x);
+  x.it = it;
+  jk_err e = jk_store_holding_by_person(svc->s, it->q.birth, it->q.sex, on_person_row, &x);
+  if (e) return e;
+  if (x.matches <= 1) search_close_code(&x);
+  *found = x.matches > 1 ? 2 : x.matches;
+  if (*found == 1) *out = x.match;
+  return JK_OK;
+}
+
+/* The resident's fields the purpose allows, nothing else. */
+static json_t *resident_json(const jk_holding_rec *r, unsigned fields) {
+  json_t *o = json_object();
+  char d[11];
+  if (!o) return NULL;
+  if (fields & JK_FIELD_NAME) json_object_set_new(o, "name", json_string(r->name));
+  if (fields & JK_FIELD_BIRTH) {
+    jk_date_format_iso(r->birth, d);
+    json_object_set_new(o, "birth", json_string(d));
+  }
+  if (fields & JK_FIELD_SEX) json_object_set_new(o, "sex", json_string(jk_sex_name_ja(r->sex)));
+  if (fields & JK_FIELD_ADDRESS) json_object_set_new(o, "address", json_string(r->address));
+  if (fields & JK_FIELD_CHANGE) {
+    json_t *c = json_pack("{s:s,s:s}", "reason", jk_move_name_ja((jk_move_kind)r->reason), "status",
+                          r->status == JK_STATUS_ACTIVE ? "active" : "removed");
+    if (c && jk_date_valid(r->moved_on)) {
+      jk_date_format_iso(r->moved_on, d);
+      json_object_set_new(c, "date", json_string(d));
+    }
+    if (c) json_object_set_new(o, "change", c);
+  }
+  return o;
+}
+
+/* ---- one group (committer, store held) ---- */
+
+typedef struct decided {
+  unsigned status;
+  const char *code, *msg; /* error code and message for refusals */
+  char msgbuf[200];
+  int found;
+  jk_holding_rec rec;
+} decided;
+
+static jk_err decide(jk_provision_service *svc, item *it, int64_t now, decided *d) {
+  memset(d, 0, sizeof *d);
+  if (it->pre_status) {
+    d->status = it->pre_status;
+    d->code = it->pre_code;
+    d->msg = it->pre_msg;
+    return JK_OK;
+  }
+  agency *a = agency_find(svc, it->req->client);
+  if (!a || a->rec.revoked_at[0]) {
+    d->status = 403;
+    d->code = "PERM";
+    d->msg = "this agency is not registered at this node";
+    return JK_OK;
+  }
+  if (!purpose_allowed(a, it->q.purpose)) {
+    d->status = 403;
+    d->code = "PERM";
+    snprintf(d->msgbuf, sizeof d->msgbuf, "this agency is not registered for purpose %s", it->q.purpose);
+    d->msg = d->msgbuf;
+    return JK_OK;
+  }
+  if (!rate_take(a, now)) {
+    d->status = 429;
+    d->code = "BUSY";
+    d->msg = "over this agency's rate: try again later";
+    return JK_OK;
+  }
+  jk_err e = lookup(svc, it, &d->found, &d->rec);
+  if (e) return e;
+  d->status = d->found ? 200 : 404;
+  return JK_OK;
+}
+
+static const char *result_of(const decided *d) {
+  if (d->status == 200) return d->found == 2 ? "AMBIGUOUS" : "ok";
+  if (d->status == 404) return "NOTFOUND";
+  if (d->status == 429) return "BUSY";
+  if (d->status == 403) return "PERM";
+  return "INVALID";
+}
+
+/* The bytes the ledger entry's detail hash pins: the provision row, so that the table cannot be
+ * changed behind the ledger's back. */
+static size_t row_detail(const jk_provision_rec *r, char *buf, size_t cap) {
+  char hex[65];
+  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", r->query[i]);
+  int n = snprintf(buf, cap, "provision\t%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s", (long long)r->id, r->at, r->agency,
+                   r->purpose, r->code, r->fields, r->result, hex);
+  return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
+static void fail_group(item **v, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    answer_error(v[i], 503, "IO", "the provision record could not be made durable: nothing was disclosed", 0);
+}
+
+static void run_group(jk_provision_service *svc, item **v, size_t n) {
+  decided *d = jk_calloc(n, sizeof *d);
+  jk_provision_rec *rec = jk_calloc(n, sizeof *rec);
+  if (!d || !rec) {
+    jk_free(d);
+    jk_free(rec);
+    fail_group(v, n);
+    return;
+  }
+  if (svc->hooks.lock) svc->hooks.lock(svc->hooks.payload);
+  int64_t now = now_ns();
+  char at[32];
+  jk_utc_now(at, 0);
+  jk_err e = registry_refresh(svc, now);
+  if (!e) e = jk_store_begin(svc->s);
+  bool in_tx = !e;
+  for (size_t i = 0; i < n && !e; i++) {
+    item *it = v[i];
+    if ((e = decide(svc, it, now, &d[i]))) break;
+    jk_provision_rec *r = &rec[i];
+    snprintf(r->at, sizeof r->at, "%s", at);
+    snprintf(r->agency, sizeof r->agency, "%s", it->req->client);
+    snprintf(r->purpose, sizeof r->purpose, "%s", it->q.purpose); /* "" when not parsed */
+    if (d[i].status == 200 && d[i].found == 1) {
+      snprintf(r->code, sizeof r->code, "%s", d[i].rec.code);
+      jk_fields_format(it->fields, r->fields, sizeof r->fields);
+    }
+    snprintf(r->result, sizeof r->result, "%s", result_of(&d[i]));
+    memcpy(r->query, it->hash, 32);
+  }
+  if (!e) e = jk_store_provision_put_many(svc->s, rec, n);
+  for (size_t i = 0; i < n && !e; i++) {
+    char terminal[80], detail[512];
+    snprintf(terminal, sizeof terminal, "https:%s", v[i]->req->addr ? v[i]->req->addr : "?");
+    bool answered = d[i].status == 200 || d[i].status == 404;
+    const char *res = rec[i].result;
+    if (!answered) res = d[i].status == 429 ? "EBUSY" : d[i].status == 403 ? "EPERM" : "EINVAL";
+    jk_ledger_entry en = {.operator_ = v[i]->req->client,
+                          .role = v[i]->req->role,
+                          .terminal = terminal,
+                          .action = answered ? "provision.answer" : "provision.refuse",
+                          .object = rec[i].code[0] ? rec[i].code : "-",
+                          .result = res,
+                          .detail = detail,
+                          .detail_len = row_detail(&rec[i], detail, sizeof detail)};
+    e = jk_ledger_stage(svc->l, &en);
+  }
+  if (!e) e = jk_store_commit(svc->s);
+  else if (in_tx) {
+    jk_ledger_discard(svc->l);
+    jk_store_rollback(svc->s);
+  }
+  if (svc->hooks.unlock) svc->hooks.unlock(svc->hooks.payload);
+  if (e) {
+    atomic_fetch_add(&svc->failures, 1);
+    fprintf(stderr, "jukinetd[error]: provision: %s\n", jk_error_last());
+    fail_group(v, n);
+  } else {
+    atomic_fetch_add(&svc->commits, 1);
+    for (size_t i = 0; i < n; i++) {
+      item *it = v[i];
+      if (d[i].status == 200) {
+        atomic_fetch_add(&svc->answers, 1);
+        json_t *o = d[i].found == 1 ? json_pack("{s:s,s:o,s:I}", "purpose", it->q.purpose, "resident",
+                                               resident_json(&d[i].rec, it->fields), "provision", (json_int_t)rec[i].id)
+                                    : json_pack("{s:s,s:s,s:I}", "purpose", it->q.purpose, "result", "ambiguous",
+                                                "provision", (json_int_t)rec[i].id);
+        answer_json(it, 200, o);
+      } else if (d[i].status == 404) {
+        atomic_fetch_add(&svc->answers, 1);
+        answer_error(it, 404, "NOTFOUND", "no resident matches", rec[i].id);
+      } else {
+        atomic_fetch_add(&svc->refusals, 1);
+        answer_error(it, d[i].status, d[i].code, d[i].msg, rec[i].id);
+      }
+    }
+  }
+  jk_free(d);
+  jk_free(rec);
+}
+
+/* ---- the committer thread ---- */
+
+static void *committer(void *arg) {
+  jk_provision_service *svc = arg;
+  item **v = jk_malloc(GROUP_MAX * sizeof *v);
+  pthread_mutex_lock(&svc->mu);
+  for (;;) {
+    while (!svc->head && !svc->stopping) pthread_cond_wait(&svc->wake, &svc->mu);
+    if (!svc->head && svc->stopping) break;
+    size_t n = 0;
+    while (svc->head && n < GROUP_MAX) {
+      v[n++] = svc->head;
+      svc->head = svc->head->next;
+    }
+    if (!svc->head) svc->tail = &svc->head;
+    pthread_mutex_unlock(&svc->mu);
+    if (!v) { /* out of memory at start: callers are answered 503 by the free */
+      pthread_mutex_lock(&svc->mu);
+      break;
+    }
+    run_group(svc, v, n);
+    for (size_t i = 0; i < n; i++) sem_post(&v[i]->done);
+    pthread_mutex_lock(&svc->mu);
+  }
+  pthread_mutex_unlock(&svc->mu);
+  jk_free(v);
+  return NULL;
+}
+
+jk_err jk_provision_service_new(jk_provision_service **out, jk_store *s, jk_ledger *l, const jk_purposes *table,
+                                const jk_provision_hooks *hooks) {
+  if (out) *out = NULL;
+  if (!out || !s || !l || !table) return jk_error_set(JK_EINVAL, "jk_provision_service_new: missing argument");
+  jk_provision_service *svc = jk_calloc(1, sizeof *svc);
+  if (!svc) return jk_error_set(JK_ENOMEM, NULL);
+  svc->s = s;
+  svc->l = l;
+  svc->table = table;
+  if (hooks) svc->hooks = *hooks;
+  svc->tail = &svc->head;
+  pthread_mutex_init(&svc->mu, NULL);
+  pthread_cond_init(&svc->wake, NULL);
+  if (pthread_create(&svc->thread, NULL, committer, svc) != 0) {
+    pthread_cond_destroy(&svc->wake);
+    pthread_mutex_destroy(&svc->mu);
+    jk_free(svc);
+    return jk_error_set(JK_EIO, "cannot start the provision committer thread");
+  }
+  *out = svc;
+  return JK_OK;
+}
+
+void jk_provision_service_free(jk_provision_service *svc) {
+  if (!svc) return;
+  pthread_mutex_lock(&svc->mu);
+  svc->stopping = true;
+  pthread_cond_broadcast(&svc->wake);
+  pthread_mutex_unlock(&svc->mu);
+  pthread_join(svc->thread, NULL);
+  /* requests still queued (the committer stopped early): 503, nothing disclosed */
+  pthread_mutex_lock(&svc->mu);
+  for (item *it = svc->head, *next; it; it = next) {
+    next = it->next; /* the caller frees it once woken */
+    answer_error(it, 503, "IO", "the service is stopping", 0);
+    sem_post(&it->done);
+  }
+  svc->head = NULL;
+  pthread_mutex_unlock(&svc->mu);
+  pthread_cond_destroy(&svc->wake);
+  pthread_mutex_destroy(&svc->mu);
+  jk_free(svc->ag);
+  jk_free(svc);
+}
+
+jk_err jk_provision_handle(jk_provision_service *svc, const jk_provision_request *req, unsigned *status, char **body,
+                           size_t *len) {
+  if (status) *status = 0;
+  if (body) *body = NULL;
+  if (len) *len = 0;
+  if (!svc || !req || !req->client || !req->role || (!req->body && req->len) || !status || !body || !len)
+    return jk_error_set(JK_EINVAL, "jk_provision_handle: missing argument");
+  item *it = jk_calloc(1, sizeof *it); /* ~3 KiB: not on a connection thread's stack */
+  if (!it) return jk_error_set(JK_ENOMEM, NULL);
+  it->req = req;
+  sem_init(&it->done, 0, 0);
+  prepare(svc, it);
+  pthread_mutex_lock(&svc->mu);
+  bool queued = !svc->stopping;
+  if (queued) {
+    *svc->tail = it;
+    svc->tail = &it->next;
+    pthread_cond_signal(&svc->wake);
+  }
+  pthread_mutex_unlock(&svc->mu);
+  if (queued)
+    while (sem_wait(&it->done) != 0) {
+    }
+  else
+    answer_error(it, 503, "IO", "the service is stopping", 0);
+  sem_destroy(&it->done);
+  jk_err e = it->body ? JK_OK : jk_error_set(JK_ENOMEM, NULL);
+  *status = it->status;
+  *body = it->body;
+  *len = it->len;
+  jk_free(it);
+  return e;
+}
+
+void jk_provision_stats_get(jk_provision_service *svc, jk_provision_stats *out) {
+  memset(out, 0, sizeof *out);
+  if (!svc) return;
+  out->answers = atomic_load(&svc->answers);
+  out->refusals = atomic_load(&svc->refusals);
+  out->commits = atomic_load(&svc->commits);
+  out->failures = atomic_load(&svc->failures);
+}
