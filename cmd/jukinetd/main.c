@@ -18,6 +18,7 @@
 #include "jukinet/i18n.h"
 #include "jukinet/ledger.h"
 #include "jukinet/node.h"
+#include "jukinet/provision.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -70,7 +71,7 @@ static enum MHD_Result metrics(daemon_state *d, struct MHD_Connection *c) {
             jk_store_ledger_size(s, &entries) == JK_OK;
   store_unlock(d);
   if (!ok) return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "{\"error\":{\"code\":\"IO\",\"message\":\"store unavailable\"}}");
-  char body[4096];
+  char body[6144];
   int n = snprintf(body, sizeof body,
                    "# HELP jukinet_up 1 while the node serves.\n# TYPE jukinet_up gauge\njukinet_up{role=\"%s\",lgcode=\"%s\"} 1\n"
                    "# HELP jukinet_uptime_seconds Seconds since the daemon started.\n# TYPE jukinet_uptime_seconds gauge\n"
@@ -104,6 +105,18 @@ static enum MHD_Result metrics(daemon_state *d, struct MHD_Connection *c) {
   for (int k = 2; k <= 5 && n > 0 && (size_t)n < sizeof body; k++)
     n += snprintf(body + n, sizeof body - (size_t)n, "jukinet_http_responses_total{class=\"%dxx\"} %lu\n", k,
                   atomic_load(&d->replies[k]));
+  if (d->prov && n > 0 && (size_t)n < sizeof body) {
+    jk_provision_stats ps;
+    jk_provision_stats_get(d->prov, &ps);
+    n += snprintf(body + n, sizeof body - (size_t)n,
+                  "# HELP jukinet_provision_total Agency queries answered (200, 404) and refused, each recorded.\n"
+                  "# TYPE jukinet_provision_total counter\n"
+                  "jukinet_provision_total{outcome=\"answer\"} %lu\njukinet_provision_total{outcome=\"refusal\"} %lu\n"
+                  "# HELP jukinet_provision_commits_total Group commits of provision records (and failed ones).\n"
+                  "# TYPE jukinet_provision_commits_total counter\n"
+                  "jukinet_provision_commits_total %lu\njukinet_provision_commits_total{failed=\"1\"} %lu\n",
+                  ps.answers, ps.refusals, ps.commits, ps.failures);
+  }
   return reply_as(d, c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body);
 }
 

@@ -5,8 +5,10 @@
  * too, so that its attempt is refused with a recorded 403 rather than a silent handshake
  * failure); src/provision/service.c decides, records and answers.
  *
- * A thread per connection: each request waits for the group commit that makes its record
- * durable, and every connection must be able to wait at once for the groups to fill.
+ * Asynchronous: a request's connection is suspended while it waits for the group commit that
+ * makes its record durable, so two polling threads serve every connection and the groups fill
+ * from all of them (a thread per connection measured 8,800 answers/s against 32 connections,
+ * most of it in context switches).
  */
 #include "daemon.h"
 
@@ -17,32 +19,28 @@
 
 #define PROVISION_BODY_MAX (JK_PROVISION_BODY_MAX + 1024) /* the parser names the 4 KiB limit itself */
 
-static void on_provision(const jk_https_request *req, jk_https_response *resp, void *payload) {
+/* The service's answer goes out on the connection it came from. */
+static void answered(void *arg, unsigned status, char *body, size_t len) {
+  jk_https_response resp = {.status = body ? status : 500, .content_type = json_type, .body = (uint8_t *)body,
+                            .body_len = body ? len : 0};
+  jk_https_finish(arg, &resp);
+}
+
+static void on_provision(const jk_https_request *req, jk_https_ticket *t, void *payload) {
   daemon_state *d = payload;
-  if (strcmp(req->url, "/api/v1/provision") != 0) {
-    answer_json(resp, 404, "NOTFOUND", "no such endpoint");
-    return;
+  jk_https_response resp = {0};
+  if (strcmp(req->url, "/api/v1/provision") != 0) answer_json(&resp, 404, "NOTFOUND", "no such endpoint");
+  else if (strcmp(req->method, "POST") != 0) answer_json(&resp, 405, "INVALID", "method not allowed (POST)");
+  else {
+    jk_provision_request pr = {.client = req->peer->node,
+                               .role = req->peer->role,
+                               .addr = req->addr,
+                               .body = req->body,
+                               .len = req->body_len};
+    if (jk_provision_submit(d->prov, &pr, answered, t) == JK_OK) return;
+    answer_json(&resp, 500, "INTERNAL", "out of memory");
   }
-  if (strcmp(req->method, "POST") != 0) {
-    answer_json(resp, 405, "INVALID", "method not allowed (POST)");
-    return;
-  }
-  jk_provision_request pr = {.client = req->peer->node,
-                             .role = req->peer->role,
-                             .addr = req->addr,
-                             .body = req->body,
-                             .len = req->body_len};
-  unsigned status;
-  char *body;
-  size_t len;
-  if (jk_provision_handle(d->prov, &pr, &status, &body, &len)) {
-    answer_json(resp, 500, "INTERNAL", "out of memory");
-    return;
-  }
-  resp->status = status;
-  resp->content_type = json_type;
-  resp->body = (uint8_t *)body;
-  resp->body_len = len;
+  jk_https_finish(t, &resp);
 }
 
 static void lock_store(void *payload) { store_lock(payload); }
@@ -64,8 +62,11 @@ int provision_start(daemon_state *d) {
     logmsg("error", "provision service: %s", jk_error_last());
     return -1;
   }
-  jk_https_options o = {.max_body = PROVISION_BODY_MAX, .per_connection = true, .kinds = JK_PKI_NODE | JK_PKI_AGENCY};
-  if ((e = jk_https_start_with(&d->prov_https, d->tls, listen, &o, on_provision, d))) {
+  jk_https_options o = {.max_body = PROVISION_BODY_MAX,
+                        .threads = 2,
+                        .kinds = JK_PKI_NODE | JK_PKI_AGENCY,
+                        .async = on_provision};
+  if ((e = jk_https_start_with(&d->prov_https, d->tls, listen, &o, NULL, d))) {
     logmsg("error", "provision service on %s: %s", listen, jk_error_last());
     return -1;
   }

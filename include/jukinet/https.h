@@ -101,13 +101,25 @@ typedef struct jk_https_server jk_https_server;
  * must outlive the server. JK_EINVAL bad argument, JK_EIO cannot listen. */
 JK_API jk_err jk_https_start(jk_https_server **out, jk_tls *t, const char *listen, size_t max_body,
                              jk_https_handler h, void *payload);
-/* The same with choices: jk_https_start is {max_body, 0, false, JK_PKI_NODE}. */
+/* Asynchronous handlers: for a handler that must wait (for a group commit, say) without holding
+ * a thread. The server suspends the connection and calls the handler with a ticket; the answer
+ * goes out when jk_https_finish(ticket, resp) is called — from any thread, exactly once. The
+ * request (and its peer) stay valid until then. jk_https_stop waits for every ticket to be
+ * finished before it closes the connections. */
+typedef struct jk_https_ticket jk_https_ticket;
+typedef void (*jk_https_async_handler)(const jk_https_request *req, jk_https_ticket *t, void *payload);
+/* resp->body (jk_malloc'ed) is taken over. */
+JK_API void jk_https_finish(jk_https_ticket *t, const jk_https_response *resp);
+
+/* The same with choices: jk_https_start is {max_body, 0, false, JK_PKI_NODE, NULL}. */
 typedef struct jk_https_options {
   size_t max_body;
   unsigned threads;    /* the pool's threads (0 = 4); ignored with per_connection */
-  bool per_connection; /* a thread per connection (up to 256): for handlers that block, such as
-                          one waiting for a group commit, so that every connection can wait at once */
+  bool per_connection; /* a thread per connection (up to 256): for handlers that block, so that
+                          every connection can wait at once */
   unsigned kinds;      /* the clients admitted: JK_PKI_NODE | JK_PKI_AGENCY (pki.h); 0 = nodes */
+  jk_https_async_handler async; /* when set, requests go here (and jk_https_start_with's h is
+                                   not called) */
 } jk_https_options;
 JK_API jk_err jk_https_start_with(jk_https_server **out, jk_tls *t, const char *listen, const jk_https_options *o,
                                   jk_https_handler h, void *payload);

@@ -92,6 +92,15 @@ typedef struct jk_provision_request {
 JK_API jk_err jk_provision_handle(jk_provision_service *svc, const jk_provision_request *req, unsigned *status,
                                   char **body, size_t *len);
 
+/* The same without waiting: done(arg, status, body, len) is called once the answer is ready —
+ * on the committer's thread (or on this one, when the service is stopping); body is the
+ * caller's (jk_free; NULL when out of memory, status then 500). req and everything it points to
+ * must stay valid until then. JK_OK when submitted (done will be called); JK_EINVAL (NULL
+ * argument) / JK_ENOMEM otherwise (done will not be called). */
+typedef void (*jk_provision_done_fn)(void *arg, unsigned status, char *body, size_t len);
+JK_API jk_err jk_provision_submit(jk_provision_service *svc, const jk_provision_request *req,
+                                  jk_provision_done_fn done, void *arg);
+
 /* Counters since the start (any thread): answers (200 and 404), refusals, commits. */
 typedef struct jk_provision_stats {
   unsigned long answers, refusals, commits, failures;

@@ -45,6 +45,8 @@ struct jk_https_server {
   jk_tls *t;
   struct MHD_Daemon *d;
   jk_https_handler h;
+  jk_https_async_handler async;
+  atomic_long tickets; /* asynchronous requests handed out and not finished yet */
   void *payload;
   size_t max_body;
   unsigned kinds; /* JK_PKI_NODE | JK_PKI_AGENCY */
@@ -69,12 +71,19 @@ typedef struct conn_ctx {
   jk_tls_peer peer;
 } conn_ctx;
 
-/* One request. */
+/* One request. Under an asynchronous handler it is also the ticket (jk_https_ticket). */
 typedef struct req_ctx {
   uint8_t *body;
   size_t len, cap;
   bool answered;  /* refused before the body */
   bool too_large; /* the body is read and dropped, then 413 */
+  /* asynchronous: the connection is suspended from the handler's call until the answer */
+  bool suspended;
+  atomic_bool finished; /* resp is set (release), read after the resume (acquire) */
+  struct MHD_Connection *c;
+  jk_https_server *srv;
+  jk_https_request req;
+  jk_https_response resp;
 } req_ctx;
 
 /* ---- session -> connection table ---- */
@@ -312,18 +321,8 @@ static enum MHD_Result append(jk_https_server *srv, req_ctx *r, const char *data
   return MHD_YES;
 }
 
-static enum MHD_Result finish(jk_https_server *srv, struct MHD_Connection *c, const char *url, const char *method,
-                              req_ctx *r) {
-  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-  conn_ctx *cc = ci ? ci->socket_context : NULL;
-  if (!cc || check_client(cc) != JK_OK) /* the CRL may have changed while the body came in */
-    return reply_json(c, MHD_HTTP_FORBIDDEN, "PERM", "the client certificate is refused");
-  jk_https_request req = {
-      .method = method, .url = url, .body = r->body, .body_len = r->len, .peer = &cc->peer, .addr = cc->addr};
-  static const uint8_t empty[1];
-  if (!req.body) req.body = empty;
-  jk_https_response resp = {0, NULL, NULL, 0};
-  srv->h(&req, &resp, srv->payload);
+/* Queue the handler's answer. */
+static enum MHD_Result respond(struct MHD_Connection *c, jk_https_response resp) {
   unsigned status = resp.status ? resp.status : 500;
   struct MHD_Response *m;
   if (resp.body_len && !resp.body) status = 500;
@@ -341,6 +340,43 @@ static enum MHD_Result finish(jk_https_server *srv, struct MHD_Connection *c, co
   return ret;
 }
 
+static enum MHD_Result finish(jk_https_server *srv, struct MHD_Connection *c, const char *url, const char *method,
+                              req_ctx *r) {
+  const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  conn_ctx *cc = ci ? ci->socket_context : NULL;
+  if (!cc || check_client(cc) != JK_OK) /* the CRL may have changed while the body came in */
+    return reply_json(c, MHD_HTTP_FORBIDDEN, "PERM", "the client certificate is refused");
+  static const uint8_t empty[1];
+  r->req = (jk_https_request){.method = method,
+                              .url = url,
+                              .body = r->body ? r->body : empty,
+                              .body_len = r->len,
+                              .peer = &cc->peer,
+                              .addr = cc->addr};
+  if (srv->async) {
+    /* suspended before the handler runs: its jk_https_finish may come at once, from anywhere */
+    r->c = c;
+    r->srv = srv;
+    r->suspended = true;
+    atomic_fetch_add(&srv->tickets, 1);
+    MHD_suspend_connection(c);
+    srv->async(&r->req, (jk_https_ticket *)r, srv->payload);
+    return MHD_YES;
+  }
+  jk_https_response resp = {0, NULL, NULL, 0};
+  srv->h(&r->req, &resp, srv->payload);
+  return respond(c, resp);
+}
+
+void jk_https_finish(jk_https_ticket *t, const jk_https_response *resp) {
+  req_ctx *r = (req_ctx *)t;
+  jk_https_server *srv = r->srv;
+  r->resp = *resp;
+  atomic_store_explicit(&r->finished, true, memory_order_release);
+  MHD_resume_connection(r->c); /* MHD calls on_request again, which sends resp */
+  atomic_fetch_sub(&srv->tickets, 1);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                   const char *version, const char *upload, size_t *upload_size, void **con_cls) {
   jk_https_server *srv = cls;
@@ -350,6 +386,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (!(r = jk_calloc(1, sizeof *r))) return MHD_NO;
     *con_cls = r;
     return begin(srv, c, r);
+  }
+  if (r->suspended) { /* resumed: the asynchronous answer is there */
+    *upload_size = 0;
+    if (!atomic_load_explicit(&r->finished, memory_order_acquire)) return MHD_YES;
+    r->suspended = false;
+    return respond(c, r->resp);
   }
   if (r->answered) {
     *upload_size = 0;
@@ -393,19 +435,21 @@ jk_err jk_https_start(jk_https_server **out, jk_tls *t, const char *listen, size
 jk_err jk_https_start_with(jk_https_server **out, jk_tls *t, const char *listen, const jk_https_options *o,
                            jk_https_handler h, void *payload) {
   if (out) *out = NULL;
-  if (!out || !t || !listen || !o || !h) return jk_error_set(JK_EINVAL, "missing argument");
+  if (!out || !t || !listen || !o || (!h && !o->async)) return jk_error_set(JK_EINVAL, "missing argument");
   struct sockaddr_in sa;
   if (!parse_listen(listen, &sa)) return jk_error_set(JK_EINVAL, "'%s' is not an IPv4 address and port", listen);
   jk_https_server *srv = jk_calloc(1, sizeof *srv);
   if (!srv) return jk_error_set(JK_ENOMEM, NULL);
   srv->t = t;
   srv->h = h;
+  srv->async = o->async;
   srv->payload = payload;
   srv->max_body = o->max_body;
   srv->kinds = o->kinds ? o->kinds : JK_PKI_NODE;
   /* a thread per connection, or a pool of epoll threads; a pool of 1 is no pool for MHD */
   unsigned threads = o->threads ? o->threads : THREADS;
   unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+  if (o->async) flags |= MHD_ALLOW_SUSPEND_RESUME;
   flags |= o->per_connection ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL;
   if (o->per_connection) threads = 1;
   errno = 0;
@@ -434,6 +478,16 @@ unsigned jk_https_port(const jk_https_server *srv) { return srv ? srv->port : 0;
 
 void jk_https_stop(jk_https_server *srv) {
   if (!srv) return;
+  if (srv->async) {
+    /* no new connections; then every suspended request must get its answer (the handler's side
+     * is still running) before the connections can be closed */
+    MHD_quiesce_daemon(srv->d);
+    for (int i = 0; i < 30000 && atomic_load(&srv->tickets) > 0; i++) {
+      struct timespec ms = {0, 1000000};
+      nanosleep(&ms, NULL);
+    }
+    if (atomic_load(&srv->tickets) > 0) jk__tls_warn("https: stopping with %ld requests unanswered", atomic_load(&srv->tickets));
+  }
   MHD_stop_daemon(srv->d); /* closes every connection (on_connection frees them), joins the threads */
   jk_free(srv);
 }

@@ -37,10 +37,13 @@
 #define REGISTRY_TTL_NS 1000000000LL /* the agency registry is reread after this */
 #define AGENCY_ROLE "agency"
 
-/* One queued request: on the caller's stack while it waits. */
+/* One queued request (allocated; freed once its answer is handed over). */
 typedef struct item {
   struct item *next;
+  jk_provision_request reqc; /* the caller's request: its strings and body stay valid until done */
   const jk_provision_request *req;
+  jk_provision_done_fn done_fn;
+  void *done_arg;
   jk_provision_query q;
   char kana_key[JK_NAME_MAX * 3 + 1], address_key[JK_ADDRESS_MAX * 3 + 1]; /* name search keys */
   unsigned pre_status;     /* decided before the committer (400, 403), 0 = not */
@@ -52,7 +55,6 @@ typedef struct item {
   unsigned status;
   char *body;
   size_t len;
-  sem_t done; /* posted once the answer is set: each caller is woken alone, never a herd */
 } item;
 
 /* An agency of the registry, with its rate bucket (committer only). */
@@ -454,16 +456,20 @@ static void run_group(jk_provision_service *svc, item **v, size_t n) {
   }
   if (!e) e = jk_store_provision_put_many(svc->s, rec, n);
   for (size_t i = 0; i < n && !e; i++) {
-    char terminal[80], detail[512];
+    char terminal[80], detail[512], object[40];
     snprintf(terminal, sizeof terminal, "https:%s", v[i]->req->addr ? v[i]->req->addr : "?");
     bool answered = d[i].status == 200 || d[i].status == 404;
+    /* the entry names its provision row, which names the resident (and the entry's detail hash
+     * pins the row): objects in increasing order keep the ledger's object index appending,
+     * where resident codes would dirty a random index page per answer */
+    snprintf(object, sizeof object, "provision:%lld", (long long)rec[i].id);
     const char *res = rec[i].result;
     if (!answered) res = d[i].status == 429 ? "EBUSY" : d[i].status == 403 ? "EPERM" : "EINVAL";
     jk_ledger_entry en = {.operator_ = v[i]->req->client,
                           .role = v[i]->req->role,
                           .terminal = terminal,
                           .action = answered ? "provision.answer" : "provision.refuse",
-                          .object = rec[i].code[0] ? rec[i].code : "-",
+                          .object = object,
                           .result = res,
                           .detail = detail,
                           .detail_len = row_detail(&rec[i], detail, sizeof detail)};
@@ -503,10 +509,17 @@ static void run_group(jk_provision_service *svc, item **v, size_t n) {
   jk_free(rec);
 }
 
+/* The answer to its caller; the item is gone afterwards. */
+static void hand_over(item *it) {
+  it->done_fn(it->done_arg, it->status, it->body, it->len);
+  jk_free(it);
+}
+
 /* ---- the committer thread ---- */
 
 static void *committer(void *arg) {
   jk_provision_service *svc = arg;
+  pthread_setname_np(pthread_self(), "jk-provision"); /* for top -H and perf */
   item **v = jk_malloc(GROUP_MAX * sizeof *v);
   pthread_mutex_lock(&svc->mu);
   for (;;) {
@@ -524,7 +537,7 @@ static void *committer(void *arg) {
       break;
     }
     run_group(svc, v, n);
-    for (size_t i = 0; i < n; i++) sem_post(&v[i]->done);
+    for (size_t i = 0; i < n; i++) hand_over(v[i]);
     pthread_mutex_lock(&svc->mu);
   }
   pthread_mutex_unlock(&svc->mu);
@@ -565,9 +578,9 @@ void jk_provision_service_free(jk_provision_service *svc) {
   /* requests still queued (the committer stopped early): 503, nothing disclosed */
   pthread_mutex_lock(&svc->mu);
   for (item *it = svc->head, *next; it; it = next) {
-    next = it->next; /* the caller frees it once woken */
+    next = it->next;
     answer_error(it, 503, "IO", "the service is stopping", 0);
-    sem_post(&it->done);
+    hand_over(it);
   }
   svc->head = NULL;
   pthread_mutex_unlock(&svc->mu);
@@ -577,18 +590,17 @@ void jk_provision_service_free(jk_provision_service *svc) {
   jk_free(svc);
 }
 
-jk_err jk_provision_handle(jk_provision_service *svc, const jk_provision_request *req, unsigned *status, char **body,
-                           size_t *len) {
-  if (status) *status = 0;
-  if (body) *body = NULL;
-  if (len) *len = 0;
-  if (!svc || !req || !req->client || !req->role || (!req->body && req->len) || !status || !body || !len)
-    return jk_error_set(JK_EINVAL, "jk_provision_handle: missing argument");
+jk_err jk_provision_submit(jk_provision_service *svc, const jk_provision_request *req, jk_provision_done_fn done,
+                           void *arg) {
+  if (!svc || !req || !req->client || !req->role || (!req->body && req->len) || !done)
+    return jk_error_set(JK_EINVAL, "jk_provision_submit: missing argument");
   item *it = jk_calloc(1, sizeof *it); /* ~3 KiB: not on a connection thread's stack */
   if (!it) return jk_error_set(JK_ENOMEM, NULL);
-  it->req = req;
-  sem_init(&it->done, 0, 0);
-  prepare(svc, it);
+  it->reqc = *req;
+  it->req = &it->reqc;
+  it->done_fn = done;
+  it->done_arg = arg;
+  prepare(svc, it); /* on the caller's thread: parsing runs in parallel, not in the committer */
   pthread_mutex_lock(&svc->mu);
   bool queued = !svc->stopping;
   if (queued) {
@@ -597,18 +609,47 @@ jk_err jk_provision_handle(jk_provision_service *svc, const jk_provision_request
     pthread_cond_signal(&svc->wake);
   }
   pthread_mutex_unlock(&svc->mu);
-  if (queued)
-    while (sem_wait(&it->done) != 0) {
-    }
-  else
+  if (!queued) {
     answer_error(it, 503, "IO", "the service is stopping", 0);
-  sem_destroy(&it->done);
-  jk_err e = it->body ? JK_OK : jk_error_set(JK_ENOMEM, NULL);
-  *status = it->status;
-  *body = it->body;
-  *len = it->len;
-  jk_free(it);
-  return e;
+    hand_over(it);
+  }
+  return JK_OK;
+}
+
+/* jk_provision_handle waits for its answer on a semaphore: each caller is woken alone. */
+typedef struct waiter {
+  sem_t sem;
+  unsigned status;
+  char *body;
+  size_t len;
+} waiter;
+
+static void wake_waiter(void *arg, unsigned status, char *body, size_t len) {
+  waiter *w = arg;
+  w->status = status;
+  w->body = body;
+  w->len = len;
+  sem_post(&w->sem);
+}
+
+jk_err jk_provision_handle(jk_provision_service *svc, const jk_provision_request *req, unsigned *status, char **body,
+                           size_t *len) {
+  if (status) *status = 0;
+  if (body) *body = NULL;
+  if (len) *len = 0;
+  if (!status || !body || !len) return jk_error_set(JK_EINVAL, "jk_provision_handle: missing argument");
+  waiter w = {.status = 0};
+  sem_init(&w.sem, 0, 0);
+  jk_err e = jk_provision_submit(svc, req, wake_waiter, &w);
+  if (!e)
+    while (sem_wait(&w.sem) != 0) {
+    }
+  sem_destroy(&w.sem);
+  if (e) return e;
+  *status = w.status;
+  *body = w.body;
+  *len = w.len;
+  return w.body ? JK_OK : jk_error_set(JK_ENOMEM, NULL);
 }
 
 void jk_provision_stats_get(jk_provision_service *svc, jk_provision_stats *out) {

@@ -113,7 +113,9 @@ expect_eq "$(sqlite3 "$N/national/node.db" "SELECT count(*) FROM ledger WHERE ac
   "$(rows national)" "(ledger entries = provision rows at the nation)"
 expect_eq "$(sqlite3 "$N/osaka/node.db" "SELECT count(*) FROM provision WHERE result = 'BUSY'")" "$busy"
 expect_eq "$(sqlite3 "$N/national/node.db" "SELECT count(*) FROM provision WHERE agency = '$(id_of hirakata)' AND result = 'PERM'")" 1
-expect_eq "$(sqlite3 "$N/national/node.db" "SELECT object FROM ledger WHERE action = 'provision.answer' AND result = 'ok' LIMIT 1")" "$code"
+# the entry names its provision row, and the row names the resident
+obj=$(sqlite3 "$N/national/node.db" "SELECT object FROM ledger WHERE action = 'provision.answer' AND result = 'ok' LIMIT 1")
+expect_eq "$(sqlite3 "$N/national/node.db" "SELECT code FROM provision WHERE id = ${obj#provision:}")" "$code" "($obj)"
 "$SRC/scripts/devnet" stop "$N" >/dev/null
 expect_exit 0 ja national audit verify
 grep -q "provision service for national agencies" "$N/national.log" || fail "the nation did not log its provision service"
