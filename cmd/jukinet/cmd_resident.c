@@ -347,7 +347,7 @@ out:
 }
 
 int cmd_resident(int argc, char **argv, cli_global *g) {
-  if (argc < 1) return cli_usage("usage: jukinet resident add|move|show|list|search|history|import|export");
+  if (argc < 1) return cli_usage("usage: jukinet resident add|move|show|list|search|history|import|export|notice|consent|requests|reply");
   const char *v = argv[0];
   argc--, argv++;
   if (strcmp(v, "add") == 0) return resident_add(argc, argv, g);
@@ -358,5 +358,7 @@ int cmd_resident(int argc, char **argv, cli_global *g) {
   if (strcmp(v, "search") == 0) return resident_search(argc, argv, g, false);
   if (strcmp(v, "import") == 0) return resident_import(argc, argv, g);
   if (strcmp(v, "export") == 0) return resident_export(argc, argv, g);
+  int rc = cmd_rights(argc, argv, g, v);
+  if (rc >= 0) return rc;
   return cli_usage("unknown verb '%s' for %s", v, "resident");
 }

@@ -22,7 +22,7 @@ static const struct {
     {"operator", cmd_operator}, {"policy", cmd_policy}, {"card", cmd_card},
     {"audit", cmd_audit}, {"pki", cmd_pki},     {"connection", cmd_connection},
     {"sync", cmd_sync},         {"demo", cmd_demo},     {"purpose", cmd_purpose},
-    {"agency", cmd_agency},     {"provision", cmd_provision},
+    {"agency", cmd_agency},     {"provision", cmd_provision}, {"participation", cmd_participation},
 };
 
 static void pick_language(int argc, char **argv) {

@@ -303,6 +303,11 @@ JK_API jk_err jk_store_notice_leaves(jk_store *s, const char *source, uint64_t f
 JK_API jk_err jk_store_notice_by_code(jk_store *s, const char *code, jk_notice_row_cb cb, void *payload);
 /* Drop the encodings of every notice about `code` (erasure); the leaves stay. *n rows changed. */
 JK_API jk_err jk_store_notice_scrub(jk_store *s, const char *code, int64_t *n);
+/* Drop the encoding of the one notice (source, seq) (an erasure the nation has acknowledged:
+ * the notices before it are scrubbed one by one); the leaf stays. Inside a transaction (else
+ * JK_ECONFLICT); JK_EINVAL for a bad node id or seq < 1; JK_ENOTFOUND when there is no such
+ * notice; scrubbing a scrubbed one is a no-op. */
+JK_API jk_err jk_store_notice_scrub_one(jk_store *s, const char *source, int64_t seq);
 /* Every source in the log with its highest seq, in source order. */
 typedef int (*jk_sync_source_cb)(const char *source, int64_t size, void *payload);
 JK_API jk_err jk_store_notice_sources(jk_store *s, jk_sync_source_cb cb, void *payload);
@@ -427,6 +432,83 @@ JK_API jk_err jk_store_provision_each(jk_store *s, const char *code, jk_provisio
 /* Holding rows (any source and status) with this birth date and sex, in (code, source) order;
  * cb returns non-zero to stop. */
 JK_API jk_err jk_store_holding_by_person(jk_store *s, jk_date birth, jk_sex sex, jk_holding_cb cb, void *payload);
+
+/* ---- the residents' side (docs/provision.md "The residents' side"; src/rights owns the rules) ----
+ * Requests a resident filed about their 本人確認情報 at a municipal node. code: 11 digits; kind:
+ * opt-out (不参加の申出), consent (送信再開への同意) or stop-use (目的外利用の中止請求); channel:
+ * letter, postcard, fax, mail or counter; filed_on: a real date; recorded_at: a time (1 .. 31
+ * printable ASCII); recorded_by: a staff id (1 .. 63 printable ASCII); policy: statutory or
+ * resident-choice (the one in force when recorded); purposes: for stop-use the purpose codes it
+ * names, comma-separated without repeats (1 .. 1023 bytes, each jk_purpose_code_valid), for the
+ * other kinds ""; note and reason: UTF-8 without control characters (C0, DEL, C1), may be "";
+ * decision: "" while pending (then decided_at, decided_by and reason are "" too), or accepted,
+ * rejected or recorded with decided_at a time and decided_by a staff id. id is assigned by the
+ * store (> 0, increasing). A request is never deleted or changed, except that a pending one is
+ * decided once (the database's triggers refuse anything else). */
+typedef struct jk_request_rec {
+  int64_t id;
+  char code[12];
+  char kind[16];        /* opt-out | consent | stop-use */
+  char channel[16];     /* letter | postcard | fax | mail | counter */
+  jk_date filed_on;
+  char recorded_at[32];
+  char recorded_by[64];
+  char policy[24];      /* statutory | resident-choice */
+  char purposes[1024];  /* stop-use: purpose codes, comma-separated; else "" */
+  char note[512];
+  char decision[16];    /* "" (pending) | accepted | rejected | recorded */
+  char decided_at[32];
+  char decided_by[64];
+  char reason[512];
+} jk_request_rec;
+typedef int (*jk_request_cb)(const jk_request_rec *r, void *payload);
+/* Record a request (inside a transaction, else JK_ECONFLICT) and set r->id (the id given is
+ * ignored). It may come decided already (e.g. "recorded", with decided_at and decided_by).
+ * JK_EINVAL naming the field for anything malformed (nothing written, r->id 0). */
+JK_API jk_err jk_store_request_add(jk_store *s, jk_request_rec *r);
+/* Decide pending request `id` (inside a transaction): decision accepted, rejected or recorded;
+ * at a time; by a staff id; reason as note above (may be "" or NULL). JK_EINVAL for a bad
+ * argument; JK_ENOTFOUND when there is no such request; JK_ECONFLICT when it was decided
+ * already (the transaction stays usable). */
+JK_API jk_err jk_store_request_decide(jk_store *s, int64_t id, const char *decision, const char *at, const char *by,
+                                      const char *reason);
+/* The request `id`. JK_ENOTFOUND; JK_ECORRUPT for a malformed row. */
+JK_API jk_err jk_store_request_get(jk_store *s, int64_t id, jk_request_rec *out);
+/* The requests of resident code `code` (NULL = every request), in id order; cb returns
+ * non-zero to stop. A malformed row is JK_ECORRUPT. */
+JK_API jk_err jk_store_request_each(jk_store *s, const char *code, jk_request_cb cb, void *payload);
+
+/* Residents a municipality does not send upstream (non-participants under resident-choice):
+ * code (11 digits), since (a time), request (the opt-out request's id, >= 1), erase_seq (the
+ * outbox seq of the erasure notice sent for it, >= 0; 0 = none yet). Writes inside a
+ * transaction (else JK_ECONFLICT); JK_EINVAL naming the field for a malformed row. */
+typedef struct jk_holdback_rec {
+  char code[12];
+  char since[32];
+  int64_t request;
+  int64_t erase_seq;
+} jk_holdback_rec;
+typedef int (*jk_holdback_cb)(const jk_holdback_rec *r, void *payload);
+/* Insert, or replace the row of r->code. */
+JK_API jk_err jk_store_holdback_put(jk_store *s, const jk_holdback_rec *r);
+/* JK_ENOTFOUND when the code is not held back, without a detail message (an expected miss: the
+ * outbox asks on every change). */
+JK_API jk_err jk_store_holdback_get(jk_store *s, const char *code, jk_holdback_rec *out);
+/* JK_ENOTFOUND when the code is not held back. */
+JK_API jk_err jk_store_holdback_delete(jk_store *s, const char *code);
+/* Every row in code order; cb returns non-zero to stop. */
+JK_API jk_err jk_store_holdback_each(jk_store *s, jk_holdback_cb cb, void *payload);
+
+/* At a prefecture: erasure notices applied here, (source, seq) about `code`, whose content is
+ * scrubbed (jk_store_notice_scrub_one) only once the nation has acknowledged them. source a
+ * node id, seq >= 1, code 11 digits (else JK_EINVAL); writes inside a transaction (else
+ * JK_ECONFLICT). put: the same (source, seq) again is a no-op (the code first given is kept).
+ * delete: a no-op when there is no such row. each: in (source, seq) order, the strings borrowed
+ * for the duration of the callback; cb returns non-zero to stop. */
+typedef int (*jk_scrub_cb)(const char *source, int64_t seq, const char *code, void *payload);
+JK_API jk_err jk_store_scrub_pending_put(jk_store *s, const char *source, int64_t seq, const char *code);
+JK_API jk_err jk_store_scrub_pending_each(jk_store *s, jk_scrub_cb cb, void *payload);
+JK_API jk_err jk_store_scrub_pending_delete(jk_store *s, const char *source, int64_t seq);
 
 /* Peer nodes' certificates, verified by the caller before they are put (upsert by node).
  * lgcode: "" or printable ASCII; role: 1 .. 15 printable ASCII bytes; cert_pem: 1 .. 65,536

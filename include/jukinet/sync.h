@@ -53,8 +53,14 @@ typedef struct jk_sync_ctx {
  * node_id), in the caller's open transaction. prev_code: the retired code of a 住民票コード変更,
  * else NULL. */
 JK_API jk_err jk_outbox_record(jk_store *s, const char *node_id, const jk_identity *rec, const char *prev_code);
+/* Append an ERASE notice for resident code `code` (the day of the erasure `on`), in the
+ * caller's open transaction: the prefecture and the nation clear the record this municipality
+ * sent (docs/provision.md). *seq (may be NULL) gets the notice's seq. */
+JK_API jk_err jk_outbox_erase(jk_store *s, const char *node_id, const char *code, jk_date on, int64_t *seq);
 /* From now on, every resident insert/append on s records its notice (jk_outbox_record) in the
- * same transaction. node_id is copied. Detach with jk_outbox_detach (also before closing s). */
+ * same transaction — except for a resident held back (jk_store_holdback_*: a non-participant
+ * under resident-choice), whose changes are not sent. node_id is copied. Detach with
+ * jk_outbox_detach (also before closing s). */
 JK_API jk_err jk_outbox_attach(jk_store *s, const char *node_id);
 JK_API void jk_outbox_detach(jk_store *s);
 

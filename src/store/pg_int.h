@@ -25,12 +25,12 @@
 
 #include <libpq-fe.h>
 
-#define PG_STMT_MAX 192
+#define PG_STMT_MAX 224
 #define PG_SLOT_MAIN 0    /* pg.c: slots 0..31 */
 #define PG_SLOT_LEDGER 32 /* pg_ledger.c: slots 32..63 */
 #define PG_SLOT_AUTH 64   /* pg_auth.c: slots 64..127 */
 #define PG_SLOT_SYNC 128  /* pg_sync.c: slots 128..175 */
-#define PG_SLOT_PROVISION 176 /* pg_provision.c: slots 176..191 */
+#define PG_SLOT_PROVISION 176 /* pg_provision.c: slots 176..223 */
 #define PG_PARAM_MAX 20
 
 typedef struct pg_store {

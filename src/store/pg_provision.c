@@ -1,7 +1,9 @@
 /*
  * pg_provision.c — the PostgreSQL side of provision to national agencies (store.h,
  * docs/provision.md): the agency registry, the provision records and the holdings' search by
- * person; the same behaviour as sqlite_provision.c.
+ * person, the residents' requests, holdbacks and pending scrubs; the same behaviour as
+ * sqlite_provision.c. The residents' tables are small: one statement per call, parameters as
+ * text.
  *
  * provision_put_many sends a chunk of rows as one JSON parameter (an array of 7-element arrays)
  * that the server unnests in order, one INSERT … RETURNING id per chunk. JSON rather than the
@@ -23,6 +25,17 @@ enum {
   PV_LOG_PUT,
   PV_LOG_EACH, /* + 0 every row, + 1 by code */
   PV_BY_PERSON = PV_LOG_EACH + 2,
+  RQ_ADD,
+  RQ_DECIDE,
+  RQ_GET,
+  RQ_EACH, /* + 0 every row, + 1 by code */
+  HB_PUT = RQ_EACH + 2,
+  HB_GET,
+  HB_DEL,
+  HB_EACH,
+  SC_PUT,
+  SC_EACH,
+  SC_DEL,
   PV__END
 };
 _Static_assert(PV__END <= PG_STMT_MAX, "provision statement slots overflow");
@@ -257,6 +270,223 @@ static jk_err pp_holding_by_person(jk_store *base, jk_date birth, jk_sex sex, jk
   return e;
 }
 
+/* ---- the residents' side (0008) ---- */
+
+#define REQUEST_COLS                                                                               \
+  "id, code, kind, channel, filed_on, recorded_at, recorded_by, policy, purposes, note, decision, " \
+  "decided_at, decided_by, reason"
+
+static jk_err read_request(const PGresult *r, int row, jk_request_rec *q) {
+  const char *field = NULL;
+  memset(q, 0, sizeof *q);
+  if (!jk__pg_i64(r, row, 0, &q->id) || q->id < 1) field = "id";
+  else if (!jk__pg_copy(r, row, 1, q->code, sizeof q->code, false)) field = "code";
+  else if (!jk__pg_copy(r, row, 2, q->kind, sizeof q->kind, false)) field = "kind";
+  else if (!jk__pg_copy(r, row, 3, q->channel, sizeof q->channel, false)) field = "channel";
+  else if (!jk__pg_date_col(r, row, 4, &q->filed_on, false)) field = "filed_on";
+  else if (!jk__pg_copy(r, row, 5, q->recorded_at, sizeof q->recorded_at, false)) field = "recorded_at";
+  else if (!jk__pg_copy(r, row, 6, q->recorded_by, sizeof q->recorded_by, false)) field = "recorded_by";
+  else if (!jk__pg_copy(r, row, 7, q->policy, sizeof q->policy, false)) field = "policy";
+  else if (!jk__pg_copy(r, row, 8, q->purposes, sizeof q->purposes, false)) field = "purposes";
+  else if (!jk__pg_copy(r, row, 9, q->note, sizeof q->note, false)) field = "note";
+  else if (!jk__pg_copy(r, row, 10, q->decision, sizeof q->decision, false)) field = "decision";
+  else if (!jk__pg_copy(r, row, 11, q->decided_at, sizeof q->decided_at, false)) field = "decided_at";
+  else if (!jk__pg_copy(r, row, 12, q->decided_by, sizeof q->decided_by, false)) field = "decided_by";
+  else if (!jk__pg_copy(r, row, 13, q->reason, sizeof q->reason, false)) field = "reason";
+  if (!field && jk__store_request_ok(q, &field)) return JK_OK;
+  int64_t id = q->id;
+  memset(q, 0, sizeof *q);
+  return jk_error_set(JK_ECORRUPT, "resident request %lld is malformed (field %s)", (long long)id, field);
+}
+
+static jk_err rq_add(jk_store *base, jk_request_rec *q) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  jk_err e = JK_OK;
+  jk__pg_text(&p, q->code);
+  jk__pg_text(&p, q->kind);
+  jk__pg_text(&p, q->channel);
+  jk__pg_date(&p, q->filed_on);
+  jk__pg_text(&p, q->recorded_at);
+  jk__pg_text(&p, q->recorded_by);
+  jk__pg_text(&p, q->policy);
+  jk__pg_text(&p, q->purposes);
+  jk__pg_text(&p, q->note);
+  jk__pg_text(&p, q->decision);
+  jk__pg_text(&p, q->decided_at);
+  jk__pg_text(&p, q->decided_by);
+  jk__pg_text(&p, q->reason);
+  PGresult *r = jk__pg_run(s, RQ_ADD,
+                           "INSERT INTO resident_request(code, kind, channel, filed_on, recorded_at, recorded_by, policy, "
+                           "purposes, note, decision, decided_at, decided_by, reason) VALUES ($1, $2, $3, $4, $5, $6, "
+                           "$7, $8, $9, $10, $11, $12, $13) RETURNING id",
+                           &p, "resident request", &e);
+  if (!r) return e;
+  if (PQntuples(r) != 1 || !jk__pg_i64(r, 0, 0, &q->id) || q->id < 1)
+    e = jk_error_set(JK_EIO, "database (%s): %s", "resident request", "no id returned");
+  PQclear(r);
+  return e;
+}
+
+static jk_err rq_get(jk_store *base, int64_t id, jk_request_rec *out) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  jk_err e = JK_OK;
+  jk__pg_int(&p, id);
+  PGresult *r =
+      jk__pg_run(s, RQ_GET, "SELECT " REQUEST_COLS " FROM resident_request WHERE id = $1", &p, "resident request", &e);
+  if (!r) return e;
+  if (PQntuples(r) == 0) e = jk_error_set(JK_ENOTFOUND, "there is no resident request %lld", (long long)id);
+  else e = read_request(r, 0, out);
+  PQclear(r);
+  return e;
+}
+
+/* Only a pending row is updated (so the trigger, which would abort the transaction, never fires
+ * for a decided one); nothing updated: there is no such request, or it was decided already. */
+static jk_err rq_decide(jk_store *base, int64_t id, const char *decision, const char *at, const char *by,
+                        const char *reason) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  int64_t n = 0;
+  jk__pg_int(&p, id);
+  jk__pg_text(&p, decision);
+  jk__pg_text(&p, at);
+  jk__pg_text(&p, by);
+  jk__pg_text(&p, reason);
+  jk_err e = jk__pg_do(s, RQ_DECIDE,
+                       "UPDATE resident_request SET decision = $2, decided_at = $3, decided_by = $4, reason = $5 "
+                       "WHERE id = $1 AND decision = ''",
+                       &p, "resident request", &n);
+  if (e || n == 1) return e;
+  jk_request_rec have;
+  if ((e = rq_get(base, id, &have))) return e;
+  return jk_error_set(JK_ECONFLICT, "resident request %lld was already decided (%s at %s)", (long long)id,
+                      have.decision, have.decided_at);
+}
+
+static jk_err rq_each(jk_store *base, const char *code, jk_request_cb cb, void *payload) {
+  pg_store *s = (pg_store *)base;
+  static const char *const sql[2] = {
+      "SELECT " REQUEST_COLS " FROM resident_request ORDER BY id",
+      "SELECT " REQUEST_COLS " FROM resident_request WHERE code = $1 ORDER BY id",
+  };
+  int v = code ? 1 : 0;
+  pg_params p = {0};
+  jk_err e = JK_OK;
+  if (code) jk__pg_text(&p, code);
+  PGresult *r = jk__pg_run(s, RQ_EACH + v, sql[v], &p, "resident request", &e);
+  if (!r) return e;
+  for (int i = 0; i < PQntuples(r); i++) {
+    jk_request_rec q;
+    if ((e = read_request(r, i, &q)) || cb(&q, payload)) break;
+  }
+  PQclear(r);
+  return e;
+}
+
+static jk_err read_holdback(const PGresult *r, int row, jk_holdback_rec *h) {
+  const char *field = NULL;
+  memset(h, 0, sizeof *h);
+  if (!jk__pg_copy(r, row, 0, h->code, sizeof h->code, false)) field = "code";
+  else if (!jk__pg_copy(r, row, 1, h->since, sizeof h->since, false)) field = "since";
+  else if (!jk__pg_i64(r, row, 2, &h->request)) field = "request";
+  else if (!jk__pg_i64(r, row, 3, &h->erase_seq)) field = "erase_seq";
+  if (!field && jk__store_holdback_ok(h, &field)) return JK_OK;
+  memset(h, 0, sizeof *h);
+  return jk_error_set(JK_ECORRUPT, "a holdback row is malformed (field %s)", field);
+}
+
+static jk_err hb_put(jk_store *base, const jk_holdback_rec *h) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  jk__pg_text(&p, h->code);
+  jk__pg_text(&p, h->since);
+  jk__pg_int(&p, h->request);
+  jk__pg_int(&p, h->erase_seq);
+  return jk__pg_do(s, HB_PUT,
+                   "INSERT INTO holdback(code, since, request, erase_seq) VALUES ($1, $2, $3, $4) ON CONFLICT (code) "
+                   "DO UPDATE SET since = excluded.since, request = excluded.request, erase_seq = excluded.erase_seq",
+                   &p, "holdback", NULL);
+}
+
+static jk_err hb_get(jk_store *base, const char *code, jk_holdback_rec *out) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  jk_err e = JK_OK;
+  jk__pg_text(&p, code);
+  PGresult *r =
+      jk__pg_run(s, HB_GET, "SELECT code, since, request, erase_seq FROM holdback WHERE code = $1", &p, "holdback", &e);
+  if (!r) return e;
+  if (PQntuples(r) == 0) e = jk_error_set(JK_ENOTFOUND, NULL); /* an expected miss: no message */
+  else e = read_holdback(r, 0, out);
+  PQclear(r);
+  return e;
+}
+
+static jk_err hb_delete(jk_store *base, const char *code) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  int64_t n = 0;
+  jk__pg_text(&p, code);
+  jk_err e = jk__pg_do(s, HB_DEL, "DELETE FROM holdback WHERE code = $1", &p, "holdback", &n);
+  if (e || n == 1) return e;
+  return jk_error_set(JK_ENOTFOUND, "resident %s is not held back", code);
+}
+
+static jk_err hb_each(jk_store *base, jk_holdback_cb cb, void *payload) {
+  pg_store *s = (pg_store *)base;
+  jk_err e = JK_OK;
+  PGresult *r =
+      jk__pg_run(s, HB_EACH, "SELECT code, since, request, erase_seq FROM holdback ORDER BY code", NULL, "holdback", &e);
+  if (!r) return e;
+  for (int i = 0; i < PQntuples(r); i++) {
+    jk_holdback_rec h;
+    if ((e = read_holdback(r, i, &h)) || cb(&h, payload)) break;
+  }
+  PQclear(r);
+  return e;
+}
+
+static jk_err sc_put(jk_store *base, const char *source, int64_t seq, const char *code) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  jk__pg_text(&p, source);
+  jk__pg_int(&p, seq);
+  jk__pg_text(&p, code);
+  return jk__pg_do(s, SC_PUT, "INSERT INTO scrub_pending(source, seq, code) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                   &p, "scrub pending", NULL);
+}
+
+static jk_err sc_each(jk_store *base, jk_scrub_cb cb, void *payload) {
+  pg_store *s = (pg_store *)base;
+  jk_err e = JK_OK;
+  PGresult *r = jk__pg_run(s, SC_EACH, "SELECT source, seq, code FROM scrub_pending ORDER BY source, seq", NULL,
+                           "scrub pending", &e);
+  if (!r) return e;
+  for (int i = 0; i < PQntuples(r); i++) {
+    char source[64], code[12];
+    int64_t seq;
+    if (!jk__pg_copy(r, i, 0, source, sizeof source, false) || !jk__store_node_id_ok(source, strlen(source)) ||
+        !jk__pg_i64(r, i, 1, &seq) || seq < 1 || !jk__pg_copy(r, i, 2, code, sizeof code, false) ||
+        !jk__store_rescode_ok(code, strlen(code))) {
+      e = jk_error_set(JK_ECORRUPT, "a scrub_pending row is malformed");
+      break;
+    }
+    if (cb(source, seq, code, payload)) break;
+  }
+  PQclear(r);
+  return e;
+}
+
+static jk_err sc_delete(jk_store *base, const char *source, int64_t seq) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  jk__pg_text(&p, source);
+  jk__pg_int(&p, seq);
+  return jk__pg_do(s, SC_DEL, "DELETE FROM scrub_pending WHERE source = $1 AND seq = $2", &p, "scrub pending", NULL);
+}
+
 void jk__pg_provision_ops(struct jk__store_ops *ops) {
   ops->agency_put = pa_put;
   ops->agency_get = pa_get;
@@ -265,4 +495,15 @@ void jk__pg_provision_ops(struct jk__store_ops *ops) {
   ops->provision_put_many = pp_put_many;
   ops->provision_each = pp_each;
   ops->holding_by_person = pp_holding_by_person;
+  ops->request_add = rq_add;
+  ops->request_decide = rq_decide;
+  ops->request_get = rq_get;
+  ops->request_each = rq_each;
+  ops->holdback_put = hb_put;
+  ops->holdback_get = hb_get;
+  ops->holdback_delete = hb_delete;
+  ops->holdback_each = hb_each;
+  ops->scrub_pending_put = sc_put;
+  ops->scrub_pending_each = sc_each;
+  ops->scrub_pending_delete = sc_delete;
 }

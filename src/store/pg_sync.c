@@ -49,6 +49,7 @@ enum {
   SY_APPEND_MANY,
   SY_HOLD_PUT_MANY,
   SY_HOLD_CODES,
+  SY_SCRUB_ONE,
   SY__END
 };
 _Static_assert(SY__END <= PG_STMT_MAX, "sync statement slots overflow");
@@ -232,6 +233,20 @@ static jk_err ps_notice_scrub(jk_store *base, const char *code, int64_t *n) {
   *n = 0;
   return jk__pg_do(s, SY_SCRUB, "UPDATE notice_log SET enc = NULL WHERE code = $1 AND enc IS NOT NULL", &p,
                    "notice scrub", n);
+}
+
+/* A scrubbed row is set to NULL again (the trigger lets that pass), so that the row count means
+ * "is there": one statement. */
+static jk_err ps_notice_scrub_one(jk_store *base, const char *source, int64_t seq) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  int64_t n = 0;
+  jk__pg_text(&p, source);
+  jk__pg_int(&p, seq);
+  jk_err e = jk__pg_do(s, SY_SCRUB_ONE, "UPDATE notice_log SET enc = NULL WHERE source = $1 AND seq = $2", &p,
+                       "notice scrub", &n);
+  if (e || n == 1) return e;
+  return jk_error_set(JK_ENOTFOUND, "there is no notice %lld of %s", (long long)seq, source);
 }
 
 /* One probe of the primary key per source (a loose index scan), not a scan of every notice. */
@@ -861,6 +876,7 @@ void jk__pg_sync_ops(struct jk__store_ops *ops) {
   ops->notice_leaves = ps_notice_leaves;
   ops->notice_by_code = ps_notice_by_code;
   ops->notice_scrub = ps_notice_scrub;
+  ops->notice_scrub_one = ps_notice_scrub_one;
   ops->notice_sources = ps_notice_sources;
   ops->notice_subtree_put = ps_subtree_put;
   ops->notice_subtree_get = ps_subtree_get;

@@ -19,11 +19,11 @@
 
 #define MAX_DEFERRED_INDEXES 16
 #define SQ_STMT_MAX 32
-#define SQ_XSTMT_MAX 160
+#define SQ_XSTMT_MAX 192
 #define SQ_SLOT_LEDGER 0 /* sqlite_ledger.c: slots 0..31 */
 #define SQ_SLOT_AUTH 32  /* sqlite_auth.c: slots 32..95 */
 #define SQ_SLOT_SYNC 96  /* sqlite_sync.c: slots 96..143 */
-#define SQ_SLOT_PROVISION 144 /* sqlite_provision.c: slots 144..159 */
+#define SQ_SLOT_PROVISION 144 /* sqlite_provision.c: slots 144..191 */
 
 typedef struct sq_store {
   struct jk_store base;

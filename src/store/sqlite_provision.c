@@ -1,8 +1,9 @@
 /*
  * sqlite_provision.c — the SQLite side of provision to national agencies (store.h,
  * docs/provision.md): the agency registry (0006), the provision records and the holdings'
- * search by person (0007). Arguments are checked by store.c; rows read back are checked again
- * (jk__store_agency_ok, jk__store_provision_ok, jk__sq_read_holding).
+ * search by person (0007), the residents' requests, holdbacks and pending scrubs (0008).
+ * Arguments are checked by store.c; rows read back are checked again (jk__store_agency_ok,
+ * jk__store_provision_ok, jk__sq_read_holding, jk__store_request_ok, jk__store_holdback_ok).
  */
 #include "store/sqlite_int.h"
 
@@ -17,6 +18,17 @@ enum {
   PV_SAVE,
   PV_RELEASE,
   PV_UNDO,
+  RQ_ADD,
+  RQ_DECIDE,
+  RQ_GET,
+  RQ_EACH, /* + 0 every row, + 1 by code */
+  HB_PUT = RQ_EACH + 2,
+  HB_GET,
+  HB_DEL,
+  HB_EACH,
+  SC_PUT,
+  SC_EACH,
+  SC_DEL,
   PV__END
 };
 _Static_assert(PV__END <= SQ_XSTMT_MAX, "provision statement slots overflow");
@@ -193,6 +205,205 @@ static jk_err sp_holding_by_person(jk_store *base, jk_date birth, jk_sex sex, jk
   return e;
 }
 
+/* ---- the residents' side (0008) ---- */
+
+#define REQUEST_COLS                                                                               \
+  "id, code, kind, channel, filed_on, recorded_at, recorded_by, policy, purposes, note, decision, " \
+  "decided_at, decided_by, reason"
+
+static jk_err read_request(sqlite3_stmt *q, jk_request_rec *r) {
+  const char *field = NULL;
+  memset(r, 0, sizeof *r);
+  if (!col_i64(q, 0, &r->id) || r->id < 1) field = "id";
+  else if (!col_copy(q, 1, r->code, sizeof r->code, false)) field = "code";
+  else if (!col_copy(q, 2, r->kind, sizeof r->kind, false)) field = "kind";
+  else if (!col_copy(q, 3, r->channel, sizeof r->channel, false)) field = "channel";
+  else if (sqlite3_column_type(q, 4) != SQLITE_TEXT ||
+           !jk__sq_parse_iso(sqlite3_column_text(q, 4), sqlite3_column_bytes(q, 4), &r->filed_on))
+    field = "filed_on";
+  else if (!col_copy(q, 5, r->recorded_at, sizeof r->recorded_at, false)) field = "recorded_at";
+  else if (!col_copy(q, 6, r->recorded_by, sizeof r->recorded_by, false)) field = "recorded_by";
+  else if (!col_copy(q, 7, r->policy, sizeof r->policy, false)) field = "policy";
+  else if (!col_copy(q, 8, r->purposes, sizeof r->purposes, false)) field = "purposes";
+  else if (!col_copy(q, 9, r->note, sizeof r->note, false)) field = "note";
+  else if (!col_copy(q, 10, r->decision, sizeof r->decision, false)) field = "decision";
+  else if (!col_copy(q, 11, r->decided_at, sizeof r->decided_at, false)) field = "decided_at";
+  else if (!col_copy(q, 12, r->decided_by, sizeof r->decided_by, false)) field = "decided_by";
+  else if (!col_copy(q, 13, r->reason, sizeof r->reason, false)) field = "reason";
+  if (!field && jk__store_request_ok(r, &field)) return JK_OK;
+  int64_t id = r->id;
+  memset(r, 0, sizeof *r);
+  return jk_error_set(JK_ECORRUPT, "resident request %lld is malformed (field %s)", (long long)id, field);
+}
+
+static jk_err rq_add(jk_store *base, jk_request_rec *r) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, RQ_ADD,
+        "INSERT INTO resident_request(code, kind, channel, filed_on, recorded_at, recorded_by, policy, purposes, note, "
+        "decision, decided_at, decided_by, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+  char iso[11];
+  jk_date_format_iso(r->filed_on, iso);
+  const char *const text[] = {
+      r->code,     r->kind, r->channel,  iso,           r->recorded_at, r->recorded_by, r->policy,
+      r->purposes, r->note, r->decision, r->decided_at, r->decided_by,  r->reason,
+  }; /* ?1 .. ?13 */
+  for (int i = 0; i < (int)(sizeof text / sizeof *text); i++) sqlite3_bind_text(q, i + 1, text[i], -1, SQLITE_STATIC);
+  jk_err e = jk__sq_step_done(s, q, "resident request");
+  if (!e) r->id = sqlite3_last_insert_rowid(s->db);
+  return e;
+}
+
+static jk_err rq_get(jk_store *base, int64_t id, jk_request_rec *out) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, RQ_GET, "SELECT " REQUEST_COLS " FROM resident_request WHERE id = ?1");
+  sqlite3_bind_int64(q, 1, id);
+  int rc = sqlite3_step(q);
+  jk_err e;
+  if (rc == SQLITE_ROW) e = read_request(q, out);
+  else if (rc == SQLITE_DONE) e = jk_error_set(JK_ENOTFOUND, "there is no resident request %lld", (long long)id);
+  else e = db_error(s, rc, "resident request");
+  finish(q);
+  return e;
+}
+
+/* Only a pending row is updated (so the trigger never fires for a decided one); nothing
+ * updated: either there is no such request or it was decided already. */
+static jk_err rq_decide(jk_store *base, int64_t id, const char *decision, const char *at, const char *by,
+                        const char *reason) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, RQ_DECIDE,
+        "UPDATE resident_request SET decision = ?2, decided_at = ?3, decided_by = ?4, reason = ?5 "
+        "WHERE id = ?1 AND decision = ''");
+  sqlite3_bind_int64(q, 1, id);
+  sqlite3_bind_text(q, 2, decision, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 3, at, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 4, by, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 5, reason, -1, SQLITE_STATIC);
+  jk_err e = jk__sq_step_done(s, q, "resident request");
+  if (e || sqlite3_changes(s->db) == 1) return e;
+  jk_request_rec have;
+  if ((e = rq_get(base, id, &have))) return e;
+  return jk_error_set(JK_ECONFLICT, "resident request %lld was already decided (%s at %s)", (long long)id,
+                      have.decision, have.decided_at);
+}
+
+static jk_err rq_each(jk_store *base, const char *code, jk_request_cb cb, void *payload) {
+  sq_store *s = (sq_store *)base;
+  static const char *const sql[2] = {
+      "SELECT " REQUEST_COLS " FROM resident_request ORDER BY id",
+      "SELECT " REQUEST_COLS " FROM resident_request WHERE code = ?1 ORDER BY id",
+  };
+  int v = code ? 1 : 0;
+  sqlite3_stmt *q = jk__sq_stmt(s, RQ_EACH + v, sql[v]);
+  if (!q) return db_error(s, sqlite3_errcode(s->db), "prepare");
+  if (code) sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+  jk_err e = JK_OK;
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    jk_request_rec r;
+    if ((e = read_request(q, &r)) || cb(&r, payload)) break;
+  }
+  if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE) e = db_error(s, rc, "resident request");
+  finish(q);
+  return e;
+}
+
+static jk_err read_holdback(sqlite3_stmt *q, jk_holdback_rec *r) {
+  const char *field = NULL;
+  memset(r, 0, sizeof *r);
+  if (!col_copy(q, 0, r->code, sizeof r->code, false)) field = "code";
+  else if (!col_copy(q, 1, r->since, sizeof r->since, false)) field = "since";
+  else if (!col_i64(q, 2, &r->request)) field = "request";
+  else if (!col_i64(q, 3, &r->erase_seq)) field = "erase_seq";
+  if (!field && jk__store_holdback_ok(r, &field)) return JK_OK;
+  memset(r, 0, sizeof *r);
+  return jk_error_set(JK_ECORRUPT, "a holdback row is malformed (field %s)", field);
+}
+
+static jk_err hb_put(jk_store *base, const jk_holdback_rec *r) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, HB_PUT, "INSERT OR REPLACE INTO holdback(code, since, request, erase_seq) VALUES (?1, ?2, ?3, ?4)");
+  sqlite3_bind_text(q, 1, r->code, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, r->since, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 3, r->request);
+  sqlite3_bind_int64(q, 4, r->erase_seq);
+  return jk__sq_step_done(s, q, "holdback");
+}
+
+static jk_err hb_get(jk_store *base, const char *code, jk_holdback_rec *out) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, HB_GET, "SELECT code, since, request, erase_seq FROM holdback WHERE code = ?1");
+  sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+  int rc = sqlite3_step(q);
+  jk_err e;
+  if (rc == SQLITE_ROW) e = read_holdback(q, out);
+  else if (rc == SQLITE_DONE) e = jk_error_set(JK_ENOTFOUND, NULL); /* an expected miss: no message */
+  else e = db_error(s, rc, "holdback");
+  finish(q);
+  return e;
+}
+
+static jk_err hb_delete(jk_store *base, const char *code) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, HB_DEL, "DELETE FROM holdback WHERE code = ?1");
+  sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+  jk_err e = jk__sq_step_done(s, q, "holdback");
+  if (e || sqlite3_changes(s->db) == 1) return e;
+  return jk_error_set(JK_ENOTFOUND, "resident %s is not held back", code);
+}
+
+static jk_err hb_each(jk_store *base, jk_holdback_cb cb, void *payload) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, HB_EACH, "SELECT code, since, request, erase_seq FROM holdback ORDER BY code");
+  jk_err e = JK_OK;
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    jk_holdback_rec r;
+    if ((e = read_holdback(q, &r)) || cb(&r, payload)) break;
+  }
+  if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE) e = db_error(s, rc, "holdback");
+  finish(q);
+  return e;
+}
+
+static jk_err sc_put(jk_store *base, const char *source, int64_t seq, const char *code) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, SC_PUT, "INSERT INTO scrub_pending(source, seq, code) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING");
+  sqlite3_bind_text(q, 1, source, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, seq);
+  sqlite3_bind_text(q, 3, code, -1, SQLITE_STATIC);
+  return jk__sq_step_done(s, q, "scrub pending");
+}
+
+static jk_err sc_each(jk_store *base, jk_scrub_cb cb, void *payload) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, SC_EACH, "SELECT source, seq, code FROM scrub_pending ORDER BY source, seq");
+  jk_err e = JK_OK;
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    char source[64], code[12];
+    int64_t seq;
+    if (!col_copy(q, 0, source, sizeof source, false) || !jk__store_node_id_ok(source, strlen(source)) ||
+        !col_i64(q, 1, &seq) || seq < 1 || !col_copy(q, 2, code, sizeof code, false) ||
+        !jk__store_rescode_ok(code, strlen(code))) {
+      e = jk_error_set(JK_ECORRUPT, "a scrub_pending row is malformed");
+      break;
+    }
+    if (cb(source, seq, code, payload)) break;
+  }
+  if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE) e = db_error(s, rc, "scrub pending");
+  finish(q);
+  return e;
+}
+
+static jk_err sc_delete(jk_store *base, const char *source, int64_t seq) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, SC_DEL, "DELETE FROM scrub_pending WHERE source = ?1 AND seq = ?2");
+  sqlite3_bind_text(q, 1, source, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, seq);
+  return jk__sq_step_done(s, q, "scrub pending");
+}
+
 void jk__sq_provision_ops(struct jk__store_ops *ops) {
   ops->agency_put = sa_put;
   ops->agency_get = sa_get;
@@ -201,4 +412,15 @@ void jk__sq_provision_ops(struct jk__store_ops *ops) {
   ops->provision_put_many = sp_put_many;
   ops->provision_each = sp_each;
   ops->holding_by_person = sp_holding_by_person;
+  ops->request_add = rq_add;
+  ops->request_decide = rq_decide;
+  ops->request_get = rq_get;
+  ops->request_each = rq_each;
+  ops->holdback_put = hb_put;
+  ops->holdback_get = hb_get;
+  ops->holdback_delete = hb_delete;
+  ops->holdback_each = hb_each;
+  ops->scrub_pending_put = sc_put;
+  ops->scrub_pending_each = sc_each;
+  ops->scrub_pending_delete = sc_delete;
 }

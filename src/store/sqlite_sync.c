@@ -49,6 +49,7 @@ enum {
   SY_MANY_END,
   SY_MANY_UNDO,
   SY_HOLD_CODES,
+  SY_SCRUB_ONE,
   SY__END
 };
 _Static_assert(SY__END <= SQ_XSTMT_MAX, "sync statement slots overflow");
@@ -186,6 +187,18 @@ static jk_err ss_notice_scrub(jk_store *base, const char *code, int64_t *n) {
   jk_err e = jk__sq_step_done(s, q, "notice scrub");
   *n = e ? 0 : sqlite3_changes(s->db);
   return e;
+}
+
+/* A scrubbed row is set to NULL again (the trigger lets that pass), so that "changed" means "is
+ * there": one statement. */
+static jk_err ss_notice_scrub_one(jk_store *base, const char *source, int64_t seq) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, SY_SCRUB_ONE, "UPDATE notice_log SET enc = NULL WHERE source = ?1 AND seq = ?2");
+  sqlite3_bind_text(q, 1, source, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 2, seq);
+  jk_err e = jk__sq_step_done(s, q, "notice scrub");
+  if (e || sqlite3_changes(s->db) == 1) return e;
+  return jk_error_set(JK_ENOTFOUND, "there is no notice %lld of %s", (long long)seq, source);
 }
 
 /* One probe of the primary key per source (a loose index scan), not a scan of every notice. */
@@ -677,6 +690,7 @@ void jk__sq_sync_ops(struct jk__store_ops *ops) {
   ops->notice_leaves = ss_notice_leaves;
   ops->notice_by_code = ss_notice_by_code;
   ops->notice_scrub = ss_notice_scrub;
+  ops->notice_scrub_one = ss_notice_scrub_one;
   ops->notice_sources = ss_notice_sources;
   ops->notice_subtree_put = ss_subtree_put;
   ops->notice_subtree_get = ss_subtree_get;

@@ -539,6 +539,68 @@ bool jk__store_provision_ok(const jk_provision_rec *r, const char **field) {
   return false;
 }
 
+/* ---- the residents' side: row checks ---- */
+
+/* v (NUL-terminated within cap) is one of list[0 .. n). */
+static bool one_of(const char *v, size_t cap, const char *const *list, size_t n) {
+  if (strnlen(v, cap) >= cap) return false;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(v, list[i]) == 0) return true;
+  return false;
+}
+#define ONE_OF(field, list) one_of((field), sizeof(field), (list), sizeof(list) / sizeof *(list))
+
+/* NUL-terminated within cap, valid UTF-8 without control characters (C0, DEL, C1); may be "". */
+static bool plain_text_ok(const char *v, size_t cap) {
+  size_t n = strnlen(v, cap);
+  if (n >= cap || !jk_utf8_valid(v, n)) return false;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    if (c < 0x20 || c == 0x7f) return false;
+    if (c == 0xc2 && (unsigned char)v[i + 1] < 0xa0) return false; /* U+0080 .. U+009F (valid: i + 1 < n) */
+  }
+  return true;
+}
+
+static bool staff_ok(const char *v, size_t cap) { return jk__store_node_id_ok(v, strnlen(v, cap)); }
+
+static const char *const request_decisions[] = {"accepted", "rejected", "recorded"};
+#define NDECISIONS (sizeof request_decisions / sizeof *request_decisions)
+#define REQUEST_TEXT_CAP sizeof(((jk_request_rec *)0)->reason) /* bytes, with the NUL */
+
+bool jk__store_request_ok(const jk_request_rec *r, const char **field) {
+  static const char *const kinds[] = {"opt-out", "consent", "stop-use"};
+  static const char *const channels[] = {"letter", "postcard", "fax", "mail", "counter"};
+  static const char *const policies[] = {"statutory", "resident-choice"};
+  bool pending = r->decision[0] == '\0';
+  size_t purposes = strnlen(r->purposes, sizeof r->purposes);
+  if (!jk__store_rescode_ok(r->code, strnlen(r->code, sizeof r->code))) *field = "code";
+  else if (!ONE_OF(r->kind, kinds)) *field = "kind";
+  else if (!ONE_OF(r->channel, channels)) *field = "channel";
+  else if (!jk_date_valid(r->filed_on)) *field = "filed_on";
+  else if (!time_ok(r->recorded_at, sizeof r->recorded_at, false)) *field = "recorded_at";
+  else if (!staff_ok(r->recorded_by, sizeof r->recorded_by)) *field = "recorded_by";
+  else if (!ONE_OF(r->policy, policies)) *field = "policy";
+  else if (strcmp(r->kind, "stop-use") == 0 ? !purposes_ok(r->purposes, purposes) : purposes != 0) *field = "purposes";
+  else if (!plain_text_ok(r->note, sizeof r->note)) *field = "note";
+  else if (!pending && !ONE_OF(r->decision, request_decisions)) *field = "decision";
+  else if (pending ? r->decided_at[0] != '\0' : !time_ok(r->decided_at, sizeof r->decided_at, false))
+    *field = "decided_at";
+  else if (pending ? r->decided_by[0] != '\0' : !staff_ok(r->decided_by, sizeof r->decided_by)) *field = "decided_by";
+  else if (pending ? r->reason[0] != '\0' : !plain_text_ok(r->reason, sizeof r->reason)) *field = "reason";
+  else return true;
+  return false;
+}
+
+bool jk__store_holdback_ok(const jk_holdback_rec *r, const char **field) {
+  if (!jk__store_rescode_ok(r->code, strnlen(r->code, sizeof r->code))) *field = "code";
+  else if (!time_ok(r->since, sizeof r->since, false)) *field = "since";
+  else if (r->request < 1) *field = "request";
+  else if (r->erase_seq < 0) *field = "erase_seq";
+  else return true;
+  return false;
+}
+
 static jk_err need_node(const char *what, const char *v) {
   if (v && jk__store_node_id_ok(v, strnlen(v, 64))) return JK_OK;
   return jk_error_set(JK_EINVAL, "%s is not a node id (1 to 63 printable ASCII characters)", what);
@@ -726,6 +788,13 @@ jk_err jk_store_notice_scrub(jk_store *s, const char *code, int64_t *n) {
   return JK_OK;
 }
 
+jk_err jk_store_notice_scrub_one(jk_store *s, const char *source, int64_t seq) {
+  jk_err e = need_tx(s);
+  if (e || (e = need_node("notice source", source))) return e;
+  if (seq < 1) return jk_error_set(JK_EINVAL, "notices are numbered from 1");
+  return s->ops->notice_scrub_one(s, source, seq);
+}
+
 jk_err jk_store_notice_sources(jk_store *s, jk_sync_source_cb cb, void *payload) {
   return s->ops->notice_sources(s, cb, payload);
 }
@@ -815,6 +884,98 @@ jk_err jk_store_provision_each(jk_store *s, const char *code, jk_provision_cb cb
   if (!cb) return jk_error_set(JK_EINVAL, "jk_store_provision_each: no callback");
   if (code && (e = need_code(code))) return e;
   return s->ops->provision_each(s, code, cb, payload);
+}
+
+/* ---- the residents' side ---- */
+
+jk_err jk_store_request_add(jk_store *s, jk_request_rec *r) {
+  const char *field = "";
+  jk_err e = need_tx(s);
+  if (e) return e;
+  if (!r) return jk_error_set(JK_EINVAL, "jk_store_request_add: no request");
+  r->id = 0;
+  if (!jk__store_request_ok(r, &field))
+    return jk_error_set(JK_EINVAL, "resident request: %s is not valid (store.h: the residents' side)", field);
+  if ((e = s->ops->request_add(s, r))) r->id = 0;
+  return e;
+}
+
+jk_err jk_store_request_decide(jk_store *s, int64_t id, const char *decision, const char *at, const char *by,
+                               const char *reason) {
+  jk_err e = need_tx(s);
+  if (e) return e;
+  if (!reason) reason = "";
+  const char *field = !decision || !one_of(decision, 16, request_decisions, NDECISIONS) ? "decision"
+                      : !time_ok(at, 32, false)                                 ? "decided_at"
+                      : !by || !staff_ok(by, 64)                                ? "decided_by"
+                      : !plain_text_ok(reason, REQUEST_TEXT_CAP)                ? "reason"
+                                                                                : NULL;
+  if (field) return jk_error_set(JK_EINVAL, "resident request: %s is not valid (store.h: the residents' side)", field);
+  if (id < 1) return jk_error_set(JK_ENOTFOUND, "there is no resident request %lld", (long long)id);
+  return s->ops->request_decide(s, id, decision, at, by, reason);
+}
+
+jk_err jk_store_request_get(jk_store *s, int64_t id, jk_request_rec *out) {
+  if (!out) return jk_error_set(JK_EINVAL, "jk_store_request_get: no output");
+  memset(out, 0, sizeof *out);
+  if (id < 1) return jk_error_set(JK_ENOTFOUND, "there is no resident request %lld", (long long)id);
+  return s->ops->request_get(s, id, out);
+}
+
+jk_err jk_store_request_each(jk_store *s, const char *code, jk_request_cb cb, void *payload) {
+  jk_err e = JK_OK;
+  if (!cb) return jk_error_set(JK_EINVAL, "jk_store_request_each: no callback");
+  if (code && (e = need_code(code))) return e;
+  return s->ops->request_each(s, code, cb, payload);
+}
+
+jk_err jk_store_holdback_put(jk_store *s, const jk_holdback_rec *r) {
+  const char *field = "";
+  jk_err e = need_tx(s);
+  if (e) return e;
+  if (!r) return jk_error_set(JK_EINVAL, "jk_store_holdback_put: no row");
+  if (!jk__store_holdback_ok(r, &field))
+    return jk_error_set(JK_EINVAL, "holdback: %s is not valid (store.h: the residents' side)", field);
+  return s->ops->holdback_put(s, r);
+}
+
+jk_err jk_store_holdback_get(jk_store *s, const char *code, jk_holdback_rec *out) {
+  if (!out) return jk_error_set(JK_EINVAL, "jk_store_holdback_get: no output");
+  memset(out, 0, sizeof *out);
+  jk_err e = need_code(code);
+  return e ? e : s->ops->holdback_get(s, code, out);
+}
+
+jk_err jk_store_holdback_delete(jk_store *s, const char *code) {
+  jk_err e = need_tx(s);
+  if (e || (e = need_code(code))) return e;
+  return s->ops->holdback_delete(s, code);
+}
+
+jk_err jk_store_holdback_each(jk_store *s, jk_holdback_cb cb, void *payload) {
+  if (!cb) return jk_error_set(JK_EINVAL, "jk_store_holdback_each: no callback");
+  return s->ops->holdback_each(s, cb, payload);
+}
+
+static jk_err need_seq(int64_t seq) {
+  return seq >= 1 ? JK_OK : jk_error_set(JK_EINVAL, "notices are numbered from 1");
+}
+
+jk_err jk_store_scrub_pending_put(jk_store *s, const char *source, int64_t seq, const char *code) {
+  jk_err e = need_tx(s);
+  if (e || (e = need_node("scrub source", source)) || (e = need_seq(seq)) || (e = need_code(code))) return e;
+  return s->ops->scrub_pending_put(s, source, seq, code);
+}
+
+jk_err jk_store_scrub_pending_each(jk_store *s, jk_scrub_cb cb, void *payload) {
+  if (!cb) return jk_error_set(JK_EINVAL, "jk_store_scrub_pending_each: no callback");
+  return s->ops->scrub_pending_each(s, cb, payload);
+}
+
+jk_err jk_store_scrub_pending_delete(jk_store *s, const char *source, int64_t seq) {
+  jk_err e = need_tx(s);
+  if (e || (e = need_node("scrub source", source)) || (e = need_seq(seq))) return e;
+  return s->ops->scrub_pending_delete(s, source, seq);
 }
 
 jk_err jk_store_holding_by_person(jk_store *s, jk_date birth, jk_sex sex, jk_holding_cb cb, void *payload) {

@@ -82,6 +82,8 @@ struct jk__store_ops {
   jk_err (*notice_leaves)(jk_store *s, const char *source, uint64_t first, size_t count, uint8_t (*out)[32]);
   jk_err (*notice_by_code)(jk_store *s, const char *code, jk_notice_row_cb cb, void *payload);
   jk_err (*notice_scrub)(jk_store *s, const char *code, int64_t *n);
+  /* JK_ENOTFOUND when (source, seq) is not in the log */
+  jk_err (*notice_scrub_one)(jk_store *s, const char *source, int64_t seq);
   jk_err (*notice_sources)(jk_store *s, jk_sync_source_cb cb, void *payload);
   jk_err (*notice_subtree_put)(jk_store *s, const char *source, unsigned level, uint64_t index, const uint8_t hash[32]);
   jk_err (*notice_subtree_get)(jk_store *s, const char *source, unsigned level, uint64_t index, uint8_t out[32]);
@@ -113,6 +115,22 @@ struct jk__store_ops {
   jk_err (*provision_each)(jk_store *s, const char *code, jk_provision_cb cb, void *payload);
   /* birth a real date, sex male or female */
   jk_err (*holding_by_person)(jk_store *s, jk_date birth, jk_sex sex, jk_holding_cb cb, void *payload);
+  /* the residents' side (same files): arguments checked by store.c, writes inside a transaction.
+   * request_decide: JK_ENOTFOUND / JK_ECONFLICT as store.h says, without aborting the
+   * transaction. holdback_get: JK_ENOTFOUND without a message. scrub_pending_put: an existing
+   * (source, seq) is left as it is. */
+  jk_err (*request_add)(jk_store *s, jk_request_rec *r);
+  jk_err (*request_decide)(jk_store *s, int64_t id, const char *decision, const char *at, const char *by,
+                           const char *reason);
+  jk_err (*request_get)(jk_store *s, int64_t id, jk_request_rec *out);
+  jk_err (*request_each)(jk_store *s, const char *code, jk_request_cb cb, void *payload);
+  jk_err (*holdback_put)(jk_store *s, const jk_holdback_rec *r);
+  jk_err (*holdback_get)(jk_store *s, const char *code, jk_holdback_rec *out);
+  jk_err (*holdback_delete)(jk_store *s, const char *code);
+  jk_err (*holdback_each)(jk_store *s, jk_holdback_cb cb, void *payload);
+  jk_err (*scrub_pending_put)(jk_store *s, const char *source, int64_t seq, const char *code);
+  jk_err (*scrub_pending_each)(jk_store *s, jk_scrub_cb cb, void *payload);
+  jk_err (*scrub_pending_delete)(jk_store *s, const char *source, int64_t seq);
   jk_err (*sync_ack_put)(jk_store *s, const char *sender, int64_t size, const uint8_t root[32], const char *at);
   jk_err (*sync_ack_get)(jk_store *s, const char *sender, int64_t *size, uint8_t root[32]);
   jk_err (*receipt_put)(jk_store *s, const jk_receipt_row *r);
@@ -166,6 +184,10 @@ bool jk__store_agency_ok(const jk_agency_rec *a, const char **field);
 /* A provision record is well formed (every field of jk_provision_rec as store.h says, the id
  * not looked at); *field names the first bad one. */
 bool jk__store_provision_ok(const jk_provision_rec *r, const char **field);
+/* A resident request is well formed (every field of jk_request_rec as store.h says, the id not
+ * looked at); a holdback row likewise; *field names the first bad one. */
+bool jk__store_request_ok(const jk_request_rec *r, const char **field);
+bool jk__store_holdback_ok(const jk_holdback_rec *r, const char **field);
 #define JK__PEER_CERT_MAX 65536
 
 /* Backends. */

@@ -104,17 +104,48 @@ static int collect(const jk_identity *r, void *payload) {
 
 static int by_code(const void *a, const void *b) { return strcmp(((const reg_row *)a)->code, ((const reg_row *)b)->code); }
 
+/* Held-back residents (non-participants) are not sent: the tiers above hold nothing of them. */
+typedef struct held_set {
+  char (*codes)[JK_RESCODE_LEN + 1];
+  size_t n, cap;
+  jk_err e;
+} held_set;
+
+static int collect_held(const jk_holdback_rec *r, void *payload) {
+  held_set *h = payload;
+  if (h->n == h->cap) {
+    size_t cap = h->cap ? h->cap * 2 : 64;
+    char(*p)[JK_RESCODE_LEN + 1] = jk_realloc(h->codes, cap * sizeof *p);
+    if (!p) {
+      h->e = jk_error_set(JK_ENOMEM, NULL);
+      return 1;
+    }
+    h->codes = p;
+    h->cap = cap;
+  }
+  snprintf(h->codes[h->n++], JK_RESCODE_LEN + 1, "%s", r->code);
+  return 0;
+}
+
+static int cmp_code(const void *a, const void *b) { return strcmp(a, b); }
+
 jk_err jk_sync_digest_registry(jk_store *s, jk_sync_digest *out) {
   reg_collect rc = {0};
+  held_set held = {0};
   jk_err e = jk_store_resident_each(s, collect, &rc);
   if (!e) e = rc.e;
+  if (!e) e = jk_store_holdback_each(s, collect_held, &held);
+  if (!e) e = held.e;
   digest_ctx c = {.e = JK_OK};
   sha256_init(&c.h);
   if (!e) {
     qsort(rc.rows, rc.n, sizeof *rc.rows, by_code);
-    for (size_t i = 0; i < rc.n && !c.e; i++) on_identity(&rc.rows[i].rec, &c);
+    for (size_t i = 0; i < rc.n && !c.e; i++)
+      if (!held.n || !bsearch(rc.rows[i].code, held.codes, held.n, sizeof *held.codes, cmp_code))
+        on_identity(&rc.rows[i].rec, &c);
     e = c.e;
   }
+  jk_free(held.codes);
   for (size_t i = 0; i < rc.n; i++) jk_identity_clear(&rc.rows[i].rec);
   jk_free(rc.rows);
   if (e) return e;

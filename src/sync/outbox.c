@@ -10,29 +10,64 @@
 
 #include <string.h>
 
-jk_err jk_outbox_record(jk_store *s, const char *node_id, const jk_identity *rec, const char *prev_code) {
-  if (!s || !node_id || !rec) return jk_error_set(JK_EINVAL, "jk_outbox_record: bad argument");
+/* Append notice n (its seq is set here: the source's next). */
+static jk_err append(jk_store *s, const char *node_id, jk_notice *n, int64_t *seq_out) {
   int64_t size;
   jk_err e = jk_store_notice_size(s, node_id, &size);
   if (e) return e;
-  jk_notice n;
-  if ((e = jk_notice_from_identity(&n, node_id, (uint64_t)size + 1, rec))) return jk_error_prefix("outbox: ");
-  if (prev_code && rec->reason == JK_MOVE_CODE_CHANGE) snprintf(n.prev_code, sizeof n.prev_code, "%s", prev_code);
+  n->seq = (uint64_t)size + 1;
   uint8_t enc[JK_NOTICE_ENCODED_MAX];
   size_t len;
-  if ((e = jk_notice_encode(&n, enc, sizeof enc, &len))) return jk_error_prefix("outbox: ");
-  jk_notice_row row = {.source = node_id, .seq = size + 1, .code = n.code, .enc = enc, .enc_len = len};
+  if ((e = jk_notice_encode(n, enc, sizeof enc, &len))) return jk_error_prefix("outbox: ");
+  jk_notice_row row = {.source = node_id, .seq = size + 1, .code = n->code, .enc = enc, .enc_len = len};
   jk_notice_leaf(enc, len, row.leaf);
-  return jk_store_notice_append(s, &row);
+  if ((e = jk_store_notice_append(s, &row))) return e;
+  if (seq_out) *seq_out = size + 1;
+  return JK_OK;
+}
+
+jk_err jk_outbox_record(jk_store *s, const char *node_id, const jk_identity *rec, const char *prev_code) {
+  if (!s || !node_id || !rec) return jk_error_set(JK_EINVAL, "jk_outbox_record: bad argument");
+  jk_notice n;
+  jk_err e = jk_notice_from_identity(&n, node_id, 1, rec);
+  if (e) return jk_error_prefix("outbox: ");
+  if (prev_code && rec->reason == JK_MOVE_CODE_CHANGE) snprintf(n.prev_code, sizeof n.prev_code, "%s", prev_code);
+  return append(s, node_id, &n, NULL);
+}
+
+jk_err jk_outbox_erase(jk_store *s, const char *node_id, const char *code, jk_date on, int64_t *seq) {
+  if (!s || !node_id || !code || jk_rescode_validate(code, strlen(code)) || !jk_date_valid(on))
+    return jk_error_set(JK_EINVAL, "jk_outbox_erase: bad argument");
+  jk_notice n;
+  memset(&n, 0, sizeof n);
+  snprintf(n.source, sizeof n.source, "%s", node_id);
+  n.kind = JK_NOTICE_ERASE;
+  snprintf(n.code, sizeof n.code, "%s", code);
+  n.moved_on = on;
+  return append(s, node_id, &n, seq);
 }
 
 typedef struct outbox_hook {
   char node_id[JK_NODE_ID_MAX + 1];
 } outbox_hook;
 
+/* A held-back resident (a non-participant under resident-choice) changes the registry but
+ * sends nothing; a code change carries the hold over to the new code. */
 static jk_err on_change(jk_store *s, const jk_identity *rec, const char *prev_code, void *payload) {
   outbox_hook *h = payload;
-  return jk_outbox_record(s, h->node_id, rec, prev_code);
+  jk_holdback_rec hb;
+  const char *held = rec->code;
+  jk_err e = jk_store_holdback_get(s, held, &hb);
+  if (e == JK_ENOTFOUND && prev_code && *prev_code && rec->reason == JK_MOVE_CODE_CHANGE)
+    e = jk_store_holdback_get(s, held = prev_code, &hb);
+  if (e == JK_ENOTFOUND) return jk_outbox_record(s, h->node_id, rec, prev_code);
+  if (e) return e;
+  if (held != rec->code) { /* the hold follows the resident to the new code */
+    if ((e = jk_store_holdback_delete(s, held))) return e;
+    snprintf(hb.code, sizeof hb.code, "%s", rec->code);
+    return jk_store_holdback_put(s, &hb);
+  }
+  return JK_OK;
 }
 
 jk_err jk_outbox_attach(jk_store *s, const char *node_id) {

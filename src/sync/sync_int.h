@@ -35,6 +35,12 @@ jk_err jk__sync_end(const jk_sync_ctx *ctx, jk_err e);
 
 /* Fill an answer: a JSON error {"error":{"code","message"}} with the error's name and detail. */
 void jk__sync_answer_error(jk_sync_answer *a, unsigned status, jk_err e, const char *code_override);
+/* erasure.c: what an ERASE notice of source (seq) clears here besides the holding row (in the
+ * batch's transaction); and, at a prefecture, the scrubs the nation's receipt for source up to
+ * highest now allows (in the receipt's transaction). */
+jk_err jk__erase_content(const jk_sync_ctx *ctx, const char *source, int64_t seq, const char *code);
+jk_err jk__scrub_acknowledged(const jk_sync_ctx *ctx, const char *source, int64_t highest);
+
 /* The HTTP status for an error code. */
 unsigned jk__sync_status_of(jk_err e);
 

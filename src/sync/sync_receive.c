@@ -33,8 +33,8 @@ static jk_err apply_notice(jk__hview *v, const jk_notice *n) {
   const jk_holding_rec *mine = jk__hview_get(v, n->code, n->source);
   bool have = mine && mine->status != JK_HOLDING_ERASED;
 
-  if (n->kind == JK_NOTICE_ERASE) {
-    if (!have)
+  if (n->kind == JK_NOTICE_ERASE) { /* erasing an erased record again changes nothing but its seq */
+    if (!mine)
       return jk_error_set(JK_EPERM, "notice %llu: erasure of resident code %s, which %s does not hold",
                           (unsigned long long)n->seq, n->code, n->source);
     jk_holding_rec er = {0};
@@ -66,6 +66,12 @@ static jk_err apply_notice(jk__hview *v, const jk_notice *n) {
   if (have) {
     if (n->version <= mine->version)
       return jk_error_set(JK_ECONFLICT, "notice %llu: version %d of resident code %s does not follow version %d",
+                          (unsigned long long)n->seq, n->version, n->code, mine->version);
+    return jk__hview_put(v, &r);
+  }
+  if (mine) { /* erased here, sent again after the resident's consent: the current version */
+    if (n->version < mine->version)
+      return jk_error_set(JK_ECONFLICT, "notice %llu: version %d of resident code %s is older than the erased %d",
                           (unsigned long long)n->seq, n->version, n->code, mine->version);
     return jk__hview_put(v, &r);
   }
@@ -272,6 +278,8 @@ static jk_err apply_batch(const jk_sync_ctx *ctx, const jk_sync_peer *peer, cons
   }
   if (!e && m) e = jk_store_notice_append_many(ctx->store, rows, m);
   if (!e && m) e = jk__hview_flush(view, ctx->store);
+  for (size_t i = 0; i < m && !e; i++)
+    if (ns[i].kind == JK_NOTICE_ERASE) e = jk__erase_content(ctx, b->source, rows[i].seq, ns[i].code);
   jk__hview_free(view);
   jk_free(rows);
   jk_free(codes);

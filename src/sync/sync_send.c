@@ -175,6 +175,8 @@ static jk_err record(jk_sync_sender *s, const char *action, const char *object, 
   if (e) return e;
   if (own_head) e = jk_store_outbox_head_put(s->ctx.store, own_head);
   if (!e && receipt) e = jk_store_receipt_put(s->ctx.store, receipt);
+  if (!e && receipt && s->ctx.tier == JK_TIER_PREFECTURAL) /* erasures the nation now holds */
+    e = jk__scrub_acknowledged(&s->ctx, receipt->source, receipt->highest_seq);
   if (!e && f) e = jk__notice_frontier_save(s->ctx.store, f_source, f);
   if (!e) e = jk__sync_stage(&s->ctx, action, object, "ok", NULL, 0);
   return jk__sync_end(&s->ctx, e);

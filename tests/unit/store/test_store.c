@@ -60,7 +60,7 @@ static void test_create_and_pragmas(void **state) {
   assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
   assert_string_equal(jk_store_backend(s), tu_is_pg() ? "postgresql" : "sqlite");
   assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
-  assert_true(jk_store_schema_latest() >= 7); /* 0007_provision_log */
+  assert_true(jk_store_schema_latest() >= 8); /* 0008_rights */
   jk_store_close(s);
   /* opened again without CREATE: the same database */
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
@@ -1280,6 +1280,494 @@ static void test_upgrade_adds_provision_log(void **state) {
   assert_int_equal(raw_count(f, "SELECT count(*) FROM provision"), 1);
 }
 
+/* ---- the residents' side (0008) ---- */
+
+#define T1 "2026-11-24T01:00:00.000000Z"
+#define T2 "2026-11-24T02:00:00.000000Z"
+
+static jk_request_rec request(const char *code, const char *kind, const char *purposes, const char *note) {
+  jk_request_rec r;
+  memset(&r, 0, sizeof r);
+  snprintf(r.code, sizeof r.code, "%s", code);
+  snprintf(r.kind, sizeof r.kind, "%s", kind);
+  snprintf(r.channel, sizeof r.channel, "%s", "letter");
+  r.filed_on = (jk_date){2026, 11, 20};
+  snprintf(r.recorded_at, sizeof r.recorded_at, "%s", T1);
+  snprintf(r.recorded_by, sizeof r.recorded_by, "%s", "clerk01");
+  snprintf(r.policy, sizeof r.policy, "%s", "resident-choice");
+  snprintf(r.purposes, sizeof r.purposes, "%s", purposes);
+  snprintf(r.note, sizeof r.note, "%s", note);
+  return r;
+}
+
+typedef struct seen_requests {
+  int n, stop_after;
+  int64_t ids[8];
+  jk_request_rec rows[8];
+} seen_requests;
+
+static int request_cb(const jk_request_rec *r, void *p) {
+  seen_requests *v = p;
+  if (v->n < 8) {
+    v->ids[v->n] = r->id;
+    v->rows[v->n] = *r;
+  }
+  v->n++;
+  return v->stop_after && v->n >= v->stop_after;
+}
+
+/* Requests are recorded as filed, decided once, listed by code or all in id order; malformed
+ * ones are refused with the field named; the database refuses changes and deletions. */
+static void test_resident_requests(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  jk_request_rec out;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_request_rec a = request(CODE1, "opt-out", "", "本人が窓口で提出");
+  assert_int_equal(jk_store_request_add(s, &a), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(a.id, 0);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_request_add(s, &a), JK_OK);
+  jk_request_rec b = request(CODE1, "stop-use", "B1-77,B1-74", "");
+  snprintf(b.channel, sizeof b.channel, "%s", "fax");
+  assert_int_equal(jk_store_request_add(s, &b), JK_OK);
+  jk_request_rec c = request(CODE2, "opt-out", "", "");
+  snprintf(c.policy, sizeof c.policy, "%s", "statutory");
+  snprintf(c.decision, sizeof c.decision, "%s", "recorded"); /* decided as it is recorded */
+  snprintf(c.decided_at, sizeof c.decided_at, "%s", T1);
+  snprintf(c.decided_by, sizeof c.decided_by, "%s", "clerk01");
+  snprintf(c.reason, sizeof c.reason, "%s", "statutory: 住民基本台帳法第30条の6");
+  assert_int_equal(jk_store_request_add(s, &c), JK_OK);
+  jk_request_rec d = request(CODE2, "consent", "", "");
+  snprintf(d.channel, sizeof d.channel, "%s", "counter");
+  assert_int_equal(jk_store_request_add(s, &d), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_true(a.id > 0);
+  assert_true(b.id > a.id);
+  assert_true(c.id > b.id);
+  assert_true(d.id > c.id);
+
+  assert_int_equal(jk_store_request_get(s, b.id, &out), JK_OK);
+  assert_int_equal(out.id, b.id);
+  assert_string_equal(out.code, CODE1);
+  assert_string_equal(out.kind, "stop-use");
+  assert_string_equal(out.channel, "fax");
+  assert_int_equal(out.filed_on.y, 2026);
+  assert_int_equal(out.filed_on.m, 11);
+  assert_int_equal(out.filed_on.d, 20);
+  assert_string_equal(out.recorded_at, T1);
+  assert_string_equal(out.recorded_by, "clerk01");
+  assert_string_equal(out.policy, "resident-choice");
+  assert_string_equal(out.purposes, "B1-77,B1-74");
+  assert_string_equal(out.decision, "");
+  assert_string_equal(out.decided_at, "");
+  assert_int_equal(jk_store_request_get(s, c.id, &out), JK_OK);
+  assert_string_equal(out.decision, "recorded");
+  assert_string_equal(out.reason, "statutory: 住民基本台帳法第30条の6");
+  assert_int_equal(jk_store_request_get(s, a.id, &out), JK_OK);
+  assert_string_equal(out.note, "本人が窓口で提出");
+  assert_int_equal(jk_store_request_get(s, d.id + 100, &out), JK_ENOTFOUND);
+  assert_int_equal(jk_store_request_get(s, 0, &out), JK_ENOTFOUND);
+
+  /* decided once: a second decision is a conflict, and the transaction goes on */
+  assert_int_equal(jk_store_request_decide(s, a.id, "accepted", T2, "chief02", "held back"), JK_ECONFLICT);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_request_decide(s, a.id, "accepted", T2, "chief02", "held back"), JK_OK);
+  assert_int_equal(jk_store_request_decide(s, a.id, "rejected", T2, "chief02", NULL), JK_ECONFLICT);
+  assert_error_contains("already decided (accepted at " T2 ")");
+  assert_int_equal(jk_store_request_decide(s, c.id, "accepted", T2, "chief02", NULL), JK_ECONFLICT);
+  assert_int_equal(jk_store_request_decide(s, d.id + 100, "accepted", T2, "chief02", NULL), JK_ENOTFOUND);
+  assert_int_equal(jk_store_request_decide(s, d.id, "maybe", T2, "chief02", NULL), JK_EINVAL);
+  assert_error_contains("decision");
+  assert_int_equal(jk_store_request_decide(s, d.id, "", T2, "chief02", NULL), JK_EINVAL);
+  assert_int_equal(jk_store_request_decide(s, d.id, NULL, T2, "chief02", NULL), JK_EINVAL);
+  assert_int_equal(jk_store_request_decide(s, d.id, "accepted", "", "chief02", NULL), JK_EINVAL);
+  assert_error_contains("decided_at");
+  assert_int_equal(jk_store_request_decide(s, d.id, "accepted", T2, "has space", NULL), JK_EINVAL);
+  assert_error_contains("decided_by");
+  assert_int_equal(jk_store_request_decide(s, d.id, "accepted", T2, "chief02", "two\nlines"), JK_EINVAL);
+  assert_error_contains("reason");
+  assert_int_equal(jk_store_meta_set(s, "after", "yes"), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(jk_store_request_get(s, a.id, &out), JK_OK);
+  assert_string_equal(out.decision, "accepted");
+  assert_string_equal(out.decided_at, T2);
+  assert_string_equal(out.decided_by, "chief02");
+  assert_string_equal(out.reason, "held back");
+  assert_string_equal(out.note, "本人が窓口で提出"); /* the rest as filed */
+  assert_string_equal(out.recorded_at, T1);
+  assert_int_equal(jk_store_request_get(s, d.id, &out), JK_OK);
+  assert_string_equal(out.decision, ""); /* the refused decisions left it pending */
+
+  /* by code and all, in id order; a callback may stop */
+  seen_requests v = {0};
+  assert_int_equal(jk_store_request_each(s, CODE1, request_cb, &v), JK_OK);
+  assert_int_equal(v.n, 2);
+  assert_int_equal(v.ids[0], a.id);
+  assert_int_equal(v.ids[1], b.id);
+  assert_string_equal(v.rows[1].purposes, "B1-77,B1-74");
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_request_each(s, CODE2, request_cb, &v), JK_OK);
+  assert_int_equal(v.n, 2);
+  assert_int_equal(v.ids[0], c.id);
+  assert_int_equal(v.ids[1], d.id);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_request_each(s, NULL, request_cb, &v), JK_OK);
+  assert_int_equal(v.n, 4);
+  for (int i = 1; i < 4; i++) assert_true(v.ids[i] > v.ids[i - 1]);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_request_each(s, "55555555555", request_cb, &v), JK_OK);
+  assert_int_equal(v.n, 0);
+  v = (seen_requests){.stop_after = 1};
+  assert_int_equal(jk_store_request_each(s, NULL, request_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  assert_int_equal(jk_store_request_each(s, "1234", request_cb, &v), JK_EINVAL);
+  assert_int_equal(jk_store_request_each(s, NULL, NULL, NULL), JK_EINVAL);
+
+  /* malformed: refused with the field named, nothing inserted, no id */
+  static const struct {
+    const char *set, *value, *field;
+  } bad[] = {
+      {"code", "1234", "code"},
+      {"code", "1234567890a", "code"},
+      {"kind", "optout", "kind"},
+      {"kind", "", "kind"},
+      {"channel", "email", "channel"},
+      {"filed_on", "2026-02-30", "filed_on"},
+      {"filed_on", "", "filed_on"},
+      {"recorded_at", "", "recorded_at"},
+      {"recorded_at", "2026-11-24 01:00", "recorded_at"},
+      {"recorded_by", "", "recorded_by"},
+      {"recorded_by", "has space", "recorded_by"},
+      {"policy", "opt-in", "policy"},
+      {"purposes", "B1-77", "purposes"},          /* not a stop-use */
+      {"stop-use purposes", "", "purposes"},      /* a stop-use names its purposes */
+      {"stop-use purposes", "B1-77,B1-77", "purposes"},
+      {"stop-use purposes", "B1-77,", "purposes"},
+      {"stop-use purposes", "77", "purposes"},
+      {"note", "two\nlines", "note"},
+      {"note", "tab\there", "note"},
+      {"note", "del\x7f", "note"},
+      {"note", "c1 \xc2\x85", "note"},
+      {"note", "\xff", "note"},
+      {"decision", "maybe", "decision"},
+      {"pending decided_at", T2, "decided_at"},
+      {"pending decided_by", "chief02", "decided_by"},
+      {"pending reason", "why", "reason"},
+      {"accepted without decided_at", "", "decided_at"},
+      {"accepted without decided_by", "", "decided_by"},
+      {"accepted reason", "bell\a", "reason"},
+  };
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    jk_request_rec r = request(CODE1, "opt-out", "", "");
+    const char *set = bad[i].set, *val = bad[i].value;
+    if (strcmp(set, "code") == 0) snprintf(r.code, sizeof r.code, "%s", val);
+    else if (strcmp(set, "kind") == 0) snprintf(r.kind, sizeof r.kind, "%s", val);
+    else if (strcmp(set, "channel") == 0) snprintf(r.channel, sizeof r.channel, "%s", val);
+    else if (strcmp(set, "filed_on") == 0) r.filed_on = *val ? (jk_date){2026, 2, 30} : (jk_date){0, 0, 0};
+    else if (strcmp(set, "recorded_at") == 0) snprintf(r.recorded_at, sizeof r.recorded_at, "%s", val);
+    else if (strcmp(set, "recorded_by") == 0) snprintf(r.recorded_by, sizeof r.recorded_by, "%s", val);
+    else if (strcmp(set, "policy") == 0) snprintf(r.policy, sizeof r.policy, "%s", val);
+    else if (strcmp(set, "purposes") == 0) snprintf(r.purposes, sizeof r.purposes, "%s", val);
+    else if (strcmp(set, "stop-use purposes") == 0) {
+      snprintf(r.kind, sizeof r.kind, "%s", "stop-use");
+      snprintf(r.purposes, sizeof r.purposes, "%s", val);
+    } else if (strcmp(set, "note") == 0) snprintf(r.note, sizeof r.note, "%s", val);
+    else if (strcmp(set, "decision") == 0) snprintf(r.decision, sizeof r.decision, "%s", val);
+    else if (strcmp(set, "pending decided_at") == 0) snprintf(r.decided_at, sizeof r.decided_at, "%s", val);
+    else if (strcmp(set, "pending decided_by") == 0) snprintf(r.decided_by, sizeof r.decided_by, "%s", val);
+    else if (strcmp(set, "pending reason") == 0) snprintf(r.reason, sizeof r.reason, "%s", val);
+    else {
+      snprintf(r.decision, sizeof r.decision, "%s", "accepted");
+      snprintf(r.decided_at, sizeof r.decided_at, "%s", strstr(set, "decided_at") ? val : T2);
+      snprintf(r.decided_by, sizeof r.decided_by, "%s", strstr(set, "decided_by") ? val : "chief02");
+      snprintf(r.reason, sizeof r.reason, "%s", strstr(set, "reason") ? val : "");
+    }
+    r.id = 77;
+    if (jk_store_request_add(s, &r) != JK_EINVAL) fail_msg("bad request %zu (%s) accepted", i, set);
+    assert_error_contains(bad[i].field);
+    assert_int_equal(r.id, 0);
+  }
+  /* a field without its NUL */
+  jk_request_rec full = request(CODE1, "opt-out", "", "");
+  memset(full.note, 'x', sizeof full.note);
+  assert_int_equal(jk_store_request_add(s, &full), JK_EINVAL);
+  assert_error_contains("note");
+  full = request(CODE1, "opt-out", "", "");
+  memset(full.recorded_by, 'x', sizeof full.recorded_by);
+  assert_int_equal(jk_store_request_add(s, &full), JK_EINVAL);
+  assert_error_contains("recorded_by");
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  jk_store_close(s);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM resident_request"), 4);
+
+  /* the database itself: a pending row may only be decided, a decided one not at all, and
+   * nothing is deleted */
+  char sql[300];
+  snprintf(sql, sizeof sql, "UPDATE resident_request SET note = 'x' WHERE id = %lld", (long long)d.id);
+  raw_exec(f, sql, TU_RAW_CONSTRAINT);
+  snprintf(sql, sizeof sql, "UPDATE resident_request SET code = '%s' WHERE id = %lld", CODE2, (long long)b.id);
+  raw_exec(f, sql, TU_RAW_CONSTRAINT);
+  snprintf(sql, sizeof sql,
+           "UPDATE resident_request SET decision = 'accepted', decided_at = '%s', decided_by = 'x', reason = '', "
+           "filed_on = '2026-11-21' WHERE id = %lld",
+           T2, (long long)d.id);
+  raw_exec(f, sql, TU_RAW_CONSTRAINT); /* deciding, and changing the filing date with it */
+  snprintf(sql, sizeof sql, "UPDATE resident_request SET decided_at = '' WHERE id = %lld", (long long)d.id);
+  raw_exec(f, sql, TU_RAW_CONSTRAINT); /* not a decision */
+  snprintf(sql, sizeof sql, "UPDATE resident_request SET reason = 'changed' WHERE id = %lld", (long long)a.id);
+  raw_exec(f, sql, TU_RAW_CONSTRAINT); /* decided already */
+  snprintf(sql, sizeof sql, "UPDATE resident_request SET decision = '' WHERE id = %lld", (long long)a.id);
+  raw_exec(f, sql, TU_RAW_CONSTRAINT); /* undecided again */
+  raw_exec(f, "DELETE FROM resident_request", TU_RAW_CONSTRAINT);
+  if (tu_is_pg()) raw_exec(f, "TRUNCATE resident_request", TU_RAW_CONSTRAINT);
+  snprintf(sql, sizeof sql,
+           "UPDATE resident_request SET decision = 'rejected', decided_at = '%s', decided_by = 'chief02', "
+           "reason = 'no' WHERE id = %lld",
+           T2, (long long)d.id);
+  raw_exec(f, sql, TU_RAW_OK); /* the one change allowed */
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM resident_request WHERE decision = ''"), 1);
+
+  /* edited by hand anyway: found */
+  drop_trigger(f, "resident_request_decide_once", "resident_request");
+  static const char *const edits[][2] = {
+      {"kind = 'opt-in'", "kind"},
+      {"filed_on = '2026-02-30'", "filed_on"},
+      {"code = '123'", "code"},
+      {"purposes = 'B1-77'", "purposes"},
+      {"decided_at = ''", "decided_at"},
+      {"note = 'a' || char(10) || 'b'", "note"},
+  };
+  for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+    snprintf(sql, sizeof sql,
+             "UPDATE resident_request SET kind = 'opt-out', filed_on = '2026-11-20', code = '%s', purposes = '', "
+             "decided_at = '%s', note = '本人が窓口で提出' WHERE id = %lld",
+             CODE1, T2, (long long)a.id);
+    raw_exec(f, sql, TU_RAW_OK);
+    const char *edit = edits[i][0];
+    if (tu_is_pg() && strstr(edit, "char(10)")) edit = "note = 'a' || chr(10) || 'b'"; /* the dialect's name */
+    snprintf(sql, sizeof sql, "UPDATE resident_request SET %s WHERE id = %lld", edit, (long long)a.id);
+    raw_exec(f, sql, TU_RAW_OK);
+    assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+    if (jk_store_request_get(s, a.id, &out) != JK_ECORRUPT) fail_msg("%s: not ECORRUPT", edits[i][0]);
+    assert_error_contains(edits[i][1]);
+    assert_string_equal(out.code, ""); /* nothing handed out */
+    memset(&v, 0, sizeof v);
+    assert_int_equal(jk_store_request_each(s, NULL, request_cb, &v), JK_ECORRUPT);
+    assert_int_equal(v.n, 0);
+    jk_store_close(s);
+  }
+}
+
+typedef struct seen_holdbacks {
+  int n;
+  jk_holdback_rec rows[8];
+} seen_holdbacks;
+
+static int holdback_cb(const jk_holdback_rec *r, void *p) {
+  seen_holdbacks *v = p;
+  if (v->n < 8) v->rows[v->n] = *r;
+  v->n++;
+  return 0;
+}
+
+static int stop_holdback_cb(const jk_holdback_rec *r, void *p) {
+  (void)r;
+  (*(int *)p)++;
+  return 1;
+}
+
+static jk_holdback_rec holdback(const char *code, const char *since, int64_t request, int64_t erase_seq) {
+  jk_holdback_rec r;
+  memset(&r, 0, sizeof r);
+  snprintf(r.code, sizeof r.code, "%s", code);
+  snprintf(r.since, sizeof r.since, "%s", since);
+  r.request = request;
+  r.erase_seq = erase_seq;
+  return r;
+}
+
+static void test_holdback(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  jk_holdback_rec out;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_holdback_rec a = holdback(CODE1, T1, 1, 0);
+  assert_int_equal(jk_store_holdback_put(s, &a), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_holdback_delete(s, CODE1), JK_ECONFLICT);
+  assert_int_equal(jk_store_holdback_get(s, CODE1, &out), JK_ENOTFOUND);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_holdback_put(s, &a), JK_OK);
+  jk_holdback_rec b = holdback(CODE2, T2, 2, 7);
+  assert_int_equal(jk_store_holdback_put(s, &b), JK_OK);
+  assert_int_equal(jk_store_holdback_get(s, CODE1, &out), JK_OK);
+  assert_string_equal(out.code, CODE1);
+  assert_string_equal(out.since, T1);
+  assert_int_equal(out.request, 1);
+  assert_int_equal(out.erase_seq, 0);
+  /* replaced: the erasure notice went out */
+  a.erase_seq = 5;
+  assert_int_equal(jk_store_holdback_put(s, &a), JK_OK);
+  assert_int_equal(jk_store_holdback_get(s, CODE1, &out), JK_OK);
+  assert_int_equal(out.erase_seq, 5);
+  assert_int_equal(out.request, 1);
+  /* code order */
+  seen_holdbacks v = {0};
+  assert_int_equal(jk_store_holdback_each(s, holdback_cb, &v), JK_OK);
+  assert_int_equal(v.n, 2);
+  assert_string_equal(v.rows[0].code, CODE2);
+  assert_int_equal(v.rows[0].erase_seq, 7);
+  assert_string_equal(v.rows[1].code, CODE1);
+  int stops = 0;
+  assert_int_equal(jk_store_holdback_each(s, stop_holdback_cb, &stops), JK_OK);
+  assert_int_equal(stops, 1);
+  assert_int_equal(jk_store_holdback_delete(s, CODE2), JK_OK);
+  assert_int_equal(jk_store_holdback_delete(s, CODE2), JK_ENOTFOUND);
+  assert_error_contains(CODE2);
+  assert_int_equal(jk_store_holdback_get(s, CODE2, &out), JK_ENOTFOUND);
+  assert_string_equal(out.code, "");
+  /* malformed rows and arguments */
+  static const struct {
+    jk_holdback_rec r;
+    const char *field;
+  } bad[] = {
+      {{"123", T1, 1, 0}, "code"},
+      {{"1234567890a", T1, 1, 0}, "code"},
+      {{CODE2, "", 1, 0}, "since"},
+      {{CODE2, "2026-11-24 01:00", 1, 0}, "since"},
+      {{CODE2, T1, 0, 0}, "request"},
+      {{CODE2, T1, 1, -1}, "erase_seq"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    if (jk_store_holdback_put(s, &bad[i].r) != JK_EINVAL) fail_msg("bad holdback %zu accepted", i);
+    assert_error_contains(bad[i].field);
+  }
+  assert_int_equal(jk_store_holdback_get(s, "123", &out), JK_EINVAL);
+  assert_int_equal(jk_store_holdback_delete(s, "123"), JK_EINVAL);
+  assert_int_equal(jk_store_holdback_each(s, NULL, NULL), JK_EINVAL);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_holdback_each(s, holdback_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  assert_string_equal(v.rows[0].code, CODE1);
+  assert_int_equal(v.rows[0].erase_seq, 5);
+  /* rolled back with the transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_holdback_delete(s, CODE1), JK_OK);
+  jk_store_rollback(s);
+  assert_int_equal(jk_store_holdback_get(s, CODE1, &out), JK_OK);
+  jk_store_close(s);
+  /* edited by hand: found */
+  raw_exec(f, "UPDATE holdback SET erase_seq = -1", TU_RAW_OK);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_holdback_get(s, CODE1, &out), JK_ECORRUPT);
+  assert_error_contains("erase_seq");
+  jk_store_close(s);
+}
+
+typedef struct seen_scrubs {
+  int n;
+  char list[256];
+} seen_scrubs;
+
+static int scrub_cb(const char *source, int64_t seq, const char *code, void *p) {
+  seen_scrubs *v = p;
+  size_t n = strlen(v->list);
+  snprintf(v->list + n, sizeof v->list - n, "%s/%lld=%s;", source, (long long)seq, code);
+  v->n++;
+  return 0;
+}
+
+static void test_scrub_pending_and_one(void **state) {
+  fx *f = *state;
+  jk_store *s = with_notices(f); /* SRC_A 1..3 (CODE1, CODE2, CODE1), SRC_B 1 (CODE1) */
+  assert_int_equal(jk_store_scrub_pending_put(s, SRC_A, 3, CODE1), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_scrub_pending_put(s, SRC_A, 3, CODE1), JK_OK);
+  assert_int_equal(jk_store_scrub_pending_put(s, SRC_A, 3, CODE1), JK_OK); /* again: a no-op */
+  assert_int_equal(jk_store_scrub_pending_put(s, SRC_A, 3, CODE2), JK_OK); /* the first code stays */
+  assert_int_equal(jk_store_scrub_pending_put(s, SRC_A, 1, CODE1), JK_OK);
+  assert_int_equal(jk_store_scrub_pending_put(s, SRC_B, 1, CODE1), JK_OK);
+  assert_int_equal(jk_store_scrub_pending_put(s, "no good", 1, CODE1), JK_EINVAL);
+  assert_int_equal(jk_store_scrub_pending_put(s, SRC_A, 0, CODE1), JK_EINVAL);
+  assert_int_equal(jk_store_scrub_pending_put(s, SRC_A, 4, "123"), JK_EINVAL);
+  assert_int_equal(jk_store_commit(s), JK_OK); /* the no-ops did not abort the transaction */
+  seen_scrubs v = {0};
+  assert_int_equal(jk_store_scrub_pending_each(s, scrub_cb, &v), JK_OK);
+  assert_string_equal(v.list, SRC_B "/1=" CODE1 ";" SRC_A "/1=" CODE1 ";" SRC_A "/3=" CODE1 ";"); /* byte order */
+  assert_int_equal(jk_store_scrub_pending_delete(s, SRC_A, 1), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_scrub_pending_delete(s, SRC_A, 1), JK_OK);
+  assert_int_equal(jk_store_scrub_pending_delete(s, SRC_A, 1), JK_OK); /* gone already: a no-op */
+  assert_int_equal(jk_store_scrub_pending_delete(s, SRC_A, 0), JK_EINVAL);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_scrub_pending_each(s, scrub_cb, &v), JK_OK);
+  assert_string_equal(v.list, SRC_B "/1=" CODE1 ";" SRC_A "/3=" CODE1 ";");
+  assert_int_equal(jk_store_scrub_pending_each(s, NULL, NULL), JK_EINVAL);
+
+  /* one notice scrubbed: its encoding gone, its leaf and every other row as they were */
+  seen_rows before = {0}, after = {0};
+  assert_int_equal(jk_store_notice_each(s, SRC_A, 1, 0, seen_cb, &before), JK_OK);
+  assert_int_equal(jk_store_notice_scrub_one(s, SRC_A, 2), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_notice_scrub_one(s, SRC_A, 2), JK_OK);
+  assert_int_equal(jk_store_notice_scrub_one(s, SRC_A, 2), JK_OK); /* scrubbed already: a no-op */
+  assert_int_equal(jk_store_notice_scrub_one(s, SRC_A, 4), JK_ENOTFOUND);
+  assert_int_equal(jk_store_notice_scrub_one(s, "C-000000", 1), JK_ENOTFOUND);
+  assert_int_equal(jk_store_notice_scrub_one(s, SRC_A, 0), JK_EINVAL);
+  assert_int_equal(jk_store_notice_scrub_one(s, "no good", 1), JK_EINVAL);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(jk_store_notice_each(s, SRC_A, 1, 0, seen_cb, &after), JK_OK);
+  assert_int_equal(after.n, 3);
+  assert_int_equal(after.enc_len[0], 16);
+  assert_int_equal(after.enc_len[1], 0); /* enc NULL (seen_cb checks enc and enc_len agree) */
+  assert_int_equal(after.enc_len[2], 16);
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(after.leaf0[i], before.leaf0[i]);
+    assert_int_equal(after.seq[i], before.seq[i]);
+    assert_string_equal(after.code[i], before.code[i]);
+  }
+  uint8_t leaves[3][32];
+  assert_int_equal(jk_store_notice_leaves(s, SRC_A, 0, 3, leaves), JK_OK);
+  for (int i = 0; i < 3; i++) assert_int_equal(leaves[i][0], (uint8_t)(i + 1 + SRC_A[0]));
+  memset(&after, 0, sizeof after);
+  assert_int_equal(jk_store_notice_each(s, SRC_B, 1, 0, seen_cb, &after), JK_OK);
+  assert_int_equal(after.enc_len[0], 16); /* the other source's notice of the same code: kept */
+  jk_store_close(s);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM notice_log WHERE enc IS NULL"), 1);
+}
+
+/* A node.db of schema 7 gains the residents' tables. */
+static void test_upgrade_adds_rights(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk__store_open_at_version(&s, f->path, 7), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), 7);
+  jk_provision_rec p = prow(T1, "mhlw-nenkin", "B1-77", CODE1, "name", "ok", 1);
+  assert_int_equal(jk_store_provision_put_many(s, &p, 1), JK_OK);
+  jk_store_close(s);
+  raw_exec(f, "SELECT * FROM resident_request", TU_RAW_ERROR);
+  raw_exec(f, "SELECT * FROM holdback", TU_RAW_ERROR);
+  raw_exec(f, "SELECT * FROM scrub_pending", TU_RAW_ERROR);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
+  jk_request_rec r = request(CODE1, "stop-use", "B1-77", "");
+  jk_holdback_rec h = holdback(CODE1, T1, 1, 0);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_request_add(s, &r), JK_OK);
+  assert_int_equal(jk_store_holdback_put(s, &h), JK_OK);
+  assert_int_equal(jk_store_scrub_pending_put(s, SRC_A, 1, CODE1), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_true(r.id > 0);
+  jk_store_close(s);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM provision"), 1); /* kept */
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM resident_request"), 1);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM holdback"), 1);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM scrub_pending"), 1);
+}
+
 static int stop_holding_cb(const jk_holding_rec *r, void *p) {
   (void)r;
   (*(int *)p)++;
@@ -2078,6 +2566,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_agency_registry, setup, teardown),
       cmocka_unit_test_setup_teardown(test_provision_log, setup, teardown),
       cmocka_unit_test_setup_teardown(test_upgrade_adds_provision_log, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_resident_requests, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_holdback, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_scrub_pending_and_one, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_adds_rights, setup, teardown),
       cmocka_unit_test_setup_teardown(test_holding_by_person, setup, teardown),
       cmocka_unit_test_setup_teardown(test_holdings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_peers, setup, teardown),

@@ -1,0 +1,83 @@
+/*
+ * rights.h — the residents' side of provision (issue 5, docs/provision.md): a municipality's
+ * participation policy, the non-participation notice (本人確認情報の提供に関する申出) and the
+ * consent to be sent again, each a request row (store.h jk_request_rec) written in the caller's
+ * transaction with the node's ledger entry.
+ *
+ * Under resident-choice a non-participation notice (1) holds the resident back: the outbox sends
+ * none of their changes from now on (store.h holdback); (2) sends an erasure notice, so that the
+ * prefecture and the nation clear what this municipality sent (src/sync/erasure.c) and return
+ * signed receipts; (3) a recorded consent is required before the resident is sent again, and
+ * (4) the reply letter lists what was done, with dates (jk_rights_reply). Under statutory the
+ * notice is recorded and answered: the law requires sending (住民基本台帳法第30条の6).
+ */
+#ifndef JUKINET_RIGHTS_H
+#define JUKINET_RIGHTS_H
+
+#include "jukinet/date.h"
+#include "jukinet/err.h"
+#include "jukinet/store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum jk_participation {
+  JK_PARTICIPATION_STATUTORY = 1,      /* everyone is sent */
+  JK_PARTICIPATION_RESIDENT_CHOICE = 2 /* residents who filed a non-participation notice are held back */
+} jk_participation;
+
+/* "statutory" / "resident-choice" and back (JK_EINVAL for anything else). */
+JK_API const char *jk_participation_token(jk_participation p);
+JK_API jk_err jk_participation_parse(const char *s, jk_participation *out);
+/* The node's policy (node_meta participation.policy; statutory until set). */
+JK_API jk_err jk_participation_get(jk_store *s, jk_participation *out);
+/* Set it, in the caller's transaction. Going back to statutory with residents held back is
+ * refused (JK_ECONFLICT): their consent (or a decision per resident) comes first. */
+JK_API jk_err jk_participation_set(jk_store *s, jk_participation p);
+
+/* A channel a request came by: letter, postcard, fax, mail (e-mail), counter (JK_EINVAL else). */
+JK_API bool jk_request_channel_valid(const char *channel);
+
+/* Record a non-participation notice of resident `code` (which must be on this registry:
+ * JK_ENOTFOUND), filed on `filed_on` by `channel`, recorded by staff `by`, in the caller's
+ * transaction; node_id is this municipal node (its outbox). Under resident-choice: holds the
+ * resident back and sends the erasure notice (decision "accepted"); JK_ECONFLICT when the
+ * resident is held back already. Under statutory: recorded with decision "recorded" and the
+ * reason that the law requires sending. *out gets the request as stored. */
+JK_API jk_err jk_rights_opt_out(jk_store *s, const char *node_id, const char *code, jk_date filed_on,
+                                const char *channel, const char *by, const char *note, jk_request_rec *out);
+/* Record the resident's consent to be sent again: the hold ends and the current record is sent
+ * (a CHANGE notice of its current version). JK_ECONFLICT when the resident is not held back. */
+JK_API jk_err jk_rights_consent(jk_store *s, const char *node_id, const char *code, jk_date filed_on,
+                                const char *channel, const char *by, const char *note, jk_request_rec *out);
+
+/* What happened to a non-participation notice, for its reply letter: the request, whether the
+ * resident is held back (since when), the erasure notice's seq and, when the prefecture's
+ * signed receipt covers it, that receipt's time ("" while not yet). */
+typedef struct jk_rights_status {
+  jk_request_rec req;
+  bool held;
+  char held_since[32];
+  int64_t erase_seq;
+  char erase_acknowledged_at[32]; /* by the prefecture (its signed receipt) */
+  char acknowledged_by[64];
+} jk_rights_status;
+/* node_id: this node (the source of the notices); upstream: the prefecture's node id (NULL: no
+ * receipt is looked for). JK_ENOTFOUND for an unknown request. */
+JK_API jk_err jk_rights_status_get(jk_store *s, const char *node_id, const char *upstream, int64_t request_id,
+                                   jk_rights_status *out);
+
+/* The reply letter to request `id` (a non-participation notice or a consent), composed into l
+ * (letter.h; render it with jk_letter_pdf or jk_letter_text): what was done, with dates — under
+ * resident-choice the hold, the erasure notice and its receipt by the prefecture; under
+ * statutory, that the notice is recorded and why the record is still sent. municipality: the
+ * sender's name as printed ("枚方市"). node_id / upstream as for jk_rights_status_get. */
+struct jk_letter;
+JK_API jk_err jk_rights_reply(jk_store *s, const char *node_id, const char *upstream, const char *municipality,
+                              int64_t id, struct jk_letter *l);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

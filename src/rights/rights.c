@@ -1,0 +1,264 @@
+/*
+ * rights.c — the participation policy and a resident's non-participation notice and consent
+ * (rights.h). Everything happens in the caller's transaction, next to the caller's ledger entry:
+ * a request row, and under resident-choice the hold and the erasure notice, commit together or
+ * not at all.
+ */
+#include "jukinet/rights.h"
+
+#include "jukinet/common.h"
+#include "jukinet/identity.h"
+#include "jukinet/letter.h"
+#include "jukinet/registry.h"
+#include "jukinet/sync.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define META_POLICY "participation.policy"
+
+const char *jk_participation_token(jk_participation p) {
+  return p == JK_PARTICIPATION_RESIDENT_CHOICE ? "resident-choice" : "statutory";
+}
+
+jk_err jk_participation_parse(const char *s, jk_participation *out) {
+  if (s && strcmp(s, "statutory") == 0) *out = JK_PARTICIPATION_STATUTORY;
+  else if (s && strcmp(s, "resident-choice") == 0) *out = JK_PARTICIPATION_RESIDENT_CHOICE;
+  else return jk_error_set(JK_EINVAL, "'%s' is not a participation policy (statutory, resident-choice)", s ? s : "");
+  return JK_OK;
+}
+
+jk_err jk_participation_get(jk_store *s, jk_participation *out) {
+  char *v = NULL;
+  jk_err e = jk_store_meta_get(s, META_POLICY, &v);
+  *out = JK_PARTICIPATION_STATUTORY;
+  if (e == JK_ENOTFOUND) return JK_OK;
+  if (!e) e = jk_participation_parse(v, out);
+  jk_free(v);
+  return e;
+}
+
+static int any_held(const jk_holdback_rec *r, void *payload) {
+  (void)r;
+  *(bool *)payload = true;
+  return 1;
+}
+
+jk_err jk_participation_set(jk_store *s, jk_participation p) {
+  if (p == JK_PARTICIPATION_STATUTORY) {
+    bool held = false;
+    jk_err e = jk_store_holdback_each(s, any_held, &held);
+    if (e) return e;
+    if (held)
+      return jk_error_set(JK_ECONFLICT, "residents are held back under resident-choice: each must consent (or be "
+                                        "decided) before the policy can become statutory");
+  }
+  return jk_store_meta_set(s, META_POLICY, jk_participation_token(p));
+}
+
+bool jk_request_channel_valid(const char *c) {
+  static const char *const ok[] = {"letter", "postcard", "fax", "mail", "counter"};
+  for (size_t i = 0; c && i < sizeof ok / sizeof *ok; i++)
+    if (strcmp(c, ok[i]) == 0) return true;
+  return false;
+}
+
+/* The request row common to both: the resident must be on the registry. */
+static jk_err begin_request(jk_store *s, const char *code, const char *kind, jk_date filed_on, const char *channel,
+                            const char *by, const char *note, jk_participation policy, jk_request_rec *r,
+                            jk_identity *cur) {
+  if (!code || !by || !r) return jk_error_set(JK_EINVAL, "missing argument");
+  if (!jk_request_channel_valid(channel))
+    return jk_error_set(JK_EINVAL, "'%s' is not a channel (letter, postcard, fax, mail, counter)",
+                        channel ? channel : "");
+  if (!jk_date_valid(filed_on)) return jk_error_set(JK_EINVAL, "the filing date is not a real date");
+  jk_err e = jk_registry_get(s, code, cur);
+  if (e) return e;
+  memset(r, 0, sizeof *r);
+  snprintf(r->code, sizeof r->code, "%s", code);
+  snprintf(r->kind, sizeof r->kind, "%s", kind);
+  snprintf(r->channel, sizeof r->channel, "%s", channel);
+  r->filed_on = filed_on;
+  jk_utc_now(r->recorded_at, 0);
+  snprintf(r->recorded_by, sizeof r->recorded_by, "%s", by);
+  snprintf(r->policy, sizeof r->policy, "%s", jk_participation_token(policy));
+  if (note && strlen(note) >= sizeof r->note) return jk_error_set(JK_EINVAL, "the note is longer than %zu bytes", sizeof r->note - 1);
+  snprintf(r->note, sizeof r->note, "%s", note ? note : "");
+  return JK_OK;
+}
+
+static void decided(jk_request_rec *r, const char *decision, const char *reason) {
+  snprintf(r->decision, sizeof r->decision, "%s", decision);
+  memcpy(r->decided_at, r->recorded_at, sizeof r->decided_at);
+  memcpy(r->decided_by, r->recorded_by, sizeof r->decided_by);
+  snprintf(r->reason, sizeof r->reason, "%s", reason);
+}
+
+jk_err jk_rights_opt_out(jk_store *s, const char *node_id, const char *code, jk_date filed_on, const char *channel,
+                         const char *by, const char *note, jk_request_rec *out) {
+  jk_participation policy;
+  jk_identity cur = {0};
+  jk_request_rec r;
+  jk_err e = jk_participation_get(s, &policy);
+  if (!e) e = begin_request(s, code, "opt-out", filed_on, channel, by, note, policy, &r, &cur);
+  jk_identity_clear(&cur);
+  if (e) return e;
+  if (policy == JK_PARTICIPATION_STATUTORY) {
+    decided(&r, "recorded", "statutory: 住民基本台帳法第30条の6 requires sending 本人確認情報 to the prefecture");
+    if ((e = jk_store_request_add(s, &r))) return e;
+  } else {
+    jk_holdback_rec hb;
+    if ((e = jk_store_holdback_get(s, code, &hb)) == JK_OK)
+      return jk_error_set(JK_ECONFLICT, "resident %s is a non-participant already (request %lld)", code,
+                          (long long)hb.request);
+    if (e != JK_ENOTFOUND) return e;
+    decided(&r, "accepted", "resident-choice: held back, erasure sent");
+    if ((e = jk_store_request_add(s, &r))) return e;
+    memset(&hb, 0, sizeof hb);
+    snprintf(hb.code, sizeof hb.code, "%s", code);
+    memcpy(hb.since, r.recorded_at, sizeof hb.since);
+    hb.request = r.id;
+    if ((e = jk_outbox_erase(s, node_id, code, jk_date_today(), &hb.erase_seq))) return e;
+    if ((e = jk_store_holdback_put(s, &hb))) return e;
+  }
+  if (out) *out = r;
+  return JK_OK;
+}
+
+jk_err jk_rights_consent(jk_store *s, const char *node_id, const char *code, jk_date filed_on, const char *channel,
+                         const char *by, const char *note, jk_request_rec *out) {
+  jk_participation policy;
+  jk_identity cur = {0};
+  jk_request_rec r;
+  jk_holdback_rec hb;
+  jk_err e = jk_participation_get(s, &policy);
+  if (!e) e = begin_request(s, code, "consent", filed_on, channel, by, note, policy, &r, &cur);
+  if (!e && (e = jk_store_holdback_get(s, code, &hb)) == JK_ENOTFOUND)
+    e = jk_error_set(JK_ECONFLICT, "resident %s is not held back: there is nothing to consent to", code);
+  if (!e) {
+    decided(&r, "accepted", "sent again from now on");
+    e = jk_store_request_add(s, &r);
+  }
+  if (!e) e = jk_store_holdback_delete(s, code);
+  if (!e) e = jk_outbox_record(s, node_id, &cur, NULL); /* the current record goes up again */
+  jk_identity_clear(&cur);
+  if (!e && out) *out = r;
+  return e;
+}
+
+jk_err jk_rights_status_get(jk_store *s, const char *node_id, const char *upstream, int64_t id, jk_rights_status *out) {
+  memset(out, 0, sizeof *out);
+  jk_err e = jk_store_request_get(s, id, &out->req);
+  if (e) return e;
+  jk_holdback_rec hb;
+  if ((e = jk_store_holdback_get(s, out->req.code, &hb)) == JK_OK && hb.request == id) {
+    out->held = true;
+    memcpy(out->held_since, hb.since, sizeof out->held_since);
+    out->erase_seq = hb.erase_seq;
+  } else if (e && e != JK_ENOTFOUND) {
+    return e;
+  }
+  if (out->erase_seq > 0 && upstream && node_id) {
+    jk_receipt_row rc;
+    e = jk_store_receipt_get(s, upstream, node_id, &rc);
+    if (e == JK_OK && rc.highest_seq >= out->erase_seq) {
+      memcpy(out->erase_acknowledged_at, rc.at, sizeof out->erase_acknowledged_at);
+      snprintf(out->acknowledged_by, sizeof out->acknowledged_by, "%s", rc.receiver);
+    } else if (e && e != JK_ENOTFOUND) {
+      return e;
+    }
+  }
+  return JK_OK;
+}
+
+/* ---- the reply letter ---- */
+
+/* "令和8年11月24日" from a date, or from the date part of an ISO time. */
+static void wareki_of(jk_date d, char out[JK_DATE_TEXT_MAX]) { jk_date_format_wareki(d, out); }
+
+static jk_date date_of_time(const char *iso) {
+  jk_date d = {0, 0, 0};
+  char day[11];
+  if (iso && strlen(iso) >= 10) {
+    memcpy(day, iso, 10);
+    day[10] = '\0';
+    if (jk_date_parse(day, &d)) d = (jk_date){0, 0, 0};
+  }
+  return d;
+}
+
+static const char *channel_ja(const char *c) {
+  if (strcmp(c, "letter") == 0) return "書面";
+  if (strcmp(c, "postcard") == 0) return "はがき";
+  if (strcmp(c, "fax") == 0) return "ファクシミリ";
+  if (strcmp(c, "mail") == 0) return "電子メール";
+  return "窓口";
+}
+
+jk_err jk_rights_reply(jk_store *s, const char *node_id, const char *upstream, const char *municipality, int64_t id,
+                       jk_letter *l) {
+  if (!s || !municipality || !l) return jk_error_set(JK_EINVAL, "jk_rights_reply: missing argument");
+  jk_rights_status st;
+  jk_identity who = {0};
+  jk_err e = jk_rights_status_get(s, node_id, upstream, id, &st);
+  if (!e) e = jk_registry_get(s, st.req.code, &who);
+  if (e) return e;
+  const jk_request_rec *r = &st.req;
+  char today[JK_DATE_TEXT_MAX], filed[JK_DATE_TEXT_MAX], to[JK_NAME_MAX + 8], from[300], para[1024];
+  wareki_of(jk_date_today(), today);
+  wareki_of(r->filed_on, filed);
+  snprintf(to, sizeof to, "%s 様", who.name);
+  snprintf(from, sizeof from, "%s長", municipality);
+  jk_identity_clear(&who);
+  bool consent = strcmp(r->kind, "consent") == 0;
+  e = jk_letter_header(l, today, to, from);
+  if (!e)
+    e = jk_letter_title(l, consent ? "本人確認情報の提供への同意について（通知）"
+                                   : "本人確認情報の提供に関する申出について（回答）");
+  snprintf(para, sizeof para, "%sに%sで提出のあった%s（申出番号 %lld、住民票コード %s）について、次のとおり%sします。",
+           filed, channel_ja(r->channel), consent ? "本人確認情報の提供への同意" : "本人確認情報の提供に関する申出",
+           (long long)r->id, r->code, consent ? "通知" : "回答");
+  if (!e) e = jk_letter_para(l, para);
+  if (e) return e;
+  char rec[JK_DATE_TEXT_MAX], held[JK_DATE_TEXT_MAX], ack[JK_DATE_TEXT_MAX];
+  wareki_of(date_of_time(r->recorded_at), rec);
+  if (consent) {
+    const char *head[] = {"事項", "日付", "内容"};
+    const char *cells[] = {"同意の受付", rec, "同意の届出を記録しました。",
+                           "送信の再開", rec,
+                           "あなたの本人確認情報を、都道府県知事及び地方公共団体情報システム機構へ再び通知しました。以後の異動も通知します。"};
+    if (!(e = jk_letter_heading(l, "実施した措置"))) e = jk_letter_table(l, 3, head, cells, 2);
+    return e;
+  }
+  if (strcmp(r->policy, "statutory") == 0) {
+    e = jk_letter_para(l, "本市は、住民基本台帳法第30条の6の規定により、住民の本人確認情報を都道府県知事に通知することと"
+                          "しています。このため、申出は記録しましたが、本人確認情報の通知を止めることはできません。");
+    const char *head[] = {"事項", "日付", "内容"};
+    const char *cells[] = {"申出の受付", rec, "申出を記録しました。", "通知の継続", rec,
+                           "法律の定めにより、本人確認情報の通知を継続します。"};
+    if (!e && !(e = jk_letter_heading(l, "記録した事項"))) e = jk_letter_table(l, 3, head, cells, 2);
+    return e;
+  }
+  wareki_of(date_of_time(st.held_since[0] ? st.held_since : r->decided_at), held);
+  char erase[300], acked[400];
+  snprintf(erase, sizeof erase,
+           "都道府県知事及び地方公共団体情報システム機構に、保存されている本人確認情報の消去を通知しました（通知番号 %lld）。",
+           (long long)st.erase_seq);
+  if (st.erase_acknowledged_at[0]) {
+    wareki_of(date_of_time(st.erase_acknowledged_at), ack);
+    snprintf(acked, sizeof acked, "都道府県（%s）が消去の通知を受領し、電子署名付きの受領証を返しました。", st.acknowledged_by);
+  } else {
+    snprintf(ack, sizeof ack, "（未着）");
+    snprintf(acked, sizeof acked, "受領証の到着を待っています。到着後に改めてお知らせできます。");
+  }
+  const char *head[] = {"事項", "日付", "内容"};
+  const char *cells[] = {"申出の受付", rec, "申出を記録しました。",
+                         "送信の停止", held, "あなたの本人確認情報の通知を停止しました。以後の異動も通知しません。",
+                         "消去の通知", held, erase,
+                         "消去の受領", ack, acked,
+                         "再開の条件", "—", "あなたから同意の届出があるまで、本人確認情報を通知しません。"};
+  if (!(e = jk_letter_heading(l, "実施した措置"))) e = jk_letter_table(l, 3, head, cells, 5);
+  if (!e && !st.held)
+    e = jk_letter_para(l, "なお、その後の同意の届出により、現在は本人確認情報の通知を再開しています。");
+  return e;
+}

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The residents' side end to end (docs/provision.md), over scripts/devnet: 枚方市 lets residents
+# choose (resident-choice), 門真市 sends everyone (statutory). A non-participation notice at 枚方市
+# holds the resident back, sends an erasure that the prefecture and the nation apply (content
+# scrubbed, the agency answered "no match"), and the reply letter lists what was done with its
+# dates; a consent sends the record again. At 門真市 the notice is recorded and answered, and the
+# record is still sent. Only the chiefs set the policy; bad requests change nothing.
+. "$(dirname "$0")/lib.sh"
+JUKINETD=${JUKINETD:?set by CTest}
+N=$T/net
+export JUKINET JUKINETD
+trap '"$SRC/scripts/devnet" stop "$N" >/dev/null 2>&1; rm -rf "$T"' EXIT
+"$SRC/scripts/devnet" create "$N" >"$T/create.out" 2>&1 || { cat "$T/create.out"; fail "devnet create"; finish; }
+"$SRC/scripts/devnet" start "$N" || { fail "devnet start"; finish; }
+base=$(cat "$N/port")
+q() { "$SRC/scripts/devnet" query "$N" "$@"; }
+db() { sqlite3 "$N/$1/node.db" "$2"; }
+
+jk hirakata login >/dev/null && jk kadoma login >/dev/null || { fail "clerk login"; finish; }
+jk hirakata gen residents --count 30 --seed 31 --out "$T/h.csv" >/dev/null
+jk kadoma gen residents --count 20 --seed 32 --out "$T/k.csv" >/dev/null
+expect_exit 0 jk hirakata resident import --format csv "$T/h.csv"
+expect_exit 0 jk kadoma resident import --format csv "$T/k.csv"
+wait_agree 30
+code=$(jk hirakata --json resident list --limit 1 | jq -r '.[0].code')
+kcode=$(jk kadoma --json resident list --limit 1 | jq -r '.[0].code')
+expect_exit 0 q national --purpose B1-77 --code "$code"
+
+# ---- the policy: the chiefs decide it, per municipality ----
+expect_exit 0 jk hirakata --json participation show
+expect_eq "$(jq -r .policy "$T/out")" statutory
+expect_exit 6 jk hirakata participation set resident-choice          # a clerk may not
+expect_exit 0 ja hirakata participation set resident-choice
+expect_exit 2 ja hirakata participation set sometimes
+expect_exit 6 ja national participation set resident-choice          # not a municipality
+
+# ---- bad requests: refused, nothing recorded ----
+expect_exit 1 jk hirakata resident notice "$code" --date 2026-02-30 --channel letter
+expect_exit 1 jk hirakata resident notice "$code" --date 2026-11-20 --channel pigeon
+expect_exit 3 jk hirakata resident notice 12345678903 --date 2026-11-20 --channel letter
+expect_exit 4 jk hirakata resident consent "$code" --date 2026-11-20 --channel letter   # not held back
+expect_eq "$(db hirakata "SELECT count(*) FROM resident_request")" 0
+
+# ---- resident-choice: held back, erased upstream, answered like nobody ----
+expect_exit 0 jk hirakata --json resident notice "$code" --date 令和8年11月20日 --channel postcard --note "本人来庁なし"
+req=$(jq -r .id "$T/out")
+expect_eq "$(jq -r .decision "$T/out")" accepted
+expect_exit 4 jk hirakata resident notice "$code" --date 2026-11-21 --channel letter     # already
+wait_agree 30   # the tiers agree again: the held-back resident is in no digest
+for n in osaka national; do
+  expect_eq "$(db $n "SELECT status, name, address FROM holding WHERE code = '$code'")" "9||" "(the record at $n)"
+done
+# the nation scrubbed the content at once; the prefecture once the nation acknowledged it
+expect_eq "$(db national "SELECT count(*) FROM notice_log WHERE code = '$code' AND enc IS NOT NULL")" 0
+for _ in $(seq 50); do
+  [ "$(db osaka "SELECT count(*) FROM notice_log WHERE code = '$code' AND enc IS NOT NULL")" = 0 ] && break
+  sleep 0.1
+done
+expect_eq "$(db osaka "SELECT count(*) FROM notice_log WHERE code = '$code' AND enc IS NOT NULL")" 0 "(prefecture scrub)"
+expect_eq "$(db osaka "SELECT count(*) FROM scrub_pending")" 0
+expect_exit 3 q national --json --purpose B1-77 --code "$code"
+expect_eq "$(jq -r .error.code "$T/out")" NOTFOUND
+# a change while held back goes nowhere
+expect_exit 0 jk hirakata resident move "$code" --kind 転居 --date 2026-11-22 --address "大阪府枚方市新町1丁目1番1号"
+sleep 1
+expect_eq "$(db osaka "SELECT status FROM holding WHERE code = '$code'")" 9
+# the reply letter: what was done, with dates, including the prefecture's signed receipt
+for _ in $(seq 50); do
+  jk hirakata resident reply "$req" >"$T/reply.txt" 2>&1
+  grep -q "（未着）" "$T/reply.txt" || break
+  sleep 0.1
+done
+expect_in "$T/reply.txt" "本人確認情報の提供に関する申出について（回答）"
+expect_in "$T/reply.txt" "送信の停止"
+expect_in "$T/reply.txt" "消去の受領"
+expect_not_in "$T/reply.txt" "（未着）"
+expect_in "$T/reply.txt" "$(id_of osaka)"
+expect_exit 0 jk hirakata resident reply "$req" --pdf "$T/reply.pdf"
+head -c 4 "$T/reply.pdf" | grep -q "%PDF" || fail "the reply is not a PDF"
+if command -v pdftotext >/dev/null; then
+  pdftotext "$T/reply.pdf" - | tr -d ' ' | grep -q "本人確認情報の提供に関する申出について" || fail "the PDF lacks its title"
+fi
+
+# ---- consent: sent again, with the change made meanwhile ----
+expect_exit 0 jk hirakata resident consent "$code" --date 2026-11-23 --channel counter
+wait_agree 30
+expect_exit 0 q national --json --purpose B1-77 --code "$code"
+expect_eq "$(jq -r .resident.address "$T/out")" "大阪府枚方市新町1丁目1番1号"
+expect_exit 0 jk hirakata --json resident requests "$code"
+expect_eq "$(jq -r '[.[].kind] | join(",")' "$T/out")" "opt-out,consent"
+
+# ---- statutory (門真市): recorded and answered; still sent ----
+expect_exit 0 jk kadoma --json resident notice "$kcode" --date 2026-11-20 --channel letter
+expect_eq "$(jq -r '.decision + " " + .policy' "$T/out")" "recorded statutory"
+kreq=$(jq -r .id "$T/out")
+expect_exit 0 jk kadoma resident reply "$kreq"
+expect_in "$T/out" "住民基本台帳法第30条の6"
+wait_agree 30
+expect_exit 0 q national --purpose B1-77 --code "$kcode"
+
+# every request is in the ledger
+expect_exit 0 ja hirakata --json audit log --limit 60
+for a in participation.set resident.notice resident.consent resident.reply; do
+  [ "$(jq --arg a "$a" '[.[] | select(.action == $a and .result == "ok")] | length' "$T/out")" -ge 1 ] ||
+    fail "no ledger entry $a ok"
+done
+[ "$(jq '[.[] | select(.action == "resident.notice" and .result != "ok")] | length' "$T/out")" -ge 3 ] ||
+  fail "the refused notices are not recorded"
+"$SRC/scripts/devnet" stop "$N" >/dev/null
+for n in hirakata osaka national; do expect_exit 0 ja $n audit verify; done
+finish
