@@ -118,6 +118,7 @@ int cmd_purpose(int argc, char **argv, cli_global *g);
 int cmd_agency(int argc, char **argv, cli_global *g);
 int cmd_provision(int argc, char **argv, cli_global *g);
 int cmd_participation(int argc, char **argv, cli_global *g);
+int cmd_disclose(int argc, char **argv, cli_global *g); /* resident disclose */
 /* resident notice|consent|requests (cmd_rights.c): -1 when verb is none of them */
 int cmd_rights(int argc, char **argv, cli_global *g, const char *verb);
 int cmd_demo(int argc, char **argv, cli_global *g);

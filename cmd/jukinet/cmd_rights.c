@@ -143,6 +143,7 @@ static int reply(int argc, char **argv, cli_global *g) {
 
 int cmd_rights(int argc, char **argv, cli_global *g, const char *verb) {
   if (strcmp(verb, "reply") == 0) return reply(argc, argv, g);
+  if (strcmp(verb, "disclose") == 0) return cmd_disclose(argc, argv, g);
   if (strcmp(verb, "notice") == 0) return file_request(argc, argv, g, false);
   if (strcmp(verb, "consent") == 0) return file_request(argc, argv, g, true);
   if (strcmp(verb, "requests") == 0) return list_requests(argc, argv, g);

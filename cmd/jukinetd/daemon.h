@@ -54,8 +54,8 @@ bool store_lock_until(daemon_state *d, const struct timespec *until);
 void store_unlock(daemon_state *d);
 
 /* An HTTPS error answer: {"error":{"code","message"}}; msg is ours (English, no quotes or
- * backslashes). json_type is the JSON Content-Type. */
-extern const char *const json_type;
+ * backslashes). json_ctype is the JSON Content-Type. */
+extern const char *const json_ctype;
 void answer_json(jk_https_response *resp, unsigned status, const char *code, const char *msg);
 
 /* Start / stop the network side: the HTTPS sync service ([sync] listen), the sender thread

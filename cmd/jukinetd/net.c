@@ -19,6 +19,7 @@
 #include "jukinet/pki.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +28,14 @@
 #define POLL_NS (100 * 1000 * 1000L) /* connection switch poll */
 #define SYNC_BODY_MAX (JK_BATCH_MAX_BYTES + 4096)
 
-const char *const json_type = "application/json; charset=utf-8";
+const char *const json_ctype = "application/json; charset=utf-8";
 
 void answer_json(jk_https_response *resp, unsigned status, const char *code, const char *msg) {
   char buf[768];
   /* msg is ours (English, no quotes or backslashes) */
   int n = snprintf(buf, sizeof buf, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
   resp->status = status;
-  resp->content_type = json_type;
+  resp->content_type = json_ctype;
   resp->body = jk_malloc((size_t)n);
   if (resp->body) {
     memcpy(resp->body, buf, (size_t)n);
@@ -90,11 +91,71 @@ static void batch_done(daemon_state *d) {
   pthread_mutex_unlock(&d->lock);
 }
 
+/* A disclosure at a prefecture also gathers the nation's records: its answer's "disclosures"
+ * are appended to ours, or, when the nation cannot answer, an entry saying so (the resident's
+ * letter must not pass a missing tier off as "no provision"). */
+static void disclose_upstream(daemon_state *d, const jk_https_request *req, json_t *list) {
+  const char *up = jk_node_upstream(d->node), *url = jk_node_upstream_url(d->node);
+  if (!up || !url) return;
+  char full[1024];
+  snprintf(full, sizeof full, "%s/sync/v1/disclose", url);
+  jk_https_client *c = NULL;
+  unsigned status = 0;
+  uint8_t *body = NULL;
+  size_t len = 0;
+  jk_err e = jk_https_client_new(&c, d->tls);
+  if (!e) e = jk_https_post(c, full, up, req->body, req->body_len, json_ctype, 10000, &status, &body, &len);
+  jk_https_client_free(c);
+  json_t *a = !e && status == 200 ? json_loadb((const char *)body, len, 0, NULL) : NULL;
+  json_t *theirs = json_object_get(a, "disclosures");
+  if (json_is_array(theirs)) json_array_extend(list, theirs);
+  else {
+    char why[300];
+    snprintf(why, sizeof why, "%s", e ? jk_error_last() : "the nation refused the request");
+    json_array_append_new(list, json_pack("{s:s,s:s,s:i}", "node", up, "error", why, "status", (int)status));
+  }
+  json_decref(a);
+  jk_free(body);
+}
+
+static void on_disclose(daemon_state *d, const jk_https_request *req, const jk_sync_peer *sp, jk_https_response *resp) {
+  jk_sync_answer ans;
+  store_lock(d);
+  jk_sync_disclose(&d->sync, sp, req->body, req->body_len, &ans);
+  store_unlock(d);
+  if (ans.status != 200) {
+    logmsg("warn", "disclosure request from %s refused (%u): %s", sp->node, ans.status, jk_error_last());
+    resp->status = ans.status;
+    resp->content_type = ans.content_type;
+    resp->body = ans.body;
+    resp->body_len = ans.body_len;
+    return;
+  }
+  json_t *mine = json_loadb((const char *)ans.body, ans.body_len, 0, NULL);
+  jk_free(ans.body);
+  if (mine) json_object_set_new(mine, "name", json_string(jk_node_name(d->node))); /* for the letter */
+  json_t *list = json_array();
+  json_array_append_new(list, mine);
+  if (jk_node_role(d->node) == JK_ROLE_PREFECTURAL) disclose_upstream(d, req, list);
+  char *s = json_dumps(json_pack("{s:o}", "disclosures", list), JSON_COMPACT);
+  size_t n = s ? strlen(s) : 0;
+  resp->body = s ? jk_malloc(n) : NULL;
+  if (!resp->body) {
+    free(s);
+    return answer_json(resp, 500, "INTERNAL", "out of memory");
+  }
+  memcpy(resp->body, s, n);
+  free(s);
+  resp->body_len = n;
+  resp->status = 200;
+  resp->content_type = json_ctype;
+}
+
 static void on_sync(const jk_https_request *req, jk_https_response *resp, void *payload) {
   daemon_state *d = payload;
   bool batch = strcmp(req->url, "/sync/v1/batch") == 0, peer = strcmp(req->url, "/sync/v1/peer") == 0,
-       state = strcmp(req->url, "/sync/v1/state") == 0;
-  if (!batch && !peer && !state) return answer_json(resp, 404, "NOTFOUND", "no such endpoint");
+       state = strcmp(req->url, "/sync/v1/state") == 0, disclose = strcmp(req->url, "/sync/v1/disclose") == 0;
+  if (!batch && !peer && !state && !disclose) return answer_json(resp, 404, "NOTFOUND", "no such endpoint");
   if (strcmp(req->method, "POST") != 0) return answer_json(resp, 405, "INVALID", "method not allowed");
   if (!jk_node_peer_allowed(d->node, req->peer->node)) {
     logmsg("warn", "sync request from %s refused: not in [sync] allow", req->peer->node);
@@ -104,6 +165,7 @@ static void on_sync(const jk_https_request *req, jk_https_response *resp, void *
     return answer_json(resp, 503, "DISCONNECTED", "the connection of this node is stopped");
   jk_sync_peer sp;
   to_sync_peer(req->peer, &sp);
+  if (disclose) return on_disclose(d, req, &sp, resp);
   jk_sync_answer ans;
   if (batch) atomic_fetch_add(&d->batch_in, 1);
   store_lock(d);

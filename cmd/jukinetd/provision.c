@@ -21,7 +21,7 @@
 
 /* The service's answer goes out on the connection it came from. */
 static void answered(void *arg, unsigned status, char *body, size_t len) {
-  jk_https_response resp = {.status = body ? status : 500, .content_type = json_type, .body = (uint8_t *)body,
+  jk_https_response resp = {.status = body ? status : 500, .content_type = json_ctype, .body = (uint8_t *)body,
                             .body_len = body ? len : 0};
   jk_https_finish(arg, &resp);
 }

@@ -100,6 +100,12 @@ JK_API void jk_sync_receive_peer(const jk_sync_ctx *ctx, const jk_sync_peer *pee
  * only; nothing is written. The sender compares it with its receipts
  * (jk_sync_sender_state_behind) to find a receiver that lost what it had acknowledged. */
 JK_API void jk_sync_state(const jk_sync_ctx *ctx, const jk_sync_peer *peer, jk_sync_answer *ans);
+/* Handle POST /sync/v1/disclose: the provisions recorded here of a resident, for the
+ * disclosure of its municipality (src/sync/disclose.c has the rules and the format). Every
+ * answer and refusal is recorded. */
+#define JK_DISCLOSE_CODES_MAX 16
+JK_API void jk_sync_disclose(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const uint8_t *body, size_t len,
+                             jk_sync_answer *ans);
 /* Remember a directly connected peer (its certificate), e.g. on its first request. */
 JK_API jk_err jk_sync_peer_note(const jk_sync_ctx *ctx, const jk_sync_peer *peer);
 

@@ -89,6 +89,39 @@ expect_eq "$(jq -r .resident.address "$T/out")" "大阪府枚方市新町1丁目
 expect_exit 0 jk hirakata --json resident requests "$code"
 expect_eq "$(jq -r '[.[].kind] | join(",")' "$T/out")" "opt-out,consent"
 
+# ---- disclosure: the record with its history under both codes, and every provision of it ----
+q national --purpose B1-77 --kana "$(jk hirakata --json resident show "$code" | jq -r .kana)" \
+  --birth "$(jk hirakata --json resident show "$code" | jq -r .birth.iso)" \
+  --sex "$(jk hirakata --json resident show "$code" | jq -r .sex)" >/dev/null
+q osaka --purpose B1-77 --code "$code" >/dev/null
+newcode=$(jk hirakata --json resident move "$code" --kind 住民票コード変更 | jq -r .code)
+wait_agree 30
+q national --purpose B1-77 --code "$newcode" >/dev/null
+expect_exit 0 jk hirakata --json resident disclose "$newcode"
+expect_eq "$(jq -r '[.history[].code] | unique | length' "$T/out")" 2 "(history under both codes)"
+expect_eq "$(jq -r '[.tiers[].node] | join(" ")' "$T/out")" "$(id_of osaka) $(id_of national)"
+# the nation: the first answer, the name search and the one after the code change (not the
+# refused or unmatched ones); the prefecture: its one answer
+nat_codes=$(jq -r --arg n "$(id_of national)" '[.tiers[] | select(.node == $n) | .provisions[] | select(.result == "ok") | .code] | join(" ")' "$T/out")
+expect_eq "$(echo "$nat_codes" | wc -w)" 4 "(the nation's answers about the resident: $nat_codes)"
+expect_in "$T/out" "$newcode"
+expect_eq "$(jq -r --arg n "$(id_of osaka)" '[.tiers[] | select(.node == $n) | .provisions[]] | length' "$T/out")" 1
+expect_eq "$(jq -r '[.tiers[].provisions[].agency_name] | unique | join(",")' "$T/out")" "日本年金機構"
+expect_exit 0 jk hirakata resident disclose "$newcode" --pdf "$T/disclose.pdf"
+if command -v pdftotext >/dev/null; then
+  pdftotext "$T/disclose.pdf" - | tr -d ' \n' > "$T/disclose.txt"
+  expect_in "$T/disclose.txt" "本人確認情報の開示について"
+  expect_in "$T/disclose.txt" "日本年金機構"
+  expect_in "$T/disclose.txt" "地方公共団体情報システム機構"
+fi
+expect_exit 3 jk hirakata resident disclose 12345678903              # nobody of ours
+expect_exit 3 jk kadoma resident disclose "$newcode"                 # another city's resident
+# every tier recorded the disclosure
+for n in osaka national; do
+  [ "$(db $n "SELECT count(*) FROM ledger WHERE action = 'provision.disclose' AND result = 'ok'")" -ge 1 ] ||
+    fail "$n did not record the disclosure"
+done
+
 # ---- statutory (門真市): recorded and answered; still sent ----
 expect_exit 0 jk kadoma --json resident notice "$kcode" --date 2026-11-20 --channel letter
 expect_eq "$(jq -r '.decision + " " + .policy' "$T/out")" "recorded statutory"
@@ -99,8 +132,8 @@ wait_agree 30
 expect_exit 0 q national --purpose B1-77 --code "$kcode"
 
 # every request is in the ledger
-expect_exit 0 ja hirakata --json audit log --limit 60
-for a in participation.set resident.notice resident.consent resident.reply; do
+expect_exit 0 ja hirakata --json audit log --limit 100
+for a in participation.set resident.notice resident.consent resident.reply resident.disclose; do
   [ "$(jq --arg a "$a" '[.[] | select(.action == $a and .result == "ok")] | length' "$T/out")" -ge 1 ] ||
     fail "no ledger entry $a ok"
 done
