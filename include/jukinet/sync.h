@@ -104,6 +104,9 @@ JK_API void jk_sync_state(const jk_sync_ctx *ctx, const jk_sync_peer *peer, jk_s
  * disclosure of its municipality (src/sync/disclose.c has the rules and the format). Every
  * answer and refusal is recorded. */
 #define JK_DISCLOSE_CODES_MAX 16
+/* Its body: {"codes": [1 .. JK_DISCLOSE_CODES_MAX valid resident codes]} (4 KiB at most, no
+ * other key, no repeated key). JK_EINVAL naming what is wrong; *n 0 on failure. */
+JK_API jk_err jk_sync_disclose_parse(const uint8_t *body, size_t len, char codes[][JK_RESCODE_LEN + 1], size_t *n);
 JK_API void jk_sync_disclose(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const uint8_t *body, size_t len,
                              jk_sync_answer *ans);
 /* Remember a directly connected peer (its certificate), e.g. on its first request. */

@@ -56,7 +56,7 @@ static int on_row(const jk_provision_rec *r, void *payload) {
   return 0;
 }
 
-static jk_err parse(const uint8_t *body, size_t len, char codes[][JK_RESCODE_LEN + 1], size_t *n) {
+jk_err jk_sync_disclose_parse(const uint8_t *body, size_t len, char codes[][JK_RESCODE_LEN + 1], size_t *n) {
   json_error_t je;
   json_t *o = len <= 4096 ? json_loadb((const char *)body, len, JSON_REJECT_DUPLICATES, &je) : NULL;
   json_t *a = json_object_get(o, "codes");
@@ -71,6 +71,7 @@ static jk_err parse(const uint8_t *body, size_t len, char codes[][JK_RESCODE_LEN
     else snprintf(codes[(*n)++], JK_RESCODE_LEN + 1, "%s", c);
   }
   json_decref(o);
+  if (e) *n = 0;
   return e;
 }
 
@@ -80,7 +81,7 @@ void jk_sync_disclose(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const ui
   char codes[JK_DISCLOSE_CODES_MAX][JK_RESCODE_LEN + 1];
   size_t n = 0;
   jk_err e = ctx->tier == JK_TIER_MUNICIPAL ? jk_error_set(JK_EPERM, "a municipal node keeps no provision records")
-                                             : parse(body, len, codes, &n);
+                                             : jk_sync_disclose_parse(body, len, codes, &n);
   /* a resident is asked about as a whole: every code must be the peer's to ask — a code the
    * resident held before a 住民票コード変更 through the current record's prev_code */
   char prev[JK_RESCODE_LEN + 1] = "";

@@ -743,6 +743,76 @@ static void test_timeouts(void **state) {
   jk_tls_close(NULL);
 }
 
+/* ---- asynchronous handlers: answered later, from another thread ---- */
+
+typedef struct later {
+  jk_https_ticket *t;
+  uint8_t hash[32];
+  size_t n;
+} later;
+static later pending[8];
+static int npending;
+
+static void park(const jk_https_request *req, jk_https_ticket *t, void *payload) {
+  (void)payload;
+  pthread_mutex_lock(&seen_lock);
+  later *l = &pending[npending++ % 8];
+  l->t = t;
+  crypto_hash_sha256(l->hash, req->body, req->body_len); /* the body stays valid until finished */
+  l->n = req->body_len;
+  pthread_mutex_unlock(&seen_lock);
+}
+
+static void *finisher(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 2000; i++) {
+    pthread_mutex_lock(&seen_lock);
+    int n = npending;
+    pthread_mutex_unlock(&seen_lock);
+    if (n > 0) break;
+    usleep(1000);
+  }
+  usleep(50000); /* the client waits meanwhile: its connection is suspended, not answered */
+  pthread_mutex_lock(&seen_lock);
+  later l = pending[0];
+  npending = 0;
+  pthread_mutex_unlock(&seen_lock);
+  jk_https_response r = {.status = 200, .content_type = "application/octet-stream", .body = jk_malloc(32), .body_len = 32};
+  memcpy(r.body, l.hash, 32);
+  jk_https_finish(l.t, &r);
+  return NULL;
+}
+
+static void test_async_handler(void **state) {
+  (void)state;
+  jk_https_server *srv = NULL;
+  jk_https_options o = {.max_body = MIB, .threads = 2, .kinds = JK_PKI_NODE, .async = park};
+  assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, NULL, NULL), JK_OK);
+  char url[128];
+  snprintf(url, sizeof url, "https://127.0.0.1:%u/x", jk_https_port(srv));
+  jk_https_client *c = NULL;
+  assert_int_equal(jk_https_client_new(&c, tls_a), JK_OK);
+  for (int round = 0; round < 3; round++) { /* keep-alive: the connection serves again after a resume */
+    pthread_t th;
+    npending = 0;
+    assert_int_equal(pthread_create(&th, NULL, finisher, NULL), 0);
+    uint8_t body[700];
+    randombytes_buf(body, sizeof body);
+    unsigned status = 0;
+    double t0 = now_ms();
+    assert_int_equal(post(c, url, ID_B, body, sizeof body, &status), JK_OK);
+    assert_true(now_ms() - t0 >= 45); /* it waited for the finisher */
+    assert_int_equal(status, 200);
+    pthread_join(th, NULL);
+  }
+  assert_int_equal(jk__https_server_handshakes(srv), 1);
+  jk_https_client_free(c);
+  jk_https_stop(srv);
+  /* an asynchronous server needs no synchronous handler; neither is an error */
+  o.async = NULL;
+  assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, NULL, NULL), JK_EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_happy_path, setup),
@@ -757,6 +827,7 @@ int main(void) {
       cmocka_unit_test_setup(test_tls12_client, setup),
       cmocka_unit_test_setup(test_token_logout, setup),
       cmocka_unit_test_setup(test_timeouts, setup),
+      cmocka_unit_test_setup(test_async_handler, setup),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
