@@ -5,6 +5,10 @@
  *   jukinet resident consent CODE --date D --channel C [--note TEXT]  consent to be sent again
  *   jukinet resident requests [CODE]                                  the requests on record
  *   jukinet resident reply REQUEST-ID [--pdf FILE]                    the reply letter
+ *   jukinet resident stop-use CODE --purposes … --date D --channel C  目的外利用の中止請求
+ *   jukinet resident decide REQUEST-ID --accept|--reject --reason T   its decision
+ *   jukinet resident protect CODE --offenders T --date D | --id N --accept|--reject|--extend|--end
+ *   jukinet resident protections [CODE] [--due DAYS]                  支援措置, and the reminder
  * Each is an operation on the node, recorded in its ledger; a request and what it does (the
  * hold, the erasure notice) commit in one transaction with the entry.
  */
@@ -141,7 +145,173 @@ static int reply(int argc, char **argv, cli_global *g) {
   return cli_op_end(&op, e);
 }
 
+/* resident stop-use CODE --purposes P,… --date D --channel C [--note TEXT] */
+static int stop_use(int argc, char **argv, cli_global *g) {
+  const char *date = NULL, *channel = NULL, *note = NULL, *purposes = NULL;
+  const cli_opt opts[] = {{"date", &date, NULL}, {"channel", &channel, NULL}, {"note", &note, NULL},
+                          {"purposes", &purposes, NULL}, {NULL, NULL, NULL}};
+  const char *pos[1];
+  int npos;
+  if (cli_parse(argc, argv, opts, pos, 1, &npos, g)) return EXIT_USAGE;
+  if (npos != 1 || !date || !channel || !purposes)
+    return cli_usage("usage: jukinet resident stop-use CODE --purposes B1-77,… --date DATE --channel "
+                     "letter|postcard|fax|mail|counter [--note TEXT]");
+  char code[64];
+  jk_err e;
+  if ((e = cli_fold_digits(pos[0], code, sizeof code))) return cli_fail(e);
+  cli_op op;
+  int rc = cli_op_begin(g, "resident.stop-use", code, NULL, &op);
+  if (rc) return rc;
+  jk_date filed;
+  jk_request_rec r;
+  jk_store *s = jk_node_store(op.node);
+  if ((e = jk_date_parse(date, &filed))) jk_error_prefix("--date: ");
+  else if (!(e = jk_store_begin(s))) {
+    e = jk_rights_stop_use(s, code, purposes, filed, channel, jk_session_staff_id(op.sess), note, &r);
+    if (e) jk_store_rollback(s);
+    else e = jk_store_commit(s);
+  }
+  if (!e && g->json) cli_json(request_json(&r));
+  else if (!e) cli_out("request %lld: to stop the use of %s for %s, awaiting a decision\n", (long long)r.id, code, purposes);
+  return cli_op_end(&op, e);
+}
+
+/* resident decide REQUEST-ID --accept|--reject --reason TEXT */
+static int decide(int argc, char **argv, cli_global *g) {
+  const char *reason = NULL;
+  bool accept = false, reject = false;
+  const cli_opt opts[] = {{"reason", &reason, NULL}, {"accept", NULL, &accept}, {"reject", NULL, &reject},
+                          {NULL, NULL, NULL}};
+  const char *pos[1];
+  int npos;
+  if (cli_parse(argc, argv, opts, pos, 1, &npos, g)) return EXIT_USAGE;
+  char *end;
+  long long id = npos == 1 ? strtoll(pos[0], &end, 10) : 0;
+  if (npos != 1 || id < 1 || *end || accept == reject || !reason)
+    return cli_usage("usage: jukinet resident decide REQUEST-ID --accept|--reject --reason TEXT");
+  cli_op op;
+  int rc = cli_op_begin(g, "resident.decide", pos[0], NULL, &op);
+  if (rc) return rc;
+  jk_store *s = jk_node_store(op.node);
+  jk_request_rec r;
+  jk_err e = jk_store_begin(s);
+  if (!e) {
+    e = jk_rights_decide(s, jk_node_id(op.node), id, accept, jk_session_staff_id(op.sess), reason, &r);
+    if (e) jk_store_rollback(s);
+    else e = jk_store_commit(s);
+  }
+  if (!e && g->json) cli_json(request_json(&r));
+  else if (!e) cli_out("request %lld: %s\n", id, r.decision);
+  return cli_op_end(&op, e);
+}
+
+static json_t *protection_json(const jk_protection_rec *p) {
+  char applied[11], until[11] = "";
+  jk_date_format_iso(p->applied_on, applied);
+  if (jk_date_valid(p->until)) jk_date_format_iso(p->until, until);
+  return json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", (json_int_t)p->id, "code", p->code, "status",
+                   p->status, "applied_on", applied, "until", until, "offenders", p->offenders, "recorded_by",
+                   p->recorded_by, "decided_at", p->decided_at, "note", p->note);
+}
+
+/* resident protect CODE --offenders TEXT --date D [--note TEXT]: apply (a provisional block at once);
+ * resident protect --id N --accept|--reject|--extend|--end [--note TEXT]: the measure's steps. */
+static int protect(int argc, char **argv, cli_global *g) {
+  const char *offenders = NULL, *date = NULL, *note = NULL, *id_s = NULL;
+  bool accept = false, reject = false, extend = false, end_ = false;
+  const cli_opt opts[] = {{"offenders", &offenders, NULL}, {"date", &date, NULL}, {"note", &note, NULL},
+                          {"id", &id_s, NULL},           {"accept", NULL, &accept}, {"reject", NULL, &reject},
+                          {"extend", NULL, &extend},     {"end", NULL, &end_},    {NULL, NULL, NULL}};
+  const char *pos[1];
+  int npos;
+  if (cli_parse(argc, argv, opts, pos, 1, &npos, g)) return EXIT_USAGE;
+  int steps = accept + reject + extend + end_;
+  char *endp = NULL;
+  long long id = id_s ? strtoll(id_s, &endp, 10) : 0;
+  bool apply = npos == 1 && offenders && date && !id_s && steps == 0;
+  bool step = npos == 0 && id_s && id >= 1 && !*endp && steps == 1 && !offenders && !date;
+  if (!apply && !step)
+    return cli_usage("usage: jukinet resident protect CODE --offenders TEXT --date DATE [--note TEXT] | jukinet resident "
+                     "protect --id N --accept|--reject|--extend|--end [--note TEXT]");
+  char code[64] = "-";
+  jk_err e;
+  if (apply && (e = cli_fold_digits(pos[0], code, sizeof code))) return cli_fail(e);
+  cli_op op;
+  int rc = cli_op_begin(g, "resident.protect", apply ? code : id_s, NULL, &op);
+  if (rc) return rc;
+  jk_store *s = jk_node_store(op.node);
+  jk_protection_rec p;
+  jk_date applied;
+  const char *by = jk_session_staff_id(op.sess);
+  if (jk_node_role(op.node) != JK_ROLE_MUNICIPAL)
+    e = jk_error_set(JK_EPERM, "residents file their requests at their municipality, not at this node");
+  else if (apply && (e = jk_date_parse(date, &applied))) jk_error_prefix("--date: ");
+  else if (!(e = jk_store_begin(s))) {
+    jk_protect_step st = accept ? JK_PROTECT_ACCEPT : reject ? JK_PROTECT_REJECT : extend ? JK_PROTECT_EXTEND : JK_PROTECT_END;
+    e = apply ? jk_rights_protect(s, jk_node_id(op.node), code, offenders, applied, by, note, &p)
+              : jk_rights_protect_step(s, jk_node_id(op.node), id, st, by, note, &p);
+    if (e) jk_store_rollback(s);
+    else e = jk_store_commit(s);
+  }
+  if (!e && g->json) cli_json(protection_json(&p));
+  else if (!e) {
+    char until[JK_DATE_TEXT_MAX] = "-";
+    if (jk_date_valid(p.until)) jk_date_format_wareki(p.until, until);
+    cli_out("measure %lld for %s: %s (until %s)\n", (long long)p.id, p.code, p.status, until);
+  }
+  return cli_op_end(&op, e);
+}
+
+typedef struct plist {
+  json_t *arr;
+  bool json;
+  int due;
+  jk_date today;
+} plist;
+
+static int on_protection(const jk_protection_rec *p, void *payload) {
+  plist *l = payload;
+  bool live = strcmp(p->status, "active") == 0 || strcmp(p->status, "provisional") == 0;
+  int64_t left = jk_date_valid(p->until) ? jk_date_to_days(p->until) - jk_date_to_days(l->today) : -1;
+  if (l->due >= 0 && !(live && left >= 0 && left <= l->due)) return 0;
+  if (l->json) json_array_append_new(l->arr, protection_json(p));
+  else {
+    char until[JK_DATE_TEXT_MAX] = "-";
+    if (jk_date_valid(p->until)) jk_date_format_wareki(p->until, until);
+    cli_out("measure %lld: %s, %s until %s\n", (long long)p->id, p->code, p->status, until);
+    if (live && left >= 0 && left <= 30) cli_out("  ends within 30 days: ask the resident whether to extend it\n");
+  }
+  return 0;
+}
+
+/* resident protections [CODE] [--due DAYS]: the measures, or those ending within DAYS (the reminder). */
+static int protections(int argc, char **argv, cli_global *g) {
+  const char *due = NULL;
+  const cli_opt opts[] = {{"due", &due, NULL}, {NULL, NULL, NULL}};
+  const char *pos[1];
+  int npos;
+  if (cli_parse(argc, argv, opts, pos, 1, &npos, g)) return EXIT_USAGE;
+  char *end = NULL;
+  long d = due ? strtol(due, &end, 10) : -1;
+  if (due && (*end || d < 0 || d > 3660)) return cli_usage("usage: jukinet resident protections [CODE] [--due DAYS]");
+  char code[64] = "";
+  jk_err e;
+  if (npos == 1 && (e = cli_fold_digits(pos[0], code, sizeof code))) return cli_fail(e);
+  cli_op op;
+  int rc = cli_op_begin(g, "resident.protections", npos ? code : "-", NULL, &op);
+  if (rc) return rc;
+  plist l = {.json = g->json, .arr = g->json ? json_array() : NULL, .due = (int)d, .today = jk_date_today()};
+  e = jk_store_protection_each(jk_node_store(op.node), npos ? code : NULL, on_protection, &l);
+  if (!e && g->json) cli_json(l.arr);
+  else json_decref(l.arr);
+  return cli_op_end(&op, e);
+}
+
 int cmd_rights(int argc, char **argv, cli_global *g, const char *verb) {
+  if (strcmp(verb, "stop-use") == 0) return stop_use(argc, argv, g);
+  if (strcmp(verb, "decide") == 0) return decide(argc, argv, g);
+  if (strcmp(verb, "protect") == 0) return protect(argc, argv, g);
+  if (strcmp(verb, "protections") == 0) return protections(argc, argv, g);
   if (strcmp(verb, "reply") == 0) return reply(argc, argv, g);
   if (strcmp(verb, "disclose") == 0) return cmd_disclose(argc, argv, g);
   if (strcmp(verb, "notice") == 0) return file_request(argc, argv, g, false);

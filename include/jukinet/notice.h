@@ -51,8 +51,12 @@ extern "C" {
 
 typedef enum jk_notice_kind {
   JK_NOTICE_CHANGE = 1, /* a new version of a resident's 本人確認情報 */
-  JK_NOTICE_ERASE = 2   /* erasure of a resident code's record (non-participation) */
+  JK_NOTICE_ERASE = 2,   /* erasure of a resident code's record (non-participation) */
+  JK_NOTICE_RESTRICT = 3 /* the resident's restrictions as they now stand: 支援措置, 目的外利用の中止 */
 } jk_notice_kind;
+
+/* Room for a RESTRICT notice's purposes (comma-separated purpose codes) with its NUL. */
+#define JK_NOTICE_PURPOSES_MAX 512
 
 /* One notice. Strings are NUL-terminated UTF-8 in NFC (as the registry stores them). */
 typedef struct jk_notice {
@@ -60,8 +64,13 @@ typedef struct jk_notice {
   uint64_t seq;                    /* its sequence at that node: 1, 2, 3 … */
   jk_notice_kind kind;
   char code[JK_RESCODE_LEN + 1];   /* 住民票コード (valid, with its check digit) */
-  jk_date moved_on;                /* CHANGE: 異動年月日; ERASE: the day of the erasure */
-  /* CHANGE only (zero / empty for ERASE): */
+  jk_date moved_on;                /* CHANGE: 異動年月日; ERASE: the day of the erasure;
+                                      RESTRICT: the day these restrictions took effect */
+  /* RESTRICT only (zero / empty otherwise): */
+  bool protect;                    /* a 支援措置 is in force: address withheld, agency queries held for review */
+  jk_date until;                   /* protect: the day the measure ends; else zero */
+  char purposes[JK_NOTICE_PURPOSES_MAX]; /* purposes the resident stopped ("" none), e.g. "B1-77,B1-74" */
+  /* CHANGE only (zero / empty otherwise): */
   char prev_code[JK_RESCODE_LEN + 1]; /* reason CODE_CHANGE: the retired code; else "" */
   int version;                     /* 1, 2, … of the resident's record */
   char name[JK_NAME_MAX + 1];      /* 氏名 */
@@ -74,6 +83,7 @@ typedef struct jk_notice {
 } jk_notice;
 
 /* The longest notice encoding (docs/protocol.md). */
+/* (A RESTRICT notice, 1 + 2 + 63 + 8 + 1 + 11 + 4 + 1 + 4 + 2 + 511 bytes, is shorter.) */
 #define JK_NOTICE_ENCODED_MAX \
   (1 + 2 + JK_NODE_ID_MAX + 8 + 1 + JK_RESCODE_LEN + 4 + 1 + JK_RESCODE_LEN + 4 + \
    2 * (2 + JK_NAME_MAX) + 4 + 1 + 2 + JK_ADDRESS_MAX + 1 + 1)

@@ -52,6 +52,32 @@ JK_API jk_err jk_rights_opt_out(jk_store *s, const char *node_id, const char *co
 JK_API jk_err jk_rights_consent(jk_store *s, const char *node_id, const char *code, jk_date filed_on,
                                 const char *channel, const char *by, const char *note, jk_request_rec *out);
 
+/* ---- 目的外利用の中止請求 (request to stop use outside the purpose) ----
+ * Record it (kind stop-use, pending): purposes are codes of the law's table, comma-separated
+ * (JK_EINVAL otherwise). Decide it (the 本人確認情報管理責任者): accepted requests' purposes
+ * are stopped upstream from then on (a RESTRICT notice with the resident's whole restriction
+ * state); JK_ECONFLICT when already decided, JK_EINVAL when not a stop-use request. */
+JK_API jk_err jk_rights_stop_use(jk_store *s, const char *code, const char *purposes, jk_date filed_on,
+                                 const char *channel, const char *by, const char *note, jk_request_rec *out);
+JK_API jk_err jk_rights_decide(jk_store *s, const char *node_id, int64_t id, bool accept, const char *by,
+                               const char *reason, jk_request_rec *out);
+
+/* ---- 支援措置 (DV / stalker support measures) ----
+ * Apply: a provisional block starts at once (status provisional; upstream every agency query
+ * about the resident is held for review and answered "no match") while the application is
+ * examined. Decide: accepted → active for one year from today (until = today + 1 year − 1 day);
+ * rejected → the block ends. Extend: an active measure one more year from its end. End: at the
+ * resident's request. Each sends the resident's restriction state up. JK_ECONFLICT for a step the
+ * measure's status does not allow. */
+JK_API jk_err jk_rights_protect(jk_store *s, const char *node_id, const char *code, const char *offenders,
+                                jk_date applied_on, const char *by, const char *note, jk_protection_rec *out);
+typedef enum jk_protect_step { JK_PROTECT_ACCEPT = 1, JK_PROTECT_REJECT, JK_PROTECT_EXTEND, JK_PROTECT_END } jk_protect_step;
+JK_API jk_err jk_rights_protect_step(jk_store *s, const char *node_id, int64_t id, jk_protect_step step,
+                                     const char *by, const char *note, jk_protection_rec *out);
+/* Whether resident code is under a measure in force today (provisional or active, not past
+ * its end): the municipality's own issuance and disclosure paths withhold the address then. */
+JK_API jk_err jk_rights_protected(jk_store *s, const char *code, bool *out);
+
 /* What happened to a non-participation notice, for its reply letter: the request, whether the
  * resident is held back (since when), the erasure notice's seq and, when the prefecture's
  * signed receipt covers it, that receipt's time ("" while not yet). */

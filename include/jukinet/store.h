@@ -410,7 +410,8 @@ JK_API jk_err jk_store_agency_each(jk_store *s, jk_agency_cb cb, void *payload);
  * at: a time (ISO 8601, 1 .. 31 printable ASCII); agency: 1 .. 63 printable ASCII; purpose: ""
  * or a purpose code (jk_purpose_code_valid); code: "" or a resident code (11 digits); fields: ""
  * or field tokens as jk_fields_parse accepts; result: one of ok, NOTFOUND, AMBIGUOUS, PERM,
- * INVALID, BUSY; query: the SHA-256 of the request body. Append-only. */
+ * INVALID, BUSY, REVIEW (a query about a protected resident, held for review) or STOPPED (a
+ * purpose the resident stopped); query: the SHA-256 of the request body. Append-only. */
 typedef struct jk_provision_rec {
   int64_t id;
   char at[32];
@@ -509,6 +510,70 @@ typedef int (*jk_scrub_cb)(const char *source, int64_t seq, const char *code, vo
 JK_API jk_err jk_store_scrub_pending_put(jk_store *s, const char *source, int64_t seq, const char *code);
 JK_API jk_err jk_store_scrub_pending_each(jk_store *s, jk_scrub_cb cb, void *payload);
 JK_API jk_err jk_store_scrub_pending_delete(jk_store *s, const char *source, int64_t seq);
+
+/* ---- residents' restrictions (issue 5: 目的外利用の中止請求 and 支援措置; src/rights owns the
+ * rules) ----
+ * At a prefecture and the nation, per (code, source), the latest restriction a municipality sent
+ * for a resident (a RESTRICT notice). code: 11 digits; source: a node id (1 .. 63 printable
+ * ASCII); seq: the notice, >= 1; protect: a 支援措置 is in force (the address is withheld and
+ * every agency query is held for review); since: a real date; until: a real date when protect,
+ * else {0,0,0}; purposes: "" or the purpose codes the resident stopped (目的外利用の中止),
+ * comma-separated without repeats (each jk_purpose_code_valid, at most 1023 bytes). put: insert,
+ * or replace the row of (code, source), inside a transaction (else JK_ECONFLICT); JK_EINVAL
+ * naming the field for a malformed row (nothing written). each: the rows of resident code `code`
+ * (NULL = every row) in (code, source) order; cb returns non-zero to stop; a malformed row is
+ * JK_ECORRUPT. */
+typedef struct jk_restriction_rec {
+  char code[12];
+  char source[64];
+  int64_t seq;
+  bool protect;
+  jk_date since;
+  jk_date until;          /* {0,0,0} when !protect */
+  char purposes[1024];    /* "" or purpose codes (jk_purpose_code_valid each, no repeats) */
+} jk_restriction_rec;
+typedef int (*jk_restriction_cb)(const jk_restriction_rec *r, void *payload);
+JK_API jk_err jk_store_restriction_put(jk_store *s, const jk_restriction_rec *r);
+JK_API jk_err jk_store_restriction_each(jk_store *s, const char *code, jk_restriction_cb cb, void *payload);
+
+/* At a municipality: the 支援措置 (support measures for victims of DV, stalking and the like) of
+ * its residents. code: 11 digits; offenders: who the resident is protected from (UTF-8 without
+ * control characters, names and details, 1 .. 1023 bytes); status: provisional, active,
+ * rejected or ended; applied_on: a real date (the application); until: a real date (the end of
+ * the measure, and of a provisional block) unless rejected, {0,0,0} when rejected; recorded_at: a time
+ * (1 .. 31 printable ASCII); recorded_by: a staff id (1 .. 63 printable ASCII); decided_at and
+ * decided_by: "" while provisional, else a time and a staff id; note: UTF-8 without control
+ * characters, may be "". JK_EINVAL naming the field for anything malformed. id is assigned by
+ * the store (> 0, increasing). A measure is never deleted, and its code, offenders, applied_on,
+ * recorded_at and recorded_by never change (the database's triggers refuse it). */
+typedef struct jk_protection_rec {
+  int64_t id;
+  char code[12];
+  char offenders[1024];
+  char status[16];        /* provisional | active | rejected | ended */
+  jk_date applied_on;
+  jk_date until;          /* the end of the measure (or of the provisional block); {0,0,0} when rejected */
+  char recorded_at[32];
+  char recorded_by[64];
+  char decided_at[32];
+  char decided_by[64];
+  char note[512];
+} jk_protection_rec;
+typedef int (*jk_protection_cb)(const jk_protection_rec *r, void *payload);
+/* Record a measure (inside a transaction, else JK_ECONFLICT) and set r->id (the id given is
+ * ignored; 0 on failure). */
+JK_API jk_err jk_store_protection_add(jk_store *s, jk_protection_rec *r);
+/* Change status, until, decided_at, decided_by and note of measure r->id (inside a transaction,
+ * else JK_ECONFLICT); r is checked whole as for add. JK_ENOTFOUND when there is no such measure;
+ * JK_ECONFLICT naming the field when r's code, offenders, applied_on, recorded_at or recorded_by
+ * differ from the stored ones (nothing written, the transaction stays usable). The status flow
+ * (provisional → active or rejected, active → ended) is the caller's rule, not checked here. */
+JK_API jk_err jk_store_protection_update(jk_store *s, const jk_protection_rec *r);
+/* The measure `id`. JK_ENOTFOUND; JK_ECORRUPT for a malformed row. */
+JK_API jk_err jk_store_protection_get(jk_store *s, int64_t id, jk_protection_rec *out);
+/* The measures of resident code `code` (NULL = every measure), in id order; cb returns non-zero
+ * to stop. A malformed row is JK_ECORRUPT. */
+JK_API jk_err jk_store_protection_each(jk_store *s, const char *code, jk_protection_cb cb, void *payload);
 
 /* Peer nodes' certificates, verified by the caller before they are put (upsert by node).
  * lgcode: "" or printable ASCII; role: 1 .. 15 printable ASCII bytes; cert_pem: 1 .. 65,536

@@ -57,6 +57,11 @@ JK_API jk_err jk_outbox_record(jk_store *s, const char *node_id, const jk_identi
  * caller's open transaction: the prefecture and the nation clear the record this municipality
  * sent (docs/provision.md). *seq (may be NULL) gets the notice's seq. */
 JK_API jk_err jk_outbox_erase(jk_store *s, const char *node_id, const char *code, jk_date on, int64_t *seq);
+/* Append a RESTRICT notice: the resident's restrictions as they now stand (protect: a 支援措置
+ * in force until `until`; purposes: the purposes the resident stopped, "" none), in effect
+ * from `since`. Nothing is sent for a held-back resident (*seq 0). */
+JK_API jk_err jk_outbox_restrict(jk_store *s, const char *node_id, const char *code, bool protect, jk_date since,
+                                 jk_date until, const char *purposes, int64_t *seq);
 /* From now on, every resident insert/append on s records its notice (jk_outbox_record) in the
  * same transaction — except for a resident held back (jk_store_holdback_*: a non-participant
  * under resident-choice), whose changes are not sent. node_id is copied. Detach with

@@ -19,6 +19,7 @@
  *   str kana | date birth | u8 sex | str address | u8 reason | u8 status
  */
 #include "jukinet/notice.h"
+#include "jukinet/purpose.h"
 
 #include "jukinet/text.h"
 
@@ -215,14 +216,49 @@ static jk_err check_text(const char *field, const char *s, size_t cap, size_t ma
   return JK_OK;
 }
 
+/* A RESTRICT notice: until is a real date not before moved_on exactly when protect; purposes
+ * "" or purpose codes separated by commas, none twice. */
+static jk_err check_restrict(const jk_notice *n) {
+  bool zero = n->until.y == 0 && n->until.m == 0 && n->until.d == 0;
+  if (n->protect) {
+    jk_err e = check_date("until", n->until);
+    if (e) return e;
+    if (jk_date_cmp(n->until, n->moved_on) < 0) return jk_error_set(JK_EINVAL, "notice: until is before moved_on");
+  } else if (!zero) {
+    return jk_error_set(JK_EINVAL, "notice: until is only for a protection");
+  }
+  size_t len = field_len(n->purposes, sizeof n->purposes);
+  if (len == sizeof n->purposes)
+    return jk_error_set(JK_ETOOLARGE, "notice: purposes is longer than %d bytes", JK_NOTICE_PURPOSES_MAX - 1);
+  for (size_t i = 0; i < len;) {
+    size_t j = i;
+    while (j < len && n->purposes[j] != ',') j++;
+    if (!jk_purpose_code_valid(n->purposes + i, j - i))
+      return jk_error_set(JK_EINVAL, "notice: purposes holds something that is not a purpose code");
+    for (size_t k = 0; k < i;) { /* none twice */
+      size_t m = k;
+      while (n->purposes[m] != ',') m++;
+      if (m - k == j - i && memcmp(n->purposes + k, n->purposes + i, j - i) == 0)
+        return jk_error_set(JK_EINVAL, "notice: purposes names a purpose twice");
+      k = m + 1;
+    }
+    if (j == len - 1 && n->purposes[j] == ',') return jk_error_set(JK_EINVAL, "notice: purposes ends with a comma");
+    i = j + 1;
+  }
+  return JK_OK;
+}
+
 /* Everything about a notice but its byte layout. */
 static jk_err check_notice(const jk_notice *n) {
   jk_err e;
   if ((e = check_node("notice", "source", n->source, sizeof n->source))) return e;
   if (n->seq == 0) return jk_error_set(JK_EINVAL, "notice: seq must be at least 1");
-  if (n->kind != JK_NOTICE_CHANGE && n->kind != JK_NOTICE_ERASE)
+  if (n->kind != JK_NOTICE_CHANGE && n->kind != JK_NOTICE_ERASE && n->kind != JK_NOTICE_RESTRICT)
     return jk_error_set(JK_EINVAL, "notice: unknown kind %d", (int)n->kind);
   if ((e = check_code("code", n->code)) || (e = check_date("moved_on", n->moved_on))) return e;
+  if (n->kind == JK_NOTICE_RESTRICT) return check_restrict(n);
+  if (n->protect || n->until.y || n->until.m || n->until.d || n->purposes[0])
+    return jk_error_set(JK_EINVAL, "notice: protect, until and purposes are for a restriction only");
   if (n->kind == JK_NOTICE_ERASE) return JK_OK;
   bool code_change = n->reason == JK_MOVE_CODE_CHANGE;
   if (n->prev_code[0] == '\0') {
@@ -293,6 +329,11 @@ jk_err jk_notice_encode(const jk_notice *n, uint8_t *buf, size_t cap, size_t *le
   wr_u8(&w, (unsigned)n->kind);
   wr_bytes(&w, n->code, JK_RESCODE_LEN);
   wr_date(&w, n->moved_on);
+  if (n->kind == JK_NOTICE_RESTRICT) {
+    wr_u8(&w, n->protect ? 1u : 0u);
+    wr_date(&w, n->until);
+    wr_str(&w, n->purposes);
+  }
   if (n->kind == JK_NOTICE_CHANGE) {
     size_t pl = strlen(n->prev_code);
     wr_u8(&w, (unsigned)pl);
@@ -341,11 +382,19 @@ static jk_err notice_decode(jk_notice *n, const void *data, size_t len) {
                                   "source");
   if (!rd_u64(&r, &n->seq)) return truncated("seq");
   if (!rd_u8(&r, &kind)) return truncated("kind");
-  if (kind != JK_NOTICE_CHANGE && kind != JK_NOTICE_ERASE)
+  if (kind != JK_NOTICE_CHANGE && kind != JK_NOTICE_ERASE && kind != JK_NOTICE_RESTRICT)
     return jk_error_set(JK_EINVAL, "notice: unknown kind %d", (int)kind);
   n->kind = (jk_notice_kind)kind;
   if (!rd_bytes(&r, n->code, JK_RESCODE_LEN)) return truncated("code");
   if (!rd_date(&r, &n->moved_on)) return truncated("moved_on");
+  if (kind == JK_NOTICE_RESTRICT) {
+    unsigned flags;
+    if (!rd_u8(&r, &flags)) return truncated("flags");
+    if (flags > 1) return jk_error_set(JK_EINVAL, "notice: unknown restriction flags %u", flags);
+    n->protect = flags == 1;
+    if (!rd_date(&r, &n->until)) return truncated("until");
+    if ((e = rd_text(&r, n->purposes, sizeof n->purposes, "purposes"))) return e;
+  }
   if (kind == JK_NOTICE_CHANGE) {
     if (!rd_u8(&r, &pl)) return truncated("prev_code");
     if (pl != 0 && pl != JK_RESCODE_LEN)

@@ -15,7 +15,9 @@
  * - When the commit fails nothing is disclosed: every request of the group gets 503.
  *
  * Held back. A resident whose record is erased anywhere upstream (a non-participant under
- * resident-choice, or an erasure) is answered exactly like "no match".
+ * resident-choice, or an erasure) is answered exactly like "no match"; so is a resident under a
+ * 支援措置 (recorded REVIEW: held for the municipality's review) and a query for a purpose the
+ * resident stopped (recorded STOPPED).
  */
 #include "jukinet/provision.h"
 
@@ -222,17 +224,19 @@ static agency *agency_find(jk_provision_service *svc, const char *id) {
   return NULL;
 }
 
-static bool purpose_allowed(const agency *a, const char *code) {
-  size_t n = strlen(code);
-  for (const char *p = a->rec.purposes; *p;) {
+static bool list_has(const char *list, const char *one) {
+  size_t n = strlen(one);
+  for (const char *p = list; *p;) {
     const char *comma = strchr(p, ',');
     size_t m = comma ? (size_t)(comma - p) : strlen(p);
-    if (m == n && memcmp(p, code, n) == 0) return true;
+    if (m == n && memcmp(p, one, n) == 0) return true;
     if (!comma) break;
     p = comma + 1;
   }
   return false;
 }
+
+static bool purpose_allowed(const agency *a, const char *code) { return list_has(a->rec.purposes, code); }
 
 /* Take one answer from the agency's bucket: rate per second, at most one second's worth. */
 static bool rate_take(agency *a, int64_t now) {
@@ -365,7 +369,26 @@ typedef struct decided {
   char msgbuf[200];
   int found;
   jk_holding_rec rec;
+  const char *held;       /* answered "no match" because of a restriction: REVIEW or STOPPED */
 } decided;
+
+/* The resident's restrictions, as the municipality of the current record sent them: a 支援措置
+ * in force (today within since .. until) holds every agency query for review; a purpose the
+ * resident stopped (目的外利用の中止) is not answered. Both are answered like "no match", so a
+ * query cannot tell a protected resident from an unknown one. */
+typedef struct restrict_ctx {
+  const char *source, *purpose;
+  jk_date today;
+  const char *held;
+} restrict_ctx;
+
+static int on_restriction(const jk_restriction_rec *r, void *payload) {
+  restrict_ctx *x = payload;
+  if (strcmp(r->source, x->source) != 0) return 0;
+  if (r->protect && jk_date_cmp(x->today, r->since) >= 0 && jk_date_cmp(x->today, r->until) <= 0) x->held = "REVIEW";
+  else if (!x->held && list_has(r->purposes, x->purpose)) x->held = "STOPPED";
+  return 0;
+}
 
 static jk_err decide(jk_provision_service *svc, item *it, int64_t now, decided *d) {
   memset(d, 0, sizeof *d);
@@ -398,10 +421,19 @@ static jk_err decide(jk_provision_service *svc, item *it, int64_t now, decided *
   jk_err e = lookup(svc, it, &d->found, &d->rec);
   if (e) return e;
   d->status = d->found ? 200 : 404;
+  if (d->found == 1) {
+    restrict_ctx x = {.source = d->rec.source, .purpose = it->q.purpose, .today = jk_date_today()};
+    if ((e = jk_store_restriction_each(svc->s, d->rec.code, on_restriction, &x))) return e;
+    if (x.held) {
+      d->held = x.held;
+      d->status = 404;
+    }
+  }
   return JK_OK;
 }
 
 static const char *result_of(const decided *d) {
+  if (d->held) return d->held;
   if (d->status == 200) return d->found == 2 ? "AMBIGUOUS" : "ok";
   if (d->status == 404) return "NOTFOUND";
   if (d->status == 429) return "BUSY";
@@ -450,6 +482,8 @@ static void run_group(jk_provision_service *svc, item **v, size_t n) {
     if (d[i].status == 200 && d[i].found == 1) {
       snprintf(r->code, sizeof r->code, "%s", d[i].rec.code);
       jk_fields_format(it->fields, r->fields, sizeof r->fields);
+    } else if (d[i].held) { /* who was asked about, for the review; nothing was given */
+      snprintf(r->code, sizeof r->code, "%s", d[i].rec.code);
     }
     snprintf(r->result, sizeof r->result, "%s", result_of(&d[i]));
     memcpy(r->query, it->hash, 32);

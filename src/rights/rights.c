@@ -9,6 +9,8 @@
 #include "jukinet/common.h"
 #include "jukinet/identity.h"
 #include "jukinet/letter.h"
+#include "jukinet/notice.h"
+#include "jukinet/purpose.h"
 #include "jukinet/registry.h"
 #include "jukinet/sync.h"
 
@@ -16,6 +18,8 @@
 #include <string.h>
 
 #define META_POLICY "participation.policy"
+
+static jk_err send_state_if_any(jk_store *s, const char *node_id, const char *code);
 
 const char *jk_participation_token(jk_participation p) {
   return p == JK_PARTICIPATION_RESIDENT_CHOICE ? "resident-choice" : "statutory";
@@ -141,6 +145,7 @@ jk_err jk_rights_consent(jk_store *s, const char *node_id, const char *code, jk_
   }
   if (!e) e = jk_store_holdback_delete(s, code);
   if (!e) e = jk_outbox_record(s, node_id, &cur, NULL); /* the current record goes up again */
+  if (!e) e = send_state_if_any(s, node_id, code);       /* with its restrictions, if any */
   jk_identity_clear(&cur);
   if (!e && out) *out = r;
   return e;
@@ -260,5 +265,211 @@ jk_err jk_rights_reply(jk_store *s, const char *node_id, const char *upstream, c
   if (!(e = jk_letter_heading(l, "実施した措置"))) e = jk_letter_table(l, 3, head, cells, 5);
   if (!e && !st.held)
     e = jk_letter_para(l, "なお、その後の同意の届出により、現在は本人確認情報の通知を再開しています。");
+  return e;
+}
+
+/* ---- restrictions: 目的外利用の中止 and 支援措置 ---- */
+
+static bool in_force(const jk_protection_rec *p, jk_date today) {
+  bool live = strcmp(p->status, "provisional") == 0 || strcmp(p->status, "active") == 0;
+  return live && jk_date_valid(p->until) && jk_date_cmp(today, p->until) <= 0;
+}
+
+typedef struct state {
+  jk_date today;
+  bool protect;
+  jk_date until;
+  char purposes[JK_NOTICE_PURPOSES_MAX];
+  jk_err e;
+} state;
+
+static int on_protection(const jk_protection_rec *p, void *payload) {
+  state *st = payload;
+  if (!in_force(p, st->today)) return 0;
+  if (!st->protect || jk_date_cmp(p->until, st->until) > 0) st->until = p->until;
+  st->protect = true;
+  return 0;
+}
+
+/* Add list's items to st->purposes, each once. */
+static void add_purposes(state *st, const char *list) {
+  char one[32];
+  for (const char *p = list; *p && !st->e;) {
+    const char *comma = strchr(p, ',');
+    size_t m = comma ? (size_t)(comma - p) : strlen(p);
+    if (m < sizeof one) {
+      memcpy(one, p, m);
+      one[m] = '\0';
+      bool have = false;
+      for (const char *q = st->purposes; *q && !have;) {
+        const char *c2 = strchr(q, ',');
+        size_t k = c2 ? (size_t)(c2 - q) : strlen(q);
+        have = k == m && memcmp(q, one, m) == 0;
+        q = c2 ? c2 + 1 : q + k;
+      }
+      size_t used = strlen(st->purposes);
+      if (!have && used + m + 2 > sizeof st->purposes)
+        st->e = jk_error_set(JK_ETOOLARGE, "too many purposes stopped for one resident");
+      else if (!have)
+        snprintf(st->purposes + used, sizeof st->purposes - used, "%s%s", used ? "," : "", one);
+    }
+    if (!comma) break;
+    p = comma + 1;
+  }
+}
+
+static int on_stop(const jk_request_rec *r, void *payload) {
+  state *st = payload;
+  if (strcmp(r->kind, "stop-use") == 0 && strcmp(r->decision, "accepted") == 0) add_purposes(st, r->purposes);
+  return st->e != JK_OK;
+}
+
+/* The resident's restrictions as they stand now. */
+static jk_err compute_state(jk_store *s, const char *code, state *st) {
+  memset(st, 0, sizeof *st);
+  st->today = jk_date_today();
+  jk_err e = jk_store_protection_each(s, code, on_protection, st);
+  if (!e) e = jk_store_request_each(s, code, on_stop, st);
+  return e ? e : st->e;
+}
+
+/* ... sent up as one RESTRICT notice (also when nothing is restricted any more). */
+static jk_err send_state(jk_store *s, const char *node_id, const char *code) {
+  state st;
+  jk_err e = compute_state(s, code, &st);
+  if (e) return e;
+  return jk_outbox_restrict(s, node_id, code, st.protect, st.today, st.until, st.purposes, NULL);
+}
+
+static jk_err send_state_if_any(jk_store *s, const char *node_id, const char *code) {
+  state st;
+  jk_err e = compute_state(s, code, &st);
+  if (e || (!st.protect && !st.purposes[0])) return e;
+  return jk_outbox_restrict(s, node_id, code, st.protect, st.today, st.until, st.purposes, NULL);
+}
+
+jk_err jk_rights_stop_use(jk_store *s, const char *code, const char *purposes, jk_date filed_on, const char *channel,
+                          const char *by, const char *note, jk_request_rec *out) {
+  jk_participation policy;
+  jk_identity cur = {0};
+  jk_request_rec r;
+  const jk_purposes *table;
+  if (!purposes || !*purposes) return jk_error_set(JK_EINVAL, "name the purposes to stop (codes of the law's table)");
+  jk_err e = jk_purposes_builtin(&table);
+  for (const char *p = purposes; !e && *p;) {
+    const char *comma = strchr(p, ',');
+    size_t m = comma ? (size_t)(comma - p) : strlen(p);
+    char one[32];
+    if (m == 0 || m >= sizeof one) {
+      e = jk_error_set(JK_EINVAL, "'%s' is not a list of purpose codes", purposes);
+      break;
+    }
+    memcpy(one, p, m);
+    one[m] = '\0';
+    if (!jk_purposes_find(table, one)) e = jk_error_set(JK_EINVAL, "purpose %s is not in the law's table", one);
+    if (!comma) break;
+    p = comma + 1;
+  }
+  if (!e) e = jk_participation_get(s, &policy);
+  if (!e) e = begin_request(s, code, "stop-use", filed_on, channel, by, note, policy, &r, &cur);
+  jk_identity_clear(&cur);
+  if (e) return e;
+  if (strlen(purposes) >= sizeof r.purposes) return jk_error_set(JK_ETOOLARGE, "too many purposes in one request");
+  snprintf(r.purposes, sizeof r.purposes, "%s", purposes);
+  if ((e = jk_store_request_add(s, &r))) return e;
+  if (out) *out = r;
+  return JK_OK;
+}
+
+jk_err jk_rights_decide(jk_store *s, const char *node_id, int64_t id, bool accept, const char *by, const char *reason,
+                        jk_request_rec *out) {
+  jk_request_rec r;
+  jk_err e = jk_store_request_get(s, id, &r);
+  if (e) return e;
+  if (strcmp(r.kind, "stop-use") != 0)
+    return jk_error_set(JK_EINVAL, "request %lld is a %s, not a request to stop use", (long long)id, r.kind);
+  char at[32];
+  jk_utc_now(at, 0);
+  if ((e = jk_store_request_decide(s, id, accept ? "accepted" : "rejected", at, by, reason ? reason : ""))) return e;
+  if (accept && (e = send_state(s, node_id, r.code))) return e;
+  if (out) e = jk_store_request_get(s, id, out);
+  return e;
+}
+
+jk_err jk_rights_protect(jk_store *s, const char *node_id, const char *code, const char *offenders, jk_date applied_on,
+                         const char *by, const char *note, jk_protection_rec *out) {
+  jk_identity cur = {0};
+  if (!code || !offenders || !by) return jk_error_set(JK_EINVAL, "missing argument");
+  if (!jk_date_valid(applied_on)) return jk_error_set(JK_EINVAL, "the application date is not a real date");
+  jk_err e = jk_registry_get(s, code, &cur);
+  jk_identity_clear(&cur);
+  if (e) return e;
+  jk_protection_rec p;
+  memset(&p, 0, sizeof p);
+  snprintf(p.code, sizeof p.code, "%s", code);
+  if (strlen(offenders) >= sizeof p.offenders || strlen(note ? note : "") >= sizeof p.note)
+    return jk_error_set(JK_EINVAL, "the offenders or the note are too long");
+  snprintf(p.offenders, sizeof p.offenders, "%s", offenders);
+  snprintf(p.status, sizeof p.status, "provisional");
+  p.applied_on = applied_on;
+  /* the provisional block holds while the application is examined, at most the term */
+  p.until = jk_date_from_days(jk_date_to_days(jk_date_today()) + 364);
+  jk_utc_now(p.recorded_at, 0);
+  snprintf(p.recorded_by, sizeof p.recorded_by, "%s", by);
+  snprintf(p.note, sizeof p.note, "%s", note ? note : "");
+  if ((e = jk_store_protection_add(s, &p)) || (e = send_state(s, node_id, code))) return e;
+  if (out) *out = p;
+  return JK_OK;
+}
+
+jk_err jk_rights_protect_step(jk_store *s, const char *node_id, int64_t id, jk_protect_step step, const char *by,
+                              const char *note, jk_protection_rec *out) {
+  jk_protection_rec p;
+  jk_err e = jk_store_protection_get(s, id, &p);
+  if (e) return e;
+  bool provisional = strcmp(p.status, "provisional") == 0, active = strcmp(p.status, "active") == 0;
+  jk_date today = jk_date_today();
+  switch (step) {
+  case JK_PROTECT_ACCEPT:
+  case JK_PROTECT_REJECT:
+    if (!provisional) return jk_error_set(JK_ECONFLICT, "measure %lld is %s, not awaiting a decision", (long long)id, p.status);
+    snprintf(p.status, sizeof p.status, "%s", step == JK_PROTECT_ACCEPT ? "active" : "rejected");
+    p.until = step == JK_PROTECT_ACCEPT ? jk_date_from_days(jk_date_to_days(today) + 364) : (jk_date){0, 0, 0};
+    break;
+  case JK_PROTECT_EXTEND:
+    if (!active) return jk_error_set(JK_ECONFLICT, "measure %lld is %s: only an active measure is extended", (long long)id, p.status);
+    p.until = jk_date_from_days(jk_date_to_days(p.until) + 365);
+    break;
+  case JK_PROTECT_END:
+    if (!active && !provisional) return jk_error_set(JK_ECONFLICT, "measure %lld has ended already (%s)", (long long)id, p.status);
+    snprintf(p.status, sizeof p.status, "ended");
+    if (jk_date_cmp(today, p.until) < 0) p.until = today;
+    break;
+  default:
+    return jk_error_set(JK_EINVAL, "unknown step");
+  }
+  jk_utc_now(p.decided_at, 0);
+  snprintf(p.decided_by, sizeof p.decided_by, "%s", by);
+  if (note && *note) snprintf(p.note, sizeof p.note, "%s", note);
+  if ((e = jk_store_protection_update(s, &p)) || (e = send_state(s, node_id, p.code))) return e;
+  if (out) *out = p;
+  return JK_OK;
+}
+
+typedef struct any_ctx {
+  jk_date today;
+  bool yes;
+} any_ctx;
+
+static int on_any(const jk_protection_rec *p, void *payload) {
+  any_ctx *a = payload;
+  a->yes |= in_force(p, a->today);
+  return 0;
+}
+
+jk_err jk_rights_protected(jk_store *s, const char *code, bool *out) {
+  any_ctx a = {.today = jk_date_today()};
+  jk_err e = jk_store_protection_each(s, code, on_any, &a);
+  *out = a.yes;
   return e;
 }

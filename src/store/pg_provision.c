@@ -1,9 +1,9 @@
 /*
  * pg_provision.c — the PostgreSQL side of provision to national agencies (store.h,
  * docs/provision.md): the agency registry, the provision records and the holdings' search by
- * person, the residents' requests, holdbacks and pending scrubs; the same behaviour as
- * sqlite_provision.c. The residents' tables are small: one statement per call, parameters as
- * text.
+ * person, the residents' requests, holdbacks and pending scrubs, the residents' restrictions
+ * and support measures; the same behaviour as sqlite_provision.c. The residents' tables are
+ * small: one statement per call, parameters as text.
  *
  * provision_put_many sends a chunk of rows as one JSON parameter (an array of 7-element arrays)
  * that the server unnests in order, one INSERT … RETURNING id per chunk. JSON rather than the
@@ -36,7 +36,13 @@ enum {
   SC_PUT,
   SC_EACH,
   SC_DEL,
-  PV__END
+  RS_PUT,
+  RS_EACH, /* + 0 every row, + 1 by code */
+  PR_ADD = RS_EACH + 2,
+  PR_UPDATE,
+  PR_GET,
+  PR_EACH, /* + 0 every row, + 1 by code */
+  PV__END = PR_EACH + 2
 };
 _Static_assert(PV__END <= PG_STMT_MAX, "provision statement slots overflow");
 
@@ -487,6 +493,196 @@ static jk_err sc_delete(jk_store *base, const char *source, int64_t seq) {
   return jk__pg_do(s, SC_DEL, "DELETE FROM scrub_pending WHERE source = $1 AND seq = $2", &p, "scrub pending", NULL);
 }
 
+/* ---- residents' restrictions (0009) ---- */
+
+/* A date column: "" gives {0,0,0} when `empty_ok`, else "YYYY-MM-DD" checked. */
+static bool date_col(const PGresult *r, int row, int col, jk_date *out, bool empty_ok) {
+  const char *v = jk__pg_str(r, row, col);
+  memset(out, 0, sizeof *out);
+  if (!v) return false;
+  if (PQgetlength(r, row, col) == 0) return empty_ok;
+  return jk__pg_date_col(r, row, col, out, false);
+}
+
+/* d as ISO text into iso, or "" for {0,0,0} (jk__pg_date would give NULL). */
+static const char *iso_or_empty(jk_date d, char iso[11]) {
+  iso[0] = '\0';
+  if (d.y || d.m || d.d) jk_date_format_iso(d, iso);
+  return iso;
+}
+
+#define RESTRICTION_COLS "code, source, seq, protect, since, until, purposes"
+
+static jk_err read_restriction(const PGresult *r, int row, jk_restriction_rec *x) {
+  const char *field = NULL;
+  int protect = -1;
+  memset(x, 0, sizeof *x);
+  if (!jk__pg_copy(r, row, 0, x->code, sizeof x->code, false)) field = "code";
+  else if (!jk__pg_copy(r, row, 1, x->source, sizeof x->source, false)) field = "source";
+  else if (!jk__pg_i64(r, row, 2, &x->seq)) field = "seq";
+  else if (!jk__pg_int32(r, row, 3, &protect) || (protect != 0 && protect != 1)) field = "protect";
+  else if (!date_col(r, row, 4, &x->since, false)) field = "since";
+  else if (!date_col(r, row, 5, &x->until, true)) field = "until";
+  else if (!jk__pg_copy(r, row, 6, x->purposes, sizeof x->purposes, false)) field = "purposes";
+  x->protect = protect == 1;
+  if (!field && jk__store_restriction_ok(x, &field)) return JK_OK;
+  memset(x, 0, sizeof *x);
+  return jk_error_set(JK_ECORRUPT, "a restriction row is malformed (field %s)", field);
+}
+
+static jk_err rs_put(jk_store *base, const jk_restriction_rec *x) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  char until[11];
+  jk__pg_text(&p, x->code);
+  jk__pg_text(&p, x->source);
+  jk__pg_int(&p, x->seq);
+  jk__pg_int(&p, x->protect ? 1 : 0);
+  jk__pg_date(&p, x->since);
+  jk__pg_text(&p, iso_or_empty(x->until, until));
+  jk__pg_text(&p, x->purposes);
+  return jk__pg_do(s, RS_PUT,
+                   "INSERT INTO restriction(" RESTRICTION_COLS ") VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                   "ON CONFLICT (code, source) DO UPDATE SET seq = excluded.seq, protect = excluded.protect, "
+                   "since = excluded.since, until = excluded.until, purposes = excluded.purposes",
+                   &p, "restriction", NULL);
+}
+
+static jk_err rs_each(jk_store *base, const char *code, jk_restriction_cb cb, void *payload) {
+  pg_store *s = (pg_store *)base;
+  static const char *const sql[2] = {
+      "SELECT " RESTRICTION_COLS " FROM restriction ORDER BY code, source",
+      "SELECT " RESTRICTION_COLS " FROM restriction WHERE code = $1 ORDER BY code, source",
+  };
+  int v = code ? 1 : 0;
+  pg_params p = {0};
+  jk_err e = JK_OK;
+  if (code) jk__pg_text(&p, code);
+  PGresult *r = jk__pg_run(s, RS_EACH + v, sql[v], &p, "restriction", &e);
+  if (!r) return e;
+  for (int i = 0; i < PQntuples(r); i++) {
+    jk_restriction_rec x;
+    if ((e = read_restriction(r, i, &x)) || cb(&x, payload)) break;
+  }
+  PQclear(r);
+  return e;
+}
+
+#define PROTECTION_COLS                                                                            \
+  "id, code, offenders, status, applied_on, until, recorded_at, recorded_by, decided_at, decided_by, note"
+
+static jk_err read_protection(const PGresult *r, int row, jk_protection_rec *x) {
+  const char *field = NULL;
+  memset(x, 0, sizeof *x);
+  if (!jk__pg_i64(r, row, 0, &x->id) || x->id < 1) field = "id";
+  else if (!jk__pg_copy(r, row, 1, x->code, sizeof x->code, false)) field = "code";
+  else if (!jk__pg_copy(r, row, 2, x->offenders, sizeof x->offenders, false)) field = "offenders";
+  else if (!jk__pg_copy(r, row, 3, x->status, sizeof x->status, false)) field = "status";
+  else if (!date_col(r, row, 4, &x->applied_on, false)) field = "applied_on";
+  else if (!date_col(r, row, 5, &x->until, true)) field = "until";
+  else if (!jk__pg_copy(r, row, 6, x->recorded_at, sizeof x->recorded_at, false)) field = "recorded_at";
+  else if (!jk__pg_copy(r, row, 7, x->recorded_by, sizeof x->recorded_by, false)) field = "recorded_by";
+  else if (!jk__pg_copy(r, row, 8, x->decided_at, sizeof x->decided_at, false)) field = "decided_at";
+  else if (!jk__pg_copy(r, row, 9, x->decided_by, sizeof x->decided_by, false)) field = "decided_by";
+  else if (!jk__pg_copy(r, row, 10, x->note, sizeof x->note, false)) field = "note";
+  if (!field && jk__store_protection_ok(x, &field)) return JK_OK;
+  int64_t id = x->id;
+  memset(x, 0, sizeof *x);
+  return jk_error_set(JK_ECORRUPT, "support measure %lld is malformed (field %s)", (long long)id, field);
+}
+
+static jk_err pr_add(jk_store *base, jk_protection_rec *x) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  jk_err e = JK_OK;
+  char until[11];
+  jk__pg_text(&p, x->code);
+  jk__pg_text(&p, x->offenders);
+  jk__pg_text(&p, x->status);
+  jk__pg_date(&p, x->applied_on);
+  jk__pg_text(&p, iso_or_empty(x->until, until));
+  jk__pg_text(&p, x->recorded_at);
+  jk__pg_text(&p, x->recorded_by);
+  jk__pg_text(&p, x->decided_at);
+  jk__pg_text(&p, x->decided_by);
+  jk__pg_text(&p, x->note);
+  PGresult *r = jk__pg_run(s, PR_ADD,
+                           "INSERT INTO protection(code, offenders, status, applied_on, until, recorded_at, recorded_by, "
+                           "decided_at, decided_by, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
+                           &p, "support measure", &e);
+  if (!r) return e;
+  if (PQntuples(r) != 1 || !jk__pg_i64(r, 0, 0, &x->id) || x->id < 1)
+    e = jk_error_set(JK_EIO, "database (%s): %s", "support measure", "no id returned");
+  PQclear(r);
+  return e;
+}
+
+static jk_err pr_get(jk_store *base, int64_t id, jk_protection_rec *out) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  jk_err e = JK_OK;
+  jk__pg_int(&p, id);
+  PGresult *r =
+      jk__pg_run(s, PR_GET, "SELECT " PROTECTION_COLS " FROM protection WHERE id = $1", &p, "support measure", &e);
+  if (!r) return e;
+  if (PQntuples(r) == 0) e = jk_error_set(JK_ENOTFOUND, "there is no support measure %lld", (long long)id);
+  else e = read_protection(r, 0, out);
+  PQclear(r);
+  return e;
+}
+
+/* Only a row whose fixed columns match x is updated (so the trigger, which would abort the
+ * transaction, never fires); nothing updated: there is no such measure, or x would change what
+ * is kept as entered. */
+static jk_err pr_update(jk_store *base, const jk_protection_rec *x) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  int64_t n = 0;
+  char until[11];
+  jk__pg_int(&p, x->id);
+  jk__pg_text(&p, x->code);
+  jk__pg_text(&p, x->offenders);
+  jk__pg_date(&p, x->applied_on);
+  jk__pg_text(&p, x->recorded_at);
+  jk__pg_text(&p, x->recorded_by);
+  jk__pg_text(&p, x->status);
+  jk__pg_text(&p, iso_or_empty(x->until, until));
+  jk__pg_text(&p, x->decided_at);
+  jk__pg_text(&p, x->decided_by);
+  jk__pg_text(&p, x->note);
+  jk_err e = jk__pg_do(s, PR_UPDATE,
+                       "UPDATE protection SET status = $7, until = $8, decided_at = $9, decided_by = $10, note = $11 "
+                       "WHERE id = $1 AND code = $2 AND offenders = $3 AND applied_on = $4 AND recorded_at = $5 "
+                       "AND recorded_by = $6",
+                       &p, "support measure", &n);
+  if (e || n == 1) return e;
+  jk_protection_rec have;
+  if ((e = pr_get(base, x->id, &have))) return e;
+  const char *field = jk__store_protection_fixed_diff(&have, x);
+  return jk_error_set(JK_ECONFLICT, "support measure %lld: %s is kept as entered", (long long)x->id,
+                      field ? field : "the row");
+}
+
+static jk_err pr_each(jk_store *base, const char *code, jk_protection_cb cb, void *payload) {
+  pg_store *s = (pg_store *)base;
+  static const char *const sql[2] = {
+      "SELECT " PROTECTION_COLS " FROM protection ORDER BY id",
+      "SELECT " PROTECTION_COLS " FROM protection WHERE code = $1 ORDER BY id",
+  };
+  int v = code ? 1 : 0;
+  pg_params p = {0};
+  jk_err e = JK_OK;
+  if (code) jk__pg_text(&p, code);
+  PGresult *r = jk__pg_run(s, PR_EACH + v, sql[v], &p, "support measure", &e);
+  if (!r) return e;
+  for (int i = 0; i < PQntuples(r); i++) {
+    jk_protection_rec x;
+    if ((e = read_protection(r, i, &x)) || cb(&x, payload)) break;
+  }
+  PQclear(r);
+  return e;
+}
+
 void jk__pg_provision_ops(struct jk__store_ops *ops) {
   ops->agency_put = pa_put;
   ops->agency_get = pa_get;
@@ -506,4 +702,10 @@ void jk__pg_provision_ops(struct jk__store_ops *ops) {
   ops->scrub_pending_put = sc_put;
   ops->scrub_pending_each = sc_each;
   ops->scrub_pending_delete = sc_delete;
+  ops->restriction_put = rs_put;
+  ops->restriction_each = rs_each;
+  ops->protection_add = pr_add;
+  ops->protection_update = pr_update;
+  ops->protection_get = pr_get;
+  ops->protection_each = pr_each;
 }

@@ -1,9 +1,11 @@
 /*
  * sqlite_provision.c — the SQLite side of provision to national agencies (store.h,
  * docs/provision.md): the agency registry (0006), the provision records and the holdings'
- * search by person (0007), the residents' requests, holdbacks and pending scrubs (0008).
- * Arguments are checked by store.c; rows read back are checked again (jk__store_agency_ok,
- * jk__store_provision_ok, jk__sq_read_holding, jk__store_request_ok, jk__store_holdback_ok).
+ * search by person (0007), the residents' requests, holdbacks and pending scrubs (0008), the
+ * residents' restrictions and support measures (0009). Arguments are checked by store.c; rows
+ * read back are checked again (jk__store_agency_ok, jk__store_provision_ok, jk__sq_read_holding,
+ * jk__store_request_ok, jk__store_holdback_ok, jk__store_restriction_ok,
+ * jk__store_protection_ok).
  */
 #include "store/sqlite_int.h"
 
@@ -29,7 +31,13 @@ enum {
   SC_PUT,
   SC_EACH,
   SC_DEL,
-  PV__END
+  RS_PUT,
+  RS_EACH, /* + 0 every row, + 1 by code */
+  PR_ADD = RS_EACH + 2,
+  PR_UPDATE,
+  PR_GET,
+  PR_EACH, /* + 0 every row, + 1 by code */
+  PV__END = PR_EACH + 2
 };
 _Static_assert(PV__END <= SQ_XSTMT_MAX, "provision statement slots overflow");
 
@@ -404,6 +412,176 @@ static jk_err sc_delete(jk_store *base, const char *source, int64_t seq) {
   return jk__sq_step_done(s, q, "scrub pending");
 }
 
+/* ---- residents' restrictions (0009) ---- */
+
+/* A date column: "" gives {0,0,0} when `empty_ok`, else "YYYY-MM-DD" checked. */
+static bool col_date(sqlite3_stmt *q, int i, jk_date *out, bool empty_ok) {
+  memset(out, 0, sizeof *out);
+  if (sqlite3_column_type(q, i) != SQLITE_TEXT) return false;
+  int n = sqlite3_column_bytes(q, i);
+  if (n == 0) return empty_ok;
+  return jk__sq_parse_iso(sqlite3_column_text(q, i), n, out);
+}
+
+/* d as ISO text into iso, or "" for {0,0,0}. */
+static const char *iso_or_empty(jk_date d, char iso[11]) {
+  iso[0] = '\0';
+  if (d.y || d.m || d.d) jk_date_format_iso(d, iso);
+  return iso;
+}
+
+#define RESTRICTION_COLS "code, source, seq, protect, since, until, purposes"
+
+static jk_err read_restriction(sqlite3_stmt *q, jk_restriction_rec *r) {
+  const char *field = NULL;
+  int protect = -1;
+  memset(r, 0, sizeof *r);
+  if (!col_copy(q, 0, r->code, sizeof r->code, false)) field = "code";
+  else if (!col_copy(q, 1, r->source, sizeof r->source, false)) field = "source";
+  else if (!col_i64(q, 2, &r->seq)) field = "seq";
+  else if (!col_int(q, 3, &protect) || (protect != 0 && protect != 1)) field = "protect";
+  else if (!col_date(q, 4, &r->since, false)) field = "since";
+  else if (!col_date(q, 5, &r->until, true)) field = "until";
+  else if (!col_copy(q, 6, r->purposes, sizeof r->purposes, false)) field = "purposes";
+  r->protect = protect == 1;
+  if (!field && jk__store_restriction_ok(r, &field)) return JK_OK;
+  memset(r, 0, sizeof *r);
+  return jk_error_set(JK_ECORRUPT, "a restriction row is malformed (field %s)", field);
+}
+
+static jk_err rs_put(jk_store *base, const jk_restriction_rec *r) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, RS_PUT,
+        "INSERT OR REPLACE INTO restriction(" RESTRICTION_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  char since[11], until[11];
+  sqlite3_bind_text(q, 1, r->code, -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 2, r->source, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(q, 3, r->seq);
+  sqlite3_bind_int(q, 4, r->protect ? 1 : 0);
+  sqlite3_bind_text(q, 5, iso_or_empty(r->since, since), -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 6, iso_or_empty(r->until, until), -1, SQLITE_STATIC);
+  sqlite3_bind_text(q, 7, r->purposes, -1, SQLITE_STATIC);
+  return jk__sq_step_done(s, q, "restriction");
+}
+
+static jk_err rs_each(jk_store *base, const char *code, jk_restriction_cb cb, void *payload) {
+  sq_store *s = (sq_store *)base;
+  static const char *const sql[2] = {
+      "SELECT " RESTRICTION_COLS " FROM restriction ORDER BY code, source",
+      "SELECT " RESTRICTION_COLS " FROM restriction WHERE code = ?1 ORDER BY code, source",
+  };
+  int v = code ? 1 : 0;
+  sqlite3_stmt *q = jk__sq_stmt(s, RS_EACH + v, sql[v]);
+  if (!q) return db_error(s, sqlite3_errcode(s->db), "prepare");
+  if (code) sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+  jk_err e = JK_OK;
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    jk_restriction_rec r;
+    if ((e = read_restriction(q, &r)) || cb(&r, payload)) break;
+  }
+  if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE) e = db_error(s, rc, "restriction");
+  finish(q);
+  return e;
+}
+
+#define PROTECTION_COLS                                                                            \
+  "id, code, offenders, status, applied_on, until, recorded_at, recorded_by, decided_at, decided_by, note"
+
+static jk_err read_protection(sqlite3_stmt *q, jk_protection_rec *r) {
+  const char *field = NULL;
+  memset(r, 0, sizeof *r);
+  if (!col_i64(q, 0, &r->id) || r->id < 1) field = "id";
+  else if (!col_copy(q, 1, r->code, sizeof r->code, false)) field = "code";
+  else if (!col_copy(q, 2, r->offenders, sizeof r->offenders, false)) field = "offenders";
+  else if (!col_copy(q, 3, r->status, sizeof r->status, false)) field = "status";
+  else if (!col_date(q, 4, &r->applied_on, false)) field = "applied_on";
+  else if (!col_date(q, 5, &r->until, true)) field = "until";
+  else if (!col_copy(q, 6, r->recorded_at, sizeof r->recorded_at, false)) field = "recorded_at";
+  else if (!col_copy(q, 7, r->recorded_by, sizeof r->recorded_by, false)) field = "recorded_by";
+  else if (!col_copy(q, 8, r->decided_at, sizeof r->decided_at, false)) field = "decided_at";
+  else if (!col_copy(q, 9, r->decided_by, sizeof r->decided_by, false)) field = "decided_by";
+  else if (!col_copy(q, 10, r->note, sizeof r->note, false)) field = "note";
+  if (!field && jk__store_protection_ok(r, &field)) return JK_OK;
+  int64_t id = r->id;
+  memset(r, 0, sizeof *r);
+  return jk_error_set(JK_ECORRUPT, "support measure %lld is malformed (field %s)", (long long)id, field);
+}
+
+static jk_err pr_add(jk_store *base, jk_protection_rec *r) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, PR_ADD,
+        "INSERT INTO protection(code, offenders, status, applied_on, until, recorded_at, recorded_by, decided_at, "
+        "decided_by, note) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+  char applied[11], until[11];
+  const char *const text[] = {
+      r->code,        r->offenders,   r->status,     iso_or_empty(r->applied_on, applied), iso_or_empty(r->until, until),
+      r->recorded_at, r->recorded_by, r->decided_at, r->decided_by,                        r->note,
+  }; /* ?1 .. ?10 */
+  for (int i = 0; i < (int)(sizeof text / sizeof *text); i++) sqlite3_bind_text(q, i + 1, text[i], -1, SQLITE_STATIC);
+  jk_err e = jk__sq_step_done(s, q, "support measure");
+  if (!e) r->id = sqlite3_last_insert_rowid(s->db);
+  return e;
+}
+
+static jk_err pr_get(jk_store *base, int64_t id, jk_protection_rec *out) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, PR_GET, "SELECT " PROTECTION_COLS " FROM protection WHERE id = ?1");
+  sqlite3_bind_int64(q, 1, id);
+  int rc = sqlite3_step(q);
+  jk_err e;
+  if (rc == SQLITE_ROW) e = read_protection(q, out);
+  else if (rc == SQLITE_DONE) e = jk_error_set(JK_ENOTFOUND, "there is no support measure %lld", (long long)id);
+  else e = db_error(s, rc, "support measure");
+  finish(q);
+  return e;
+}
+
+/* Only a row whose fixed columns match r is updated (so the trigger never fires); nothing
+ * updated: there is no such measure, or r would change what is kept as entered. */
+static jk_err pr_update(jk_store *base, const jk_protection_rec *r) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, PR_UPDATE,
+        "UPDATE protection SET status = ?7, until = ?8, decided_at = ?9, decided_by = ?10, note = ?11 "
+        "WHERE id = ?1 AND code = ?2 AND offenders = ?3 AND applied_on = ?4 AND recorded_at = ?5 "
+        "AND recorded_by = ?6");
+  char applied[11], until[11];
+  sqlite3_bind_int64(q, 1, r->id);
+  const char *const text[] = {
+      r->code,      r->offenders, iso_or_empty(r->applied_on, applied), r->recorded_at, r->recorded_by,
+      r->status,    iso_or_empty(r->until, until), r->decided_at,       r->decided_by,  r->note,
+  }; /* ?2 .. ?11 */
+  for (int i = 0; i < (int)(sizeof text / sizeof *text); i++) sqlite3_bind_text(q, i + 2, text[i], -1, SQLITE_STATIC);
+  jk_err e = jk__sq_step_done(s, q, "support measure");
+  if (e || sqlite3_changes(s->db) == 1) return e;
+  jk_protection_rec have;
+  if ((e = pr_get(base, r->id, &have))) return e;
+  const char *field = jk__store_protection_fixed_diff(&have, r);
+  return jk_error_set(JK_ECONFLICT, "support measure %lld: %s is kept as entered", (long long)r->id,
+                      field ? field : "the row");
+}
+
+static jk_err pr_each(jk_store *base, const char *code, jk_protection_cb cb, void *payload) {
+  sq_store *s = (sq_store *)base;
+  static const char *const sql[2] = {
+      "SELECT " PROTECTION_COLS " FROM protection ORDER BY id",
+      "SELECT " PROTECTION_COLS " FROM protection WHERE code = ?1 ORDER BY id",
+  };
+  int v = code ? 1 : 0;
+  sqlite3_stmt *q = jk__sq_stmt(s, PR_EACH + v, sql[v]);
+  if (!q) return db_error(s, sqlite3_errcode(s->db), "prepare");
+  if (code) sqlite3_bind_text(q, 1, code, -1, SQLITE_STATIC);
+  jk_err e = JK_OK;
+  int rc;
+  while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+    jk_protection_rec r;
+    if ((e = read_protection(q, &r)) || cb(&r, payload)) break;
+  }
+  if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE) e = db_error(s, rc, "support measure");
+  finish(q);
+  return e;
+}
+
 void jk__sq_provision_ops(struct jk__store_ops *ops) {
   ops->agency_put = sa_put;
   ops->agency_get = sa_get;
@@ -423,4 +601,10 @@ void jk__sq_provision_ops(struct jk__store_ops *ops) {
   ops->scrub_pending_put = sc_put;
   ops->scrub_pending_each = sc_each;
   ops->scrub_pending_delete = sc_delete;
+  ops->restriction_put = rs_put;
+  ops->restriction_each = rs_each;
+  ops->protection_add = pr_add;
+  ops->protection_update = pr_update;
+  ops->protection_get = pr_get;
+  ops->protection_each = pr_each;
 }

@@ -517,7 +517,7 @@ bool jk__store_agency_ok(const jk_agency_rec *a, const char **field) {
 }
 
 static bool provision_result_ok(const char *v, size_t cap) {
-  static const char *const results[] = {"ok", "NOTFOUND", "AMBIGUOUS", "PERM", "INVALID", "BUSY"};
+  static const char *const results[] = {"ok", "NOTFOUND", "AMBIGUOUS", "PERM", "INVALID", "BUSY", "REVIEW", "STOPPED"};
   size_t n = strnlen(v, cap);
   for (size_t i = 0; n < cap && i < sizeof results / sizeof *results; i++)
     if (strcmp(v, results[i]) == 0) return true;
@@ -599,6 +599,54 @@ bool jk__store_holdback_ok(const jk_holdback_rec *r, const char **field) {
   else if (r->erase_seq < 0) *field = "erase_seq";
   else return true;
   return false;
+}
+
+/* ---- residents' restrictions: row checks ---- */
+
+static bool date_is_zero(jk_date d) { return d.y == 0 && d.m == 0 && d.d == 0; }
+
+bool jk__store_restriction_ok(const jk_restriction_rec *r, const char **field) {
+  size_t purposes = strnlen(r->purposes, sizeof r->purposes);
+  if (!jk__store_rescode_ok(r->code, strnlen(r->code, sizeof r->code))) *field = "code";
+  else if (!jk__store_node_id_ok(r->source, strnlen(r->source, sizeof r->source))) *field = "source";
+  else if (r->seq < 1) *field = "seq";
+  else if (!jk_date_valid(r->since)) *field = "since";
+  else if (r->protect ? !jk_date_valid(r->until) : !date_is_zero(r->until)) *field = "until";
+  else if (purposes != 0 && !purposes_ok(r->purposes, purposes)) *field = "purposes";
+  else return true;
+  return false;
+}
+
+bool jk__store_protection_ok(const jk_protection_rec *r, const char **field) {
+  static const char *const statuses[] = {"provisional", "active", "rejected", "ended"};
+  bool terminated = strnlen(r->status, sizeof r->status) < sizeof r->status; /* strcmp is safe */
+  bool pending = terminated && strcmp(r->status, "provisional") == 0;
+  /* the provisional block has an end too (it is sent upstream); only a rejection has none */
+  bool until = terminated && strcmp(r->status, "rejected") != 0;
+  if (!jk__store_rescode_ok(r->code, strnlen(r->code, sizeof r->code))) *field = "code";
+  else if (r->offenders[0] == '\0' || !plain_text_ok(r->offenders, sizeof r->offenders)) *field = "offenders";
+  else if (!ONE_OF(r->status, statuses)) *field = "status";
+  else if (!jk_date_valid(r->applied_on)) *field = "applied_on";
+  else if (until ? !jk_date_valid(r->until) : !date_is_zero(r->until)) *field = "until";
+  else if (!time_ok(r->recorded_at, sizeof r->recorded_at, false)) *field = "recorded_at";
+  else if (!staff_ok(r->recorded_by, sizeof r->recorded_by)) *field = "recorded_by";
+  else if (pending ? r->decided_at[0] != '\0' : !time_ok(r->decided_at, sizeof r->decided_at, false))
+    *field = "decided_at";
+  else if (pending ? r->decided_by[0] != '\0' : !staff_ok(r->decided_by, sizeof r->decided_by)) *field = "decided_by";
+  else if (!plain_text_ok(r->note, sizeof r->note)) *field = "note";
+  else return true;
+  return false;
+}
+
+static bool date_eq(jk_date a, jk_date b) { return a.y == b.y && a.m == b.m && a.d == b.d; }
+
+const char *jk__store_protection_fixed_diff(const jk_protection_rec *a, const jk_protection_rec *b) {
+  if (strcmp(a->code, b->code) != 0) return "code";
+  if (strcmp(a->offenders, b->offenders) != 0) return "offenders";
+  if (!date_eq(a->applied_on, b->applied_on)) return "applied_on";
+  if (strcmp(a->recorded_at, b->recorded_at) != 0) return "recorded_at";
+  if (strcmp(a->recorded_by, b->recorded_by) != 0) return "recorded_by";
+  return NULL;
 }
 
 static jk_err need_node(const char *what, const char *v) {
@@ -976,6 +1024,64 @@ jk_err jk_store_scrub_pending_delete(jk_store *s, const char *source, int64_t se
   jk_err e = need_tx(s);
   if (e || (e = need_node("scrub source", source)) || (e = need_seq(seq))) return e;
   return s->ops->scrub_pending_delete(s, source, seq);
+}
+
+/* ---- residents' restrictions ---- */
+
+jk_err jk_store_restriction_put(jk_store *s, const jk_restriction_rec *r) {
+  const char *field = "";
+  jk_err e = need_tx(s);
+  if (e) return e;
+  if (!r) return jk_error_set(JK_EINVAL, "jk_store_restriction_put: no restriction");
+  if (!jk__store_restriction_ok(r, &field))
+    return jk_error_set(JK_EINVAL, "restriction: %s is not valid (store.h: residents' restrictions)", field);
+  return s->ops->restriction_put(s, r);
+}
+
+jk_err jk_store_restriction_each(jk_store *s, const char *code, jk_restriction_cb cb, void *payload) {
+  jk_err e = JK_OK;
+  if (!cb) return jk_error_set(JK_EINVAL, "jk_store_restriction_each: no callback");
+  if (code && (e = need_code(code))) return e;
+  return s->ops->restriction_each(s, code, cb, payload);
+}
+
+static jk_err protection_check(const jk_protection_rec *r) {
+  const char *field = "";
+  if (jk__store_protection_ok(r, &field)) return JK_OK;
+  return jk_error_set(JK_EINVAL, "support measure: %s is not valid (store.h: residents' restrictions)", field);
+}
+
+jk_err jk_store_protection_add(jk_store *s, jk_protection_rec *r) {
+  jk_err e = need_tx(s);
+  if (e) return e;
+  if (!r) return jk_error_set(JK_EINVAL, "jk_store_protection_add: no support measure");
+  r->id = 0;
+  if ((e = protection_check(r))) return e;
+  if ((e = s->ops->protection_add(s, r))) r->id = 0;
+  return e;
+}
+
+jk_err jk_store_protection_update(jk_store *s, const jk_protection_rec *r) {
+  jk_err e = need_tx(s);
+  if (e) return e;
+  if (!r) return jk_error_set(JK_EINVAL, "jk_store_protection_update: no support measure");
+  if ((e = protection_check(r))) return e;
+  if (r->id < 1) return jk_error_set(JK_ENOTFOUND, "there is no support measure %lld", (long long)r->id);
+  return s->ops->protection_update(s, r);
+}
+
+jk_err jk_store_protection_get(jk_store *s, int64_t id, jk_protection_rec *out) {
+  if (!out) return jk_error_set(JK_EINVAL, "jk_store_protection_get: no output");
+  memset(out, 0, sizeof *out);
+  if (id < 1) return jk_error_set(JK_ENOTFOUND, "there is no support measure %lld", (long long)id);
+  return s->ops->protection_get(s, id, out);
+}
+
+jk_err jk_store_protection_each(jk_store *s, const char *code, jk_protection_cb cb, void *payload) {
+  jk_err e = JK_OK;
+  if (!cb) return jk_error_set(JK_EINVAL, "jk_store_protection_each: no callback");
+  if (code && (e = need_code(code))) return e;
+  return s->ops->protection_each(s, code, cb, payload);
 }
 
 jk_err jk_store_holding_by_person(jk_store *s, jk_date birth, jk_sex sex, jk_holding_cb cb, void *payload) {

@@ -131,6 +131,16 @@ struct jk__store_ops {
   jk_err (*scrub_pending_put)(jk_store *s, const char *source, int64_t seq, const char *code);
   jk_err (*scrub_pending_each)(jk_store *s, jk_scrub_cb cb, void *payload);
   jk_err (*scrub_pending_delete)(jk_store *s, const char *source, int64_t seq);
+  /* residents' restrictions (same files): arguments checked by store.c, writes inside a
+   * transaction. protection_update: JK_ENOTFOUND when there is no row r->id; JK_ECONFLICT
+   * (naming the field, jk__store_protection_fixed_diff) when its fixed columns differ from r's,
+   * without aborting the transaction. */
+  jk_err (*restriction_put)(jk_store *s, const jk_restriction_rec *r);
+  jk_err (*restriction_each)(jk_store *s, const char *code, jk_restriction_cb cb, void *payload);
+  jk_err (*protection_add)(jk_store *s, jk_protection_rec *r);
+  jk_err (*protection_update)(jk_store *s, const jk_protection_rec *r);
+  jk_err (*protection_get)(jk_store *s, int64_t id, jk_protection_rec *out);
+  jk_err (*protection_each)(jk_store *s, const char *code, jk_protection_cb cb, void *payload);
   jk_err (*sync_ack_put)(jk_store *s, const char *sender, int64_t size, const uint8_t root[32], const char *at);
   jk_err (*sync_ack_get)(jk_store *s, const char *sender, int64_t *size, uint8_t root[32]);
   jk_err (*receipt_put)(jk_store *s, const jk_receipt_row *r);
@@ -188,6 +198,13 @@ bool jk__store_provision_ok(const jk_provision_rec *r, const char **field);
  * looked at); a holdback row likewise; *field names the first bad one. */
 bool jk__store_request_ok(const jk_request_rec *r, const char **field);
 bool jk__store_holdback_ok(const jk_holdback_rec *r, const char **field);
+/* A restriction row and a support measure are well formed (every field as store.h says, the
+ * measure's id not looked at); *field names the first bad one. */
+bool jk__store_restriction_ok(const jk_restriction_rec *r, const char **field);
+bool jk__store_protection_ok(const jk_protection_rec *r, const char **field);
+/* The first of the columns a measure keeps as entered (code, offenders, applied_on,
+ * recorded_at, recorded_by) that differs between a and b, or NULL when none does. */
+const char *jk__store_protection_fixed_diff(const jk_protection_rec *a, const jk_protection_rec *b);
 #define JK__PEER_CERT_MAX 65536
 
 /* Backends. */

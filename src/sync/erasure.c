@@ -11,6 +11,8 @@
  *  - A prefecture still has to forward the notices to the nation: it keeps the erasure in
  *    scrub_pending and scrubs when the nation's receipt covers it (jk__scrub_acknowledged, on
  *    the sender's receipt transaction).
+ * A restriction notice (支援措置, 目的外利用の中止) replaces the resident's restriction row of that
+ * municipality (jk__restrict): the provision service reads it.
  */
 #include "sync_int.h"
 
@@ -100,4 +102,17 @@ jk_err jk__scrub_acknowledged(const jk_sync_ctx *ctx, const char *source, int64_
   }
   jk_free(l.v);
   return e;
+}
+
+jk_err jk__restrict(const jk_sync_ctx *ctx, const jk_notice *n) {
+  jk_restriction_rec r;
+  memset(&r, 0, sizeof r);
+  snprintf(r.code, sizeof r.code, "%s", n->code);
+  snprintf(r.source, sizeof r.source, "%s", n->source);
+  r.seq = (int64_t)n->seq;
+  r.protect = n->protect;
+  r.since = n->moved_on;
+  r.until = n->until;
+  snprintf(r.purposes, sizeof r.purposes, "%s", n->purposes);
+  return jk_store_restriction_put(ctx->store, &r);
 }

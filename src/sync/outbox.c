@@ -51,6 +51,27 @@ typedef struct outbox_hook {
   char node_id[JK_NODE_ID_MAX + 1];
 } outbox_hook;
 
+jk_err jk_outbox_restrict(jk_store *s, const char *node_id, const char *code, bool protect, jk_date since,
+                          jk_date until, const char *purposes, int64_t *seq) {
+  if (seq) *seq = 0;
+  if (!s || !node_id || !code || !purposes) return jk_error_set(JK_EINVAL, "jk_outbox_restrict: bad argument");
+  jk_holdback_rec hb;
+  jk_err e = jk_store_holdback_get(s, code, &hb);
+  if (e == JK_OK) return JK_OK; /* held back: the tiers above hold nothing to restrict */
+  if (e != JK_ENOTFOUND) return e;
+  jk_notice n;
+  memset(&n, 0, sizeof n);
+  snprintf(n.source, sizeof n.source, "%s", node_id);
+  n.kind = JK_NOTICE_RESTRICT;
+  snprintf(n.code, sizeof n.code, "%s", code);
+  n.moved_on = since;
+  n.protect = protect;
+  if (protect) n.until = until;
+  if (strlen(purposes) >= sizeof n.purposes) return jk_error_set(JK_ETOOLARGE, "outbox: too many purposes to stop");
+  snprintf(n.purposes, sizeof n.purposes, "%s", purposes);
+  return append(s, node_id, &n, seq);
+}
+
 /* A held-back resident (a non-participant under resident-choice) changes the registry but
  * sends nothing; a code change carries the hold over to the new code. */
 static jk_err on_change(jk_store *s, const jk_identity *rec, const char *prev_code, void *payload) {

@@ -40,6 +40,8 @@ void jk__sync_answer_error(jk_sync_answer *a, unsigned status, jk_err e, const c
  * highest now allows (in the receipt's transaction). */
 jk_err jk__erase_content(const jk_sync_ctx *ctx, const char *source, int64_t seq, const char *code);
 jk_err jk__scrub_acknowledged(const jk_sync_ctx *ctx, const char *source, int64_t highest);
+/* The restriction row of a RESTRICT notice (in the batch's transaction). */
+jk_err jk__restrict(const jk_sync_ctx *ctx, const jk_notice *n);
 
 /* The HTTP status for an error code. */
 unsigned jk__sync_status_of(jk_err e);

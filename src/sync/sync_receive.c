@@ -33,6 +33,12 @@ static jk_err apply_notice(jk__hview *v, const jk_notice *n) {
   const jk_holding_rec *mine = jk__hview_get(v, n->code, n->source);
   bool have = mine && mine->status != JK_HOLDING_ERASED;
 
+  if (n->kind == JK_NOTICE_RESTRICT) { /* kept apart (restriction table) once the batch is applied */
+    if (!have)
+      return jk_error_set(JK_EPERM, "notice %llu: restriction of resident code %s, which %s does not hold",
+                          (unsigned long long)n->seq, n->code, n->source);
+    return JK_OK;
+  }
   if (n->kind == JK_NOTICE_ERASE) { /* erasing an erased record again changes nothing but its seq */
     if (!mine)
       return jk_error_set(JK_EPERM, "notice %llu: erasure of resident code %s, which %s does not hold",
@@ -278,8 +284,10 @@ static jk_err apply_batch(const jk_sync_ctx *ctx, const jk_sync_peer *peer, cons
   }
   if (!e && m) e = jk_store_notice_append_many(ctx->store, rows, m);
   if (!e && m) e = jk__hview_flush(view, ctx->store);
-  for (size_t i = 0; i < m && !e; i++)
+  for (size_t i = 0; i < m && !e; i++) {
     if (ns[i].kind == JK_NOTICE_ERASE) e = jk__erase_content(ctx, b->source, rows[i].seq, ns[i].code);
+    if (ns[i].kind == JK_NOTICE_RESTRICT) e = jk__restrict(ctx, &ns[i]);
+  }
   jk__hview_free(view);
   jk_free(rows);
   jk_free(codes);

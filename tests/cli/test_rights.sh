@@ -131,6 +131,56 @@ expect_in "$T/out" "住民基本台帳法第30条の6"
 wait_agree 30
 expect_exit 0 q national --purpose B1-77 --code "$kcode"
 
+# ---- 目的外利用の中止請求: recorded, decided, enforced for the purposes it names ----
+expect_exit 1 jk kadoma resident stop-use "$kcode" --purposes B6-99 --date 2026-11-20 --channel letter   # not in the law
+expect_exit 0 jk kadoma --json resident stop-use "$kcode" --purposes B1-77 --date 2026-11-20 --channel letter
+sreq=$(jq -r .id "$T/out")
+expect_eq "$(jq -r .decision "$T/out")" ""
+expect_exit 0 q national --purpose B1-77 --code "$kcode"                   # pending: still answered
+expect_exit 6 jk kadoma resident decide "$sreq" --accept --reason "認める"     # a clerk does not decide
+expect_exit 1 ja kadoma resident decide "$kreq" --accept --reason "x"          # not a stop-use request
+expect_exit 0 ja kadoma resident decide "$sreq" --accept --reason "申出のとおり中止する"
+expect_exit 4 ja kadoma resident decide "$sreq" --reject --reason "again"
+for _ in $(seq 50); do
+  q national --purpose B1-77 --code "$kcode" >/dev/null 2>&1 || break
+  sleep 0.1
+done
+expect_exit 3 q national --json --purpose B1-77 --code "$kcode"           # stopped: like no match
+expect_eq "$(jq -r .error.code "$T/out")" NOTFOUND
+expect_eq "$(db national "SELECT result FROM provision ORDER BY id DESC LIMIT 1")" STOPPED
+expect_eq "$(db national "SELECT purposes FROM restriction WHERE code = '$kcode'")" B1-77
+
+# ---- 支援措置: a provisional block at once, decided, extended; every agency query held for review ----
+pcode=$(jk hirakata --json resident list --limit 5 | jq -r '.[3].code')
+expect_exit 0 q national --purpose B1-77 --code "$pcode"
+expect_exit 6 jk hirakata resident protect "$pcode" --offenders "元配偶者 山田一郎" --date 2026-11-20  # a clerk
+expect_exit 0 ja hirakata --json resident protect "$pcode" --offenders "元配偶者 山田一郎(昭和50年1月1日生)" --date 2026-11-20
+pid=$(jq -r .id "$T/out")
+expect_eq "$(jq -r .status "$T/out")" provisional
+for _ in $(seq 50); do
+  q national --purpose B1-77 --code "$pcode" >/dev/null 2>&1 || break
+  sleep 0.1
+done
+expect_exit 3 q national --purpose B1-77 --code "$pcode"
+expect_exit 3 q osaka --purpose B1-77 --code "$pcode"
+expect_eq "$(db national "SELECT result || ' ' || code FROM provision ORDER BY id DESC LIMIT 1")" "REVIEW $pcode"
+expect_exit 0 ja hirakata --json resident protect --id "$pid" --accept
+expect_eq "$(jq -r '.status + " " + .until' "$T/out")" "active 2027-11-22"
+expect_exit 4 ja hirakata resident protect --id "$pid" --accept
+expect_exit 0 ja hirakata --json resident protections --due 400
+expect_eq "$(jq -r '.[0].id' "$T/out")" "$pid"
+expect_exit 0 ja hirakata --json resident protections --due 30
+expect_eq "$(jq -r 'length' "$T/out")" 0
+expect_exit 0 ja hirakata --json resident protect --id "$pid" --extend
+expect_eq "$(jq -r .until "$T/out")" "2028-11-21"
+expect_exit 0 ja hirakata resident protect --id "$pid" --end --note "本人の申出により終了"
+for _ in $(seq 50); do
+  q national --purpose B1-77 --code "$pcode" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+expect_exit 0 q national --purpose B1-77 --code "$pcode"                  # answered again
+expect_exit 2 ja hirakata resident protect "$pcode" --offenders x            # no date
+
 # every request is in the ledger
 expect_exit 0 ja hirakata --json audit log --limit 100
 for a in participation.set resident.notice resident.consent resident.reply resident.disclose; do

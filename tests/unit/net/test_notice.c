@@ -181,6 +181,57 @@ static void expect_refused(raw_opts o, jk_err code, const char *needle) {
 
 /* ---- notices ---- */
 
+/* A RESTRICT notice (kind 3): the resident's restrictions as they now stand. */
+static void test_notice_restrict(void **state) {
+  (void)state;
+  jk_notice n, back;
+  memset(&n, 0, sizeof n);
+  snprintf(n.source, sizeof n.source, "272108-41a869be43045374");
+  n.seq = 7;
+  n.kind = JK_NOTICE_RESTRICT;
+  snprintf(n.code, sizeof n.code, "12345678903");
+  assert_int_equal(jk_date_parse("2026-11-20", &n.moved_on), JK_OK);
+  n.protect = true;
+  assert_int_equal(jk_date_parse("2027-11-19", &n.until), JK_OK);
+  snprintf(n.purposes, sizeof n.purposes, "B1-77,B1-74");
+  uint8_t enc[JK_NOTICE_ENCODED_MAX];
+  size_t len;
+  assert_int_equal(jk_notice_encode(&n, enc, sizeof enc, &len), JK_OK);
+  /* 1 + 2+23 + 8 + 1 + 11 + 4, then flags, until, purposes */
+  assert_int_equal(len, 50 + 1 + 4 + 2 + 11);
+  assert_int_equal(enc[50], 1);
+  assert_int_equal(jk_notice_decode(&back, enc, len), JK_OK);
+  assert_memory_equal(&back, &n, sizeof n);
+  /* every shorter prefix is refused */
+  for (size_t k = 0; k < len; k++) assert_int_equal(jk_notice_decode(&back, enc, k), JK_EINVAL);
+  /* unknown flags */
+  enc[50] = 2;
+  assert_int_equal(jk_notice_decode(&back, enc, len), JK_EINVAL);
+  assert_error_contains("flags 2");
+  /* the rules, on the encoder (the decoder applies the same checks) */
+  jk_notice bad = n;
+  bad.until = (jk_date){0, 0, 0};
+  assert_int_equal(jk_notice_encode(&bad, enc, sizeof enc, &len), JK_EINVAL);
+  bad = n, bad.protect = false;
+  assert_int_equal(jk_notice_encode(&bad, enc, sizeof enc, &len), JK_EINVAL);
+  assert_error_contains("until is only for a protection");
+  bad = n, assert_int_equal(jk_date_parse("2026-11-19", &bad.until), JK_OK);
+  assert_int_equal(jk_notice_encode(&bad, enc, sizeof enc, &len), JK_EINVAL);
+  const char *purposes[] = {"B1-77,", ",B1-77", "B1-77,,B1-74", "B1-77,B1-77", "X", "B1-77 "};
+  for (size_t i = 0; i < sizeof purposes / sizeof *purposes; i++) {
+    bad = n;
+    snprintf(bad.purposes, sizeof bad.purposes, "%s", purposes[i]);
+    if (jk_notice_encode(&bad, enc, sizeof enc, &len) != JK_EINVAL) fail_msg("purposes '%s' accepted", purposes[i]);
+  }
+  /* no restriction at all is a restriction too: the measures ended */
+  bad = n, bad.protect = false, bad.until = (jk_date){0, 0, 0}, bad.purposes[0] = '\0';
+  assert_int_equal(jk_notice_encode(&bad, enc, sizeof enc, &len), JK_OK);
+  /* a change or an erasure carries none of it */
+  bad = n, bad.kind = JK_NOTICE_ERASE;
+  assert_int_equal(jk_notice_encode(&bad, enc, sizeof enc, &len), JK_EINVAL);
+  assert_error_contains("for a restriction only");
+}
+
 static void test_notice_layout_matches_docs(void **state) {
   (void)state;
   jk_notice n;
@@ -324,8 +375,8 @@ static void test_notice_refusals(void **state) {
   expect_refused(o, JK_EINVAL, "moved_on is before birth");
   o = defaults(), o.version_byte = 2;
   expect_refused(o, JK_EINVAL, "layout version 2");
-  o = defaults(), o.kind = 3;
-  expect_refused(o, JK_EINVAL, "unknown kind 3");
+  o = defaults(), o.kind = 4;
+  expect_refused(o, JK_EINVAL, "unknown kind 4");
   o = defaults(), o.kind = 0;
   expect_refused(o, JK_EINVAL, "unknown kind 0");
   o = defaults(), o.sex = 0;
@@ -1047,6 +1098,7 @@ int main(void) {
       cmocka_unit_test(test_notice_from_identity),
       cmocka_unit_test(test_notice_truncated_everywhere),
       cmocka_unit_test(test_notice_refusals),
+      cmocka_unit_test(test_notice_restrict),
       cmocka_unit_test(test_outbox_head_message),
       cmocka_unit_test(test_batch_roundtrip_and_verify),
       cmocka_unit_test(test_batch_forwarded),

@@ -299,6 +299,57 @@ static void test_rate_limit(void **state) {
   assert_int_equal(count_rows(f, "BUSY"), busy);
 }
 
+/* A resident's restrictions, as their municipality sent them: a 支援措置 holds every query for
+ * review, a stopped purpose is not answered — both like "no match", recorded as such. */
+static void test_restrictions(void **state) {
+  fx *f = *state;
+  jk_restriction_rec r;
+  memset(&r, 0, sizeof r);
+  snprintf(r.code, sizeof r.code, "%s", f->code[0]);
+  snprintf(r.source, sizeof r.source, "272108-a");
+  r.seq = 9;
+  assert_int_equal(jk_date_parse("2026-11-01", &r.since), JK_OK);
+  snprintf(r.purposes, sizeof r.purposes, "B1-74");
+  jk_restriction_rec other = r; /* another municipality's row does not count */
+  snprintf(other.source, sizeof other.source, "272230-b");
+  other.protect = true;
+  assert_int_equal(jk_date_parse("2027-11-01", &other.until), JK_OK);
+  assert_int_equal(jk_store_begin(f->s), JK_OK);
+  jk_ledger_entry en = {.operator_ = "test", .action = "sync.apply", .result = "ok"};
+  assert_int_equal(jk_ledger_stage(f->l, &en), JK_OK);
+  assert_int_equal(jk_store_restriction_put(f->s, &r), JK_OK);
+  assert_int_equal(jk_store_restriction_put(f->s, &other), JK_OK);
+  assert_int_equal(jk_store_commit(f->s), JK_OK);
+  json_t *a, *b;
+  assert_int_equal(ask(f, "mhlw-nenkin", "agency", by_code("B1-77", f->code[0]), NULL), 200);
+  assert_int_equal(ask(f, "mhlw-nenkin", "agency", by_code("B1-74", f->code[0]), &a), 404);
+  assert_int_equal(count_rows(f, "STOPPED"), 1);
+  /* now protected: every purpose held for review, answered exactly like an unknown code */
+  r.protect = true;
+  r.seq = 10;
+  assert_int_equal(jk_date_parse("2027-11-01", &r.until), JK_OK);
+  assert_int_equal(jk_store_begin(f->s), JK_OK);
+  assert_int_equal(jk_ledger_stage(f->l, &en), JK_OK);
+  assert_int_equal(jk_store_restriction_put(f->s, &r), JK_OK);
+  assert_int_equal(jk_store_commit(f->s), JK_OK);
+  assert_int_equal(ask(f, "mhlw-nenkin", "agency", by_code("B1-77", f->code[0]), &b), 404);
+  char unknown[12] = "9999999999";
+  unknown[10] = (char)('0' + jk_rescode_check_digit(unknown));
+  json_t *c;
+  assert_int_equal(ask(f, "mhlw-nenkin", "agency", by_code("B1-77", unknown), &c), 404);
+  json_object_del(b, "provision");
+  json_object_del(c, "provision");
+  assert_true(json_equal(b, c));
+  json_decref(a);
+  json_decref(b);
+  json_decref(c);
+  counter rv = {.result = "REVIEW"};
+  assert_int_equal(jk_store_provision_each(f->s, NULL, on_row, &rv), JK_OK);
+  assert_int_equal(rv.n, 1);
+  assert_string_equal(rv.last.code, f->code[0]); /* who was asked about, for the review */
+  assert_string_equal(rv.last.fields, "");        /* nothing was given */
+}
+
 typedef struct worker {
   fx *f;
   int n, ok;
@@ -344,6 +395,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_name_search, setup, teardown),
       cmocka_unit_test_setup_teardown(test_refusals_recorded, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_restrictions, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

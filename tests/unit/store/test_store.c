@@ -60,7 +60,7 @@ static void test_create_and_pragmas(void **state) {
   assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
   assert_string_equal(jk_store_backend(s), tu_is_pg() ? "postgresql" : "sqlite");
   assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
-  assert_true(jk_store_schema_latest() >= 8); /* 0008_rights */
+  assert_true(jk_store_schema_latest() >= 9); /* 0009_restrictions */
   jk_store_close(s);
   /* opened again without CREATE: the same database */
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
@@ -1768,6 +1768,532 @@ static void test_upgrade_adds_rights(void **state) {
   assert_int_equal(raw_count(f, "SELECT count(*) FROM scrub_pending"), 1);
 }
 
+/* ---- residents' restrictions (0009) ---- */
+
+static jk_restriction_rec restriction_row(const char *code, const char *source, int64_t seq, bool protect,
+                                          const char *purposes) {
+  jk_restriction_rec r;
+  memset(&r, 0, sizeof r);
+  snprintf(r.code, sizeof r.code, "%s", code);
+  snprintf(r.source, sizeof r.source, "%s", source);
+  r.seq = seq;
+  r.protect = protect;
+  r.since = (jk_date){2026, 11, 1};
+  if (protect) r.until = (jk_date){2027, 10, 31};
+  snprintf(r.purposes, sizeof r.purposes, "%s", purposes);
+  return r;
+}
+
+typedef struct seen_restrictions {
+  int n, stop_after;
+  jk_restriction_rec rows[8];
+} seen_restrictions;
+
+static int restriction_cb(const jk_restriction_rec *r, void *p) {
+  seen_restrictions *v = p;
+  if (v->n < 8) v->rows[v->n] = *r;
+  v->n++;
+  return v->stop_after && v->n >= v->stop_after;
+}
+
+static bool date_is(jk_date d, int y, int m, int dd) { return d.y == y && d.m == m && d.d == dd; }
+
+/* Restrictions at a prefecture: upserted by (code, source), listed by code or all in (code,
+ * source) byte order; a malformed row is refused with the field named and nothing changed; a row
+ * edited by hand is JK_ECORRUPT. */
+static void test_restrictions(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_restriction_rec a = restriction_row(CODE1, SRC_A, 1, true, "");
+  assert_int_equal(jk_store_restriction_put(s, &a), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_restriction_put(s, &a), JK_OK);
+  jk_restriction_rec b = restriction_row(CODE1, SRC_B, 4, false, "B1-77,B1-74");
+  assert_int_equal(jk_store_restriction_put(s, &b), JK_OK);
+  jk_restriction_rec c = restriction_row(CODE2, SRC_A, 2, true, "B1-77");
+  assert_int_equal(jk_store_restriction_put(s, &c), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+
+  /* every row, in (code, source) byte order: CODE2 < CODE1, "B…" < "a…" */
+  seen_restrictions v = {0};
+  assert_int_equal(jk_store_restriction_each(s, NULL, restriction_cb, &v), JK_OK);
+  assert_int_equal(v.n, 3);
+  assert_string_equal(v.rows[0].code, CODE2);
+  assert_string_equal(v.rows[0].source, SRC_A);
+  assert_string_equal(v.rows[1].code, CODE1);
+  assert_string_equal(v.rows[1].source, SRC_B);
+  assert_string_equal(v.rows[2].code, CODE1);
+  assert_string_equal(v.rows[2].source, SRC_A);
+  /* fields as put */
+  assert_int_equal(v.rows[2].seq, 1);
+  assert_true(v.rows[2].protect);
+  assert_true(date_is(v.rows[2].since, 2026, 11, 1));
+  assert_true(date_is(v.rows[2].until, 2027, 10, 31));
+  assert_string_equal(v.rows[2].purposes, "");
+  assert_int_equal(v.rows[1].seq, 4);
+  assert_false(v.rows[1].protect);
+  assert_true(date_is(v.rows[1].until, 0, 0, 0));
+  assert_string_equal(v.rows[1].purposes, "B1-77,B1-74");
+  assert_string_equal(v.rows[0].purposes, "B1-77");
+
+  /* replaced: the protection lifted, a purpose stopped */
+  a = restriction_row(CODE1, SRC_A, 5, false, "B1-03-2");
+  a.since = (jk_date){2026, 12, 1};
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_restriction_put(s, &a), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_restriction_each(s, CODE1, restriction_cb, &v), JK_OK);
+  assert_int_equal(v.n, 2);
+  assert_string_equal(v.rows[0].source, SRC_B);
+  assert_string_equal(v.rows[1].source, SRC_A);
+  assert_int_equal(v.rows[1].seq, 5);
+  assert_false(v.rows[1].protect);
+  assert_true(date_is(v.rows[1].since, 2026, 12, 1));
+  assert_true(date_is(v.rows[1].until, 0, 0, 0));
+  assert_string_equal(v.rows[1].purposes, "B1-03-2");
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_restriction_each(s, CODE2, restriction_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  assert_true(v.rows[0].protect);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_restriction_each(s, "55555555555", restriction_cb, &v), JK_OK);
+  assert_int_equal(v.n, 0);
+  v = (seen_restrictions){.stop_after = 1};
+  assert_int_equal(jk_store_restriction_each(s, NULL, restriction_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  assert_int_equal(jk_store_restriction_each(s, "1234", restriction_cb, &v), JK_EINVAL);
+  assert_int_equal(jk_store_restriction_each(s, NULL, NULL, NULL), JK_EINVAL);
+  assert_int_equal(jk_store_restriction_put(s, NULL), JK_ECONFLICT); /* no transaction comes first */
+
+  /* malformed: refused with the field named; nothing changed (the rows put before are kept as
+   * they were, also the one of the same (code, source)) */
+  static const struct {
+    const char *set, *field;
+  } bad[] = {
+      {"code 123", "code"},
+      {"code 1234567890a", "code"},
+      {"source empty", "source"},
+      {"source space", "source"},
+      {"source full", "source"},
+      {"seq 0", "seq"},
+      {"seq -1", "seq"},
+      {"since 2026-02-30", "since"},
+      {"since zero", "since"},
+      {"protect without until", "until"},
+      {"protect until 2026-13-01", "until"},
+      {"no protect with until", "until"},
+      {"purposes repeat", "purposes"},
+      {"purposes trailing comma", "purposes"},
+      {"purposes 77", "purposes"},
+      {"purposes full", "purposes"},
+  };
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_restriction_put(s, NULL), JK_EINVAL);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    jk_restriction_rec r = restriction_row(CODE2, SRC_A, 9, true, "B1-74");
+    const char *set = bad[i].set;
+    if (strcmp(set, "code 123") == 0) snprintf(r.code, sizeof r.code, "%s", "123");
+    else if (strcmp(set, "code 1234567890a") == 0) snprintf(r.code, sizeof r.code, "%s", "1234567890a");
+    else if (strcmp(set, "source empty") == 0) r.source[0] = '\0';
+    else if (strcmp(set, "source space") == 0) snprintf(r.source, sizeof r.source, "%s", "has space");
+    else if (strcmp(set, "source full") == 0) memset(r.source, 'x', sizeof r.source);
+    else if (strcmp(set, "seq 0") == 0) r.seq = 0;
+    else if (strcmp(set, "seq -1") == 0) r.seq = -1;
+    else if (strcmp(set, "since 2026-02-30") == 0) r.since = (jk_date){2026, 2, 30};
+    else if (strcmp(set, "since zero") == 0) r.since = (jk_date){0, 0, 0};
+    else if (strcmp(set, "protect without until") == 0) r.until = (jk_date){0, 0, 0};
+    else if (strcmp(set, "protect until 2026-13-01") == 0) r.until = (jk_date){2026, 13, 1};
+    else if (strcmp(set, "no protect with until") == 0) r.protect = false;
+    else if (strcmp(set, "purposes repeat") == 0) snprintf(r.purposes, sizeof r.purposes, "%s", "B1-77,B1-77");
+    else if (strcmp(set, "purposes trailing comma") == 0) snprintf(r.purposes, sizeof r.purposes, "%s", "B1-77,");
+    else if (strcmp(set, "purposes 77") == 0) snprintf(r.purposes, sizeof r.purposes, "%s", "77");
+    else memset(r.purposes, 'x', sizeof r.purposes);
+    if (jk_store_restriction_put(s, &r) != JK_EINVAL) fail_msg("bad restriction %zu (%s) accepted", i, set);
+    assert_error_contains(bad[i].field);
+  }
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_restriction_each(s, NULL, restriction_cb, &v), JK_OK);
+  assert_int_equal(v.n, 3);
+  assert_string_equal(v.rows[0].code, CODE2);
+  assert_int_equal(v.rows[0].seq, 2);
+  assert_string_equal(v.rows[0].purposes, "B1-77");
+  /* rolled back with the transaction */
+  c.seq = 8;
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_restriction_put(s, &c), JK_OK);
+  jk_store_rollback(s);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_restriction_each(s, CODE2, restriction_cb, &v), JK_OK);
+  assert_int_equal(v.rows[0].seq, 2);
+  jk_store_close(s);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM restriction"), 3);
+
+  /* edited by hand: found, nothing handed out */
+  static const char *const edits[][2] = {
+      {"protect = 2", "protect"},
+      {"until = ''", "until"},
+      {"since = '2026-02-30'", "since"},
+      {"seq = 0", "seq"},
+      {"purposes = 'B1-77,B1-77'", "purposes"},
+      {"source = ''", "source"},
+  };
+  for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+    char sql[300];
+    snprintf(sql, sizeof sql,
+             "UPDATE restriction SET seq = 2, protect = 1, since = '2026-11-01', until = '2027-10-31', "
+             "purposes = 'B1-77', source = '%s' WHERE code = '%s'",
+             SRC_A, CODE2);
+    raw_exec(f, sql, TU_RAW_OK);
+    snprintf(sql, sizeof sql, "UPDATE restriction SET %s WHERE code = '%s'", edits[i][0], CODE2);
+    raw_exec(f, sql, TU_RAW_OK);
+    assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+    memset(&v, 0, sizeof v);
+    if (jk_store_restriction_each(s, CODE2, restriction_cb, &v) != JK_ECORRUPT) fail_msg("%s: not ECORRUPT", edits[i][0]);
+    assert_error_contains(edits[i][1]);
+    assert_int_equal(v.n, 0);
+    jk_store_close(s);
+  }
+}
+
+static jk_protection_rec protection_row(const char *code, const char *offenders) {
+  jk_protection_rec r;
+  memset(&r, 0, sizeof r);
+  snprintf(r.code, sizeof r.code, "%s", code);
+  snprintf(r.offenders, sizeof r.offenders, "%s", offenders);
+  snprintf(r.status, sizeof r.status, "%s", "provisional");
+  r.applied_on = (jk_date){2026, 11, 20};
+  r.until = (jk_date){2027, 11, 19}; /* the provisional block's end */
+  snprintf(r.recorded_at, sizeof r.recorded_at, "%s", T1);
+  snprintf(r.recorded_by, sizeof r.recorded_by, "%s", "clerk01");
+  return r;
+}
+
+/* r decided: status, until, decided_at, decided_by. */
+static void protection_decide(jk_protection_rec *r, const char *status, jk_date until) {
+  snprintf(r->status, sizeof r->status, "%s", status);
+  r->until = until;
+  snprintf(r->decided_at, sizeof r->decided_at, "%s", T2);
+  snprintf(r->decided_by, sizeof r->decided_by, "%s", "chief02");
+}
+
+typedef struct seen_protections {
+  int n, stop_after;
+  jk_protection_rec rows[8];
+} seen_protections;
+
+static int protection_cb(const jk_protection_rec *r, void *p) {
+  seen_protections *v = p;
+  if (v->n < 8) v->rows[v->n] = *r;
+  v->n++;
+  return v->stop_after && v->n >= v->stop_after;
+}
+
+/* Support measures at a municipality: recorded with increasing ids, decided (provisional →
+ * active with an end date → ended), listed by code or all in id order; the resident, the
+ * offenders, the application date and the entry never change; malformed ones are refused with
+ * the field named; the database refuses deletions and changes of what is kept as entered. */
+static void test_protections(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  jk_protection_rec out;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_protection_rec a = protection_row(CODE1, "元配偶者 山田 一郎(1975年生、大阪市在住)");
+  assert_int_equal(jk_store_protection_add(s, &a), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(a.id, 0);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_protection_add(s, &a), JK_OK);
+  jk_protection_rec b = protection_row(CODE2, "氏名不詳のつきまとい行為者");
+  snprintf(b.note, sizeof b.note, "%s", "警察署の意見書あり");
+  assert_int_equal(jk_store_protection_add(s, &b), JK_OK);
+  jk_protection_rec c = protection_row(CODE1, "元交際相手");
+  protection_decide(&c, "active", (jk_date){2027, 11, 19}); /* recorded as decided */
+  assert_int_equal(jk_store_protection_add(s, &c), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_true(a.id > 0);
+  assert_true(b.id > a.id);
+  assert_true(c.id > b.id);
+
+  assert_int_equal(jk_store_protection_get(s, a.id, &out), JK_OK);
+  assert_int_equal(out.id, a.id);
+  assert_string_equal(out.code, CODE1);
+  assert_string_equal(out.offenders, "元配偶者 山田 一郎(1975年生、大阪市在住)");
+  assert_string_equal(out.status, "provisional");
+  assert_true(date_is(out.applied_on, 2026, 11, 20));
+  assert_true(date_is(out.until, 2027, 11, 19));
+  assert_string_equal(out.recorded_at, T1);
+  assert_string_equal(out.recorded_by, "clerk01");
+  assert_string_equal(out.decided_at, "");
+  assert_string_equal(out.decided_by, "");
+  assert_string_equal(out.note, "");
+  assert_int_equal(jk_store_protection_get(s, b.id, &out), JK_OK);
+  assert_string_equal(out.note, "警察署の意見書あり");
+  assert_int_equal(jk_store_protection_get(s, c.id, &out), JK_OK);
+  assert_string_equal(out.status, "active");
+  assert_true(date_is(out.until, 2027, 11, 19));
+  assert_string_equal(out.decided_at, T2);
+  assert_string_equal(out.decided_by, "chief02");
+  assert_int_equal(jk_store_protection_get(s, c.id + 100, &out), JK_ENOTFOUND);
+  assert_string_equal(out.code, "");
+  assert_int_equal(jk_store_protection_get(s, 0, &out), JK_ENOTFOUND);
+  assert_int_equal(jk_store_protection_get(s, a.id, NULL), JK_EINVAL);
+
+  /* provisional → active with an end date */
+  jk_protection_rec u = a;
+  protection_decide(&u, "active", (jk_date){2027, 11, 19});
+  snprintf(u.note, sizeof u.note, "%s", "DV相談記録あり");
+  assert_int_equal(jk_store_protection_update(s, &u), JK_ECONFLICT); /* no transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_protection_update(s, &u), JK_OK);
+  /* what is kept as entered may not change: refused, naming it, and the transaction goes on */
+  static const char *const fixed[] = {"code", "offenders", "applied_on", "recorded_at", "recorded_by"};
+  for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+    jk_protection_rec w = u;
+    snprintf(w.note, sizeof w.note, "%s", "changed");
+    if (i == 0) snprintf(w.code, sizeof w.code, "%s", CODE2);
+    else if (i == 1) snprintf(w.offenders, sizeof w.offenders, "%s", "別人");
+    else if (i == 2) w.applied_on = (jk_date){2026, 11, 21};
+    else if (i == 3) snprintf(w.recorded_at, sizeof w.recorded_at, "%s", T2);
+    else snprintf(w.recorded_by, sizeof w.recorded_by, "%s", "clerk02");
+    if (jk_store_protection_update(s, &w) != JK_ECONFLICT) fail_msg("changing %s accepted", fixed[i]);
+    assert_error_contains(fixed[i]);
+  }
+  jk_protection_rec w = u;
+  w.id = c.id + 100;
+  assert_int_equal(jk_store_protection_update(s, &w), JK_ENOTFOUND);
+  w.id = 0;
+  assert_int_equal(jk_store_protection_update(s, &w), JK_ENOTFOUND);
+  w = u;
+  w.until = (jk_date){0, 0, 0}; /* active without an end */
+  assert_int_equal(jk_store_protection_update(s, &w), JK_EINVAL);
+  assert_error_contains("until");
+  assert_int_equal(jk_store_protection_update(s, NULL), JK_EINVAL);
+  assert_int_equal(jk_store_meta_set(s, "after", "yes"), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(jk_store_protection_get(s, a.id, &out), JK_OK);
+  assert_string_equal(out.status, "active");
+  assert_true(date_is(out.until, 2027, 11, 19));
+  assert_string_equal(out.decided_at, T2);
+  assert_string_equal(out.decided_by, "chief02");
+  assert_string_equal(out.note, "DV相談記録あり");
+  assert_string_equal(out.code, CODE1); /* the rest as entered */
+  assert_string_equal(out.offenders, a.offenders);
+  assert_true(date_is(out.applied_on, 2026, 11, 20));
+  assert_string_equal(out.recorded_at, T1);
+  /* active → ended; provisional → rejected */
+  u.until = (jk_date){2027, 3, 31};
+  snprintf(u.status, sizeof u.status, "%s", "ended");
+  jk_protection_rec r = b;
+  protection_decide(&r, "rejected", (jk_date){0, 0, 0});
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_protection_update(s, &u), JK_OK);
+  assert_int_equal(jk_store_protection_update(s, &r), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(jk_store_protection_get(s, a.id, &out), JK_OK);
+  assert_string_equal(out.status, "ended");
+  assert_true(date_is(out.until, 2027, 3, 31));
+  assert_int_equal(jk_store_protection_get(s, b.id, &out), JK_OK);
+  assert_string_equal(out.status, "rejected");
+  assert_true(date_is(out.until, 0, 0, 0));
+  assert_string_equal(out.note, "警察署の意見書あり");
+
+  /* by code and all, in id order; a callback may stop */
+  seen_protections v = {0};
+  assert_int_equal(jk_store_protection_each(s, CODE1, protection_cb, &v), JK_OK);
+  assert_int_equal(v.n, 2);
+  assert_int_equal(v.rows[0].id, a.id);
+  assert_int_equal(v.rows[1].id, c.id);
+  assert_string_equal(v.rows[1].offenders, "元交際相手");
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_protection_each(s, CODE2, protection_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  assert_int_equal(v.rows[0].id, b.id);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_protection_each(s, NULL, protection_cb, &v), JK_OK);
+  assert_int_equal(v.n, 3);
+  assert_int_equal(v.rows[0].id, a.id);
+  assert_int_equal(v.rows[1].id, b.id);
+  assert_int_equal(v.rows[2].id, c.id);
+  memset(&v, 0, sizeof v);
+  assert_int_equal(jk_store_protection_each(s, "55555555555", protection_cb, &v), JK_OK);
+  assert_int_equal(v.n, 0);
+  v = (seen_protections){.stop_after = 1};
+  assert_int_equal(jk_store_protection_each(s, NULL, protection_cb, &v), JK_OK);
+  assert_int_equal(v.n, 1);
+  assert_int_equal(jk_store_protection_each(s, "1234", protection_cb, &v), JK_EINVAL);
+  assert_int_equal(jk_store_protection_each(s, NULL, NULL, NULL), JK_EINVAL);
+
+  /* malformed: refused with the field named, nothing inserted, no id */
+  static const struct {
+    const char *set, *field;
+  } bad[] = {
+      {"code 123", "code"},
+      {"offenders empty", "offenders"},
+      {"offenders newline", "offenders"},
+      {"offenders c1", "offenders"},
+      {"offenders not utf-8", "offenders"},
+      {"offenders full", "offenders"},
+      {"status pending", "status"},
+      {"status empty", "status"},
+      {"status full", "status"},
+      {"applied_on 2026-02-30", "applied_on"},
+      {"applied_on zero", "applied_on"},
+      {"provisional without until", "until"},
+      {"active without until", "until"},
+      {"ended until 2026-02-30", "until"},
+      {"rejected with until", "until"},
+      {"recorded_at empty", "recorded_at"},
+      {"recorded_at space", "recorded_at"},
+      {"recorded_by empty", "recorded_by"},
+      {"recorded_by space", "recorded_by"},
+      {"recorded_by full", "recorded_by"},
+      {"provisional decided_at", "decided_at"},
+      {"provisional decided_by", "decided_by"},
+      {"active without decided_at", "decided_at"},
+      {"active without decided_by", "decided_by"},
+      {"note tab", "note"},
+      {"note full", "note"},
+  };
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_protection_add(s, NULL), JK_EINVAL);
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    jk_protection_rec x = protection_row(CODE1, "元配偶者");
+    const char *set = bad[i].set;
+    if (strcmp(set, "code 123") == 0) snprintf(x.code, sizeof x.code, "%s", "123");
+    else if (strcmp(set, "offenders empty") == 0) x.offenders[0] = '\0';
+    else if (strcmp(set, "offenders newline") == 0) snprintf(x.offenders, sizeof x.offenders, "%s", "two\nlines");
+    else if (strcmp(set, "offenders c1") == 0) snprintf(x.offenders, sizeof x.offenders, "%s", "c1 \xc2\x85");
+    else if (strcmp(set, "offenders not utf-8") == 0) snprintf(x.offenders, sizeof x.offenders, "%s", "\xff");
+    else if (strcmp(set, "offenders full") == 0) memset(x.offenders, 'x', sizeof x.offenders);
+    else if (strcmp(set, "status pending") == 0) snprintf(x.status, sizeof x.status, "%s", "pending");
+    else if (strcmp(set, "status empty") == 0) x.status[0] = '\0';
+    else if (strcmp(set, "status full") == 0) memset(x.status, 'a', sizeof x.status);
+    else if (strcmp(set, "applied_on 2026-02-30") == 0) x.applied_on = (jk_date){2026, 2, 30};
+    else if (strcmp(set, "applied_on zero") == 0) x.applied_on = (jk_date){0, 0, 0};
+    else if (strcmp(set, "provisional without until") == 0) x.until = (jk_date){0, 0, 0};
+    else if (strcmp(set, "active without until") == 0) protection_decide(&x, "active", (jk_date){0, 0, 0});
+    else if (strcmp(set, "ended until 2026-02-30") == 0) protection_decide(&x, "ended", (jk_date){2026, 2, 30});
+    else if (strcmp(set, "rejected with until") == 0) protection_decide(&x, "rejected", (jk_date){2027, 1, 1});
+    else if (strcmp(set, "recorded_at empty") == 0) x.recorded_at[0] = '\0';
+    else if (strcmp(set, "recorded_at space") == 0) snprintf(x.recorded_at, sizeof x.recorded_at, "%s", "2026-11-24 01:00");
+    else if (strcmp(set, "recorded_by empty") == 0) x.recorded_by[0] = '\0';
+    else if (strcmp(set, "recorded_by space") == 0) snprintf(x.recorded_by, sizeof x.recorded_by, "%s", "has space");
+    else if (strcmp(set, "recorded_by full") == 0) memset(x.recorded_by, 'x', sizeof x.recorded_by);
+    else if (strcmp(set, "provisional decided_at") == 0) snprintf(x.decided_at, sizeof x.decided_at, "%s", T2);
+    else if (strcmp(set, "provisional decided_by") == 0) snprintf(x.decided_by, sizeof x.decided_by, "%s", "chief02");
+    else if (strcmp(set, "active without decided_at") == 0) {
+      protection_decide(&x, "active", (jk_date){2027, 1, 1});
+      x.decided_at[0] = '\0';
+    } else if (strcmp(set, "active without decided_by") == 0) {
+      protection_decide(&x, "active", (jk_date){2027, 1, 1});
+      x.decided_by[0] = '\0';
+    } else if (strcmp(set, "note tab") == 0) snprintf(x.note, sizeof x.note, "%s", "tab\there");
+    else memset(x.note, 'x', sizeof x.note);
+    x.id = 77;
+    if (jk_store_protection_add(s, &x) != JK_EINVAL) fail_msg("bad support measure %zu (%s) accepted", i, set);
+    assert_error_contains(bad[i].field);
+    assert_int_equal(x.id, 0);
+  }
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  jk_store_close(s);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM protection"), 3);
+
+  /* the database itself: never deleted; what is kept as entered never changes */
+  char sql[300];
+  raw_exec(f, "DELETE FROM protection", TU_RAW_CONSTRAINT);
+  snprintf(sql, sizeof sql, "DELETE FROM protection WHERE id = %lld", (long long)b.id);
+  raw_exec(f, sql, TU_RAW_CONSTRAINT);
+  if (tu_is_pg()) raw_exec(f, "TRUNCATE protection", TU_RAW_CONSTRAINT);
+  snprintf(sql, sizeof sql, "UPDATE protection SET code = '%s' WHERE id = %lld", CODE2, (long long)a.id);
+  raw_exec(f, sql, TU_RAW_CONSTRAINT);
+  snprintf(sql, sizeof sql, "UPDATE protection SET offenders = 'x' WHERE id = %lld", (long long)a.id);
+  raw_exec(f, sql, TU_RAW_CONSTRAINT);
+  snprintf(sql, sizeof sql, "UPDATE protection SET applied_on = '2026-11-21' WHERE id = %lld", (long long)a.id);
+  raw_exec(f, sql, TU_RAW_CONSTRAINT);
+  snprintf(sql, sizeof sql, "UPDATE protection SET recorded_by = 'x' WHERE id = %lld", (long long)a.id);
+  raw_exec(f, sql, TU_RAW_CONSTRAINT);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM protection"), 3);
+
+  /* edited by hand: found, nothing handed out */
+  static const char *const edits[][2] = {
+      {"status = 'bogus'", "status"},
+      {"until = ''", "until"},
+      {"decided_at = ''", "decided_at"},
+      {"note = 'a' || char(10) || 'b'", "note"},
+  };
+  for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
+    snprintf(sql, sizeof sql,
+             "UPDATE protection SET status = 'active', until = '2027-11-19', decided_at = '%s', note = '' "
+             "WHERE id = %lld",
+             T2, (long long)c.id);
+    raw_exec(f, sql, TU_RAW_OK);
+    const char *edit = edits[i][0];
+    if (tu_is_pg() && strstr(edit, "char(10)")) edit = "note = 'a' || chr(10) || 'b'"; /* the dialect's name */
+    snprintf(sql, sizeof sql, "UPDATE protection SET %s WHERE id = %lld", edit, (long long)c.id);
+    raw_exec(f, sql, TU_RAW_OK);
+    assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+    if (jk_store_protection_get(s, c.id, &out) != JK_ECORRUPT) fail_msg("%s: not ECORRUPT", edits[i][0]);
+    assert_error_contains(edits[i][1]);
+    assert_string_equal(out.code, "");
+    memset(&v, 0, sizeof v);
+    assert_int_equal(jk_store_protection_each(s, CODE1, protection_cb, &v), JK_ECORRUPT);
+    assert_int_equal(v.n, 1); /* a's row came first */
+    jk_store_close(s);
+  }
+}
+
+/* Provision records of the residents' restrictions: REVIEW (a query about a protected resident,
+ * held for review) and STOPPED (a purpose the resident stopped). */
+static void test_provision_review_stopped(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  jk_provision_rec a[2] = {
+      prow(T1, "mhlw-nenkin", "B1-77", CODE1, "", "REVIEW", 0x10),
+      prow(T2, "mofa-ryoken", "B1-03-2", CODE2, "", "STOPPED", 0x20),
+  };
+  assert_int_equal(jk_store_provision_put_many(s, a, 2), JK_OK);
+  seen_provision v = {0};
+  assert_int_equal(jk_store_provision_each(s, NULL, provision_cb, &v), JK_OK);
+  assert_int_equal(v.n, 2);
+  assert_string_equal(v.rows[0].result, "REVIEW");
+  assert_string_equal(v.rows[1].result, "STOPPED");
+  jk_provision_rec bad = prow(T1, "mhlw-nenkin", "B1-77", CODE1, "", "review", 0x30);
+  assert_int_equal(jk_store_provision_put_many(s, &bad, 1), JK_EINVAL);
+  assert_error_contains("result");
+  jk_store_close(s);
+}
+
+/* A node.db of schema 8 gains the restrictions and the support measures. */
+static void test_upgrade_adds_restrictions(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk__store_open_at_version(&s, f->path, 8), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), 8);
+  jk_request_rec q = request(CODE1, "stop-use", "B1-77", "");
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_request_add(s, &q), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  jk_store_close(s);
+  raw_exec(f, "SELECT * FROM restriction", TU_RAW_ERROR);
+  raw_exec(f, "SELECT * FROM protection", TU_RAW_ERROR);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
+  jk_restriction_rec x = restriction_row(CODE1, SRC_A, 1, false, "B1-77");
+  jk_protection_rec p = protection_row(CODE1, "元配偶者");
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_restriction_put(s, &x), JK_OK);
+  assert_int_equal(jk_store_protection_add(s, &p), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_true(p.id > 0);
+  jk_store_close(s);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM resident_request"), 1); /* kept */
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM restriction"), 1);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM protection"), 1);
+}
+
 static int stop_holding_cb(const jk_holding_rec *r, void *p) {
   (void)r;
   (*(int *)p)++;
@@ -2570,6 +3096,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_holdback, setup, teardown),
       cmocka_unit_test_setup_teardown(test_scrub_pending_and_one, setup, teardown),
       cmocka_unit_test_setup_teardown(test_upgrade_adds_rights, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_restrictions, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_protections, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_provision_review_stopped, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_adds_restrictions, setup, teardown),
       cmocka_unit_test_setup_teardown(test_holding_by_person, setup, teardown),
       cmocka_unit_test_setup_teardown(test_holdings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
