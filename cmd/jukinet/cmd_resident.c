@@ -347,7 +347,7 @@ out:
 }
 
 int cmd_resident(int argc, char **argv, cli_global *g) {
-  if (argc < 1) return cli_usage("usage: jukinet resident add|move|show|list|search|history|import|export|notice|consent|requests|reply|disclose|stop-use|decide|protect|protections");
+  if (argc < 1) return cli_usage("usage: jukinet resident add|move|show|list|search|history|import|export|notice|consent|requests|reply|disclose|stop-use|decide|protect|protections|change-code");
   const char *v = argv[0];
   argc--, argv++;
   if (strcmp(v, "add") == 0) return resident_add(argc, argv, g);

@@ -9,6 +9,7 @@
  *   jukinet resident decide REQUEST-ID --accept|--reject --reason T   its decision
  *   jukinet resident protect CODE --offenders T --date D | --id N --accept|--reject|--extend|--end
  *   jukinet resident protections [CODE] [--due DAYS]                  支援措置, and the reminder
+ *   jukinet resident change-code CODE --date D --channel C            住民票コード変更 on request
  * Each is an operation on the node, recorded in its ledger; a request and what it does (the
  * hold, the erasure notice) commit in one transaction with the entry.
  */
@@ -17,6 +18,7 @@
 #include "jukinet/auth.h"
 #include "jukinet/letter.h"
 #include "jukinet/node.h"
+#include "jukinet/registry.h"
 #include "jukinet/rights.h"
 
 #include <stdlib.h>
@@ -307,7 +309,46 @@ static int protections(int argc, char **argv, cli_global *g) {
   return cli_op_end(&op, e);
 }
 
+/* resident change-code CODE --date D --channel C [--note TEXT]: a 住民票コード変更 at the resident's
+ * request (住民基本台帳法第30条の4): a new code, the old one retired for good, the change sent up
+ * as a notice; the disclosure shows the history under both codes. */
+static int change_code(int argc, char **argv, cli_global *g) {
+  const char *date = NULL, *channel = NULL, *note = NULL;
+  const cli_opt opts[] = {{"date", &date, NULL}, {"channel", &channel, NULL}, {"note", &note, NULL}, {NULL, NULL, NULL}};
+  const char *pos[1];
+  int npos;
+  if (cli_parse(argc, argv, opts, pos, 1, &npos, g)) return EXIT_USAGE;
+  if (npos != 1 || !date || !channel)
+    return cli_usage("usage: jukinet resident change-code CODE --date DATE --channel letter|postcard|fax|mail|counter "
+                     "[--note TEXT]");
+  char code[64];
+  jk_err e;
+  if ((e = cli_fold_digits(pos[0], code, sizeof code))) return cli_fail(e);
+  cli_op op;
+  int rc = cli_op_begin(g, "resident.change-code", code, NULL, &op);
+  if (rc) return rc;
+  jk_date filed;
+  jk_identity out = {0};
+  char why[700], day[11];
+  if (jk_node_role(op.node) != JK_ROLE_MUNICIPAL)
+    e = jk_error_set(JK_EPERM, "residents file their requests at their municipality, not at this node");
+  else if ((e = jk_date_parse(date, &filed))) jk_error_prefix("--date: ");
+  else if (!jk_request_channel_valid(channel))
+    e = jk_error_set(JK_EINVAL, "'%s' is not a channel (letter, postcard, fax, mail, counter)", channel);
+  if (!e) {
+    jk_date_format_iso(filed, day);
+    snprintf(why, sizeof why, "本人の請求による変更(%s、%s)%s%.500s", day, channel, note ? " " : "", note ? note : "");
+    jk_move_change chg = {.note = why};
+    e = jk_registry_move(jk_node_store(op.node), code, JK_MOVE_CODE_CHANGE, &chg, &out);
+  }
+  if (!e && g->json) cli_json(json_pack("{s:s,s:s}", "old", code, "new", out.code));
+  else if (!e) cli_out("住民票コード変更: %s → %s (the old code is retired for good)\n", code, out.code);
+  jk_identity_clear(&out);
+  return cli_op_end(&op, e);
+}
+
 int cmd_rights(int argc, char **argv, cli_global *g, const char *verb) {
+  if (strcmp(verb, "change-code") == 0) return change_code(argc, argv, g);
   if (strcmp(verb, "stop-use") == 0) return stop_use(argc, argv, g);
   if (strcmp(verb, "decide") == 0) return decide(argc, argv, g);
   if (strcmp(verb, "protect") == 0) return protect(argc, argv, g);

@@ -94,7 +94,9 @@ q national --purpose B1-77 --kana "$(jk hirakata --json resident show "$code" | 
   --birth "$(jk hirakata --json resident show "$code" | jq -r .birth.iso)" \
   --sex "$(jk hirakata --json resident show "$code" | jq -r .sex)" >/dev/null
 q osaka --purpose B1-77 --code "$code" >/dev/null
-newcode=$(jk hirakata --json resident move "$code" --kind 住民票コード変更 | jq -r .code)
+expect_exit 1 jk hirakata resident change-code "$code" --date 2026-11-23 --channel telepathy
+newcode=$(jk hirakata --json resident change-code "$code" --date 2026-11-23 --channel counter | jq -r .new)
+expect_exit 3 jk hirakata resident show "$code"                     # the old code is retired
 wait_agree 30
 q national --purpose B1-77 --code "$newcode" >/dev/null
 expect_exit 0 jk hirakata --json resident disclose "$newcode"
@@ -183,7 +185,7 @@ expect_exit 2 ja hirakata resident protect "$pcode" --offenders x            # n
 
 # every request is in the ledger
 expect_exit 0 ja hirakata --json audit log --limit 100
-for a in participation.set resident.notice resident.consent resident.reply resident.disclose; do
+for a in participation.set resident.notice resident.consent resident.reply resident.disclose resident.change-code; do
   [ "$(jq --arg a "$a" '[.[] | select(.action == $a and .result == "ok")] | length' "$T/out")" -ge 1 ] ||
     fail "no ledger entry $a ok"
 done
