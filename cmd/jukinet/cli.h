@@ -119,6 +119,11 @@ int cmd_agency(int argc, char **argv, cli_global *g);
 int cmd_provision(int argc, char **argv, cli_global *g);
 int cmd_participation(int argc, char **argv, cli_global *g);
 int cmd_disclose(int argc, char **argv, cli_global *g); /* resident disclose */
+/* POST body (JSON) to path ("/sync/v1/…") at the node's upstream over its mutual TLS (the node
+ * key's PIN from its configuration). *resp (jk_free) the answer. JK_ENOTFOUND when the node has
+ * no upstream. */
+jk_err cli_upstream_post(jk_node *n, const char *path, const char *body, unsigned *status, uint8_t **resp,
+                         size_t *len);
 /* resident notice|consent|requests (cmd_rights.c): -1 when verb is none of them */
 int cmd_rights(int argc, char **argv, cli_global *g, const char *verb);
 int cmd_demo(int argc, char **argv, cli_global *g);

@@ -36,11 +36,13 @@ static int on_version(const jk_identity *r, void *payload) {
   return 0;
 }
 
-/* The tiers' answers: {"disclosures":[{node, provisions | error}, …]} from the prefecture. */
-static jk_err gather(jk_node *n, const history *h, json_t **out) {
-  *out = NULL;
+jk_err cli_upstream_post(jk_node *n, const char *path, const char *body, unsigned *status, uint8_t **resp,
+                         size_t *len) {
+  *status = 0;
+  *resp = NULL;
+  *len = 0;
   const char *up = jk_node_upstream(n), *url = jk_node_upstream_url(n);
-  if (!up || !url) return JK_OK; /* a node on its own: nothing was ever sent */
+  if (!up || !url) return jk_error_set(JK_ENOTFOUND, "this node sends to no one ([sync] upstream)");
   char cert[4096], ca[4096], crl[4096], uri[1024], full[1024];
   char *pin = NULL;
   size_t pin_len = 0;
@@ -54,18 +56,25 @@ static jk_err gather(jk_node *n, const history *h, json_t **out) {
   jk_https_client *c = NULL;
   e = jk_tls_open(&t, &cfg);
   jk_node_pin_free(pin);
+  snprintf(full, sizeof full, "%s%s", url, path);
+  if (!e) e = jk_https_client_new(&c, t);
+  if (!e) e = jk_https_post(c, full, up, body, strlen(body), "application/json", 20000, status, resp, len);
+  jk_https_client_free(c);
+  jk_tls_close(t);
+  return e;
+}
+
+/* The tiers' answers: {"disclosures":[{node, provisions | error}, …]} from the prefecture. */
+static jk_err gather(jk_node *n, const history *h, json_t **out) {
+  *out = NULL;
+  if (!jk_node_upstream(n) || !jk_node_upstream_url(n)) return JK_OK; /* a node on its own: nothing was ever sent */
   json_t *codes = json_array();
   for (size_t i = 0; i < h->ncodes; i++) json_array_append_new(codes, json_string(h->codes[i]));
   char *body = json_dumps(json_pack("{s:o}", "codes", codes), JSON_COMPACT);
   unsigned status = 0;
   uint8_t *resp = NULL;
   size_t len = 0;
-  snprintf(full, sizeof full, "%s/sync/v1/disclose", url);
-  if (!e && !body) e = jk_error_set(JK_ENOMEM, NULL);
-  if (!e) e = jk_https_client_new(&c, t);
-  if (!e) e = jk_https_post(c, full, up, body, strlen(body), "application/json", 20000, &status, &resp, &len);
-  jk_https_client_free(c);
-  jk_tls_close(t);
+  jk_err e = body ? cli_upstream_post(n, "/sync/v1/disclose", body, &status, &resp, &len) : jk_error_set(JK_ENOMEM, NULL);
   free(body);
   if (!e && status != 200) e = jk_error_set(JK_EIO, "the prefecture answered %u: %.200s", status, (const char *)resp);
   json_t *a = e ? NULL : json_loadb((const char *)resp, len, 0, NULL);

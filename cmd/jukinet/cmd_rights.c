@@ -20,9 +20,12 @@
 #include "jukinet/node.h"
 #include "jukinet/registry.h"
 #include "jukinet/rights.h"
+#include "jukinet/sync.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static json_t *request_json(const jk_request_rec *r) {
   char filed[11];
@@ -116,6 +119,46 @@ static int list_requests(int argc, char **argv, cli_global *g) {
   return cli_op_end(&op, e);
 }
 
+/* The nation's signed receipt of this municipality's notices, carried down by the prefecture
+ * (POST /sync/v1/attest), checked against the network CA and kept when it covers the erasure:
+ * the letter then names both tiers' receipts. A tier that does not answer leaves "未着". */
+static jk_err fetch_nation_receipt(jk_node *n, int64_t erase_seq) {
+  char body[128], cert[4096], ca[4096], crl[4096];
+  snprintf(body, sizeof body, "{\"source\":\"%s\"}", jk_node_id(n));
+  unsigned status = 0;
+  uint8_t *resp = NULL;
+  size_t len = 0, l2;
+  char *ca_pem = NULL, *crl_pem = NULL;
+  jk_receipt r;
+  jk_err e = cli_upstream_post(n, "/sync/v1/attest", body, &status, &resp, &len);
+  if (!e && status != 200) e = jk_error_set(JK_EIO, "the prefecture answered %u", status);
+  if (!e) e = jk_node_tls_files(n, cert, ca, crl, sizeof cert);
+  if (!e) e = cli_read_file(ca, 1u << 20, &ca_pem, &l2);
+  if (!e && access(crl, R_OK) == 0) e = cli_read_file(crl, 1u << 20, &crl_pem, &l2);
+  if (!e) e = jk_sync_attest_check(resp, len, ca_pem, crl_pem, jk_node_id(n), &r);
+  jk_free(resp);
+  jk_free(ca_pem);
+  jk_free(crl_pem);
+  if (e || (int64_t)r.highest_seq < erase_seq) return e;
+  jk_receipt_row row;
+  memset(&row, 0, sizeof row);
+  snprintf(row.receiver, sizeof row.receiver, "%s", r.receiver);
+  snprintf(row.sender, sizeof row.sender, "%s", r.sender);
+  snprintf(row.source, sizeof row.source, "%s", r.source);
+  row.highest_seq = (int64_t)r.highest_seq;
+  row.ledger_size = (int64_t)r.ledger_size;
+  memcpy(row.ledger_root, r.ledger_root, 32);
+  snprintf(row.at, sizeof row.at, "%s", r.at);
+  memcpy(row.sig, r.sig, 64);
+  jk_store *s = jk_node_store(n);
+  if ((e = jk_store_begin(s))) return e;
+  if ((e = jk_rights_nation_receipt_put(s, &row))) {
+    jk_store_rollback(s);
+    return e;
+  }
+  return jk_store_commit(s);
+}
+
 /* The reply letter to a request: text on stdout, or a PDF (IPAmj明朝) with --pdf FILE. */
 static int reply(int argc, char **argv, cli_global *g) {
   const char *pdf = NULL;
@@ -131,7 +174,11 @@ static int reply(int argc, char **argv, cli_global *g) {
   if (rc) return rc;
   jk_letter *l = NULL;
   char *text = NULL;
-  jk_err e = jk_letter_new(&l);
+  jk_rights_status st;
+  jk_err e = jk_rights_status_get(jk_node_store(op.node), jk_node_id(op.node), jk_node_upstream(op.node), id, &st);
+  if (!e && st.erase_seq > 0 && !st.nation_acknowledged_at[0] && fetch_nation_receipt(op.node, st.erase_seq))
+    fprintf(stderr, "jukinet: %s\n", jk_tr("the nation's receipt could not be fetched now; the letter says it has not come"));
+  if (!e) e = jk_letter_new(&l);
   if (!e)
     e = jk_rights_reply(jk_node_store(op.node), jk_node_id(op.node), jk_node_upstream(op.node), jk_node_name(op.node),
                         id, l);

@@ -29,6 +29,7 @@ typedef struct daemon_state {
   jk_https_server *prov_https;       /* the provision service ([provision] listen, provision.c) */
   struct jk_provision_service *prov;
   char *ca_pem, *crl_pem;            /* for POST /sync/v1/peer */
+  char *cert_pem;                    /* this node's certificate (POST /sync/v1/attest) */
   pthread_t sender;
   bool sender_running;
   pthread_cond_t wake;               /* signalled when there may be something to send */

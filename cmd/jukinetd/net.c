@@ -118,6 +118,45 @@ static void disclose_upstream(daemon_state *d, const jk_https_request *req, json
   jk_free(body);
 }
 
+/* POST /sync/v1/attest: the nation signs a fresh receipt; a prefecture carries the request up
+ * for the asking municipality itself, and the nation's answer back as it is. */
+static void on_attest(daemon_state *d, const jk_https_request *req, const jk_sync_peer *sp, jk_https_response *resp) {
+  jk_sync_answer ans;
+  if (jk_node_role(d->node) == JK_ROLE_NATIONAL) {
+    store_lock(d);
+    jk_sync_attest(&d->sync, sp, d->cert_pem, req->body, req->body_len, &ans);
+    store_unlock(d);
+    if (ans.status != 200) logmsg("warn", "attest request from %s refused (%u): %s", sp->node, ans.status, jk_error_last());
+    resp->status = ans.status;
+    resp->content_type = ans.content_type;
+    resp->body = ans.body;
+    resp->body_len = ans.body_len;
+    return;
+  }
+  char source[JK_NODE_ID_MAX + 1];
+  const char *up = jk_node_upstream(d->node), *url = jk_node_upstream_url(d->node);
+  if (jk_sync_attest_parse(req->body, req->body_len, source)) return answer_json(resp, 400, "INVALID", "attest: the body must be {\"source\": a node id}");
+  if (strcmp(source, sp->node) != 0) return answer_json(resp, 403, "PERM", "a municipality asks for its own receipts only");
+  if (!up || !url) return answer_json(resp, 404, "NOTFOUND", "this node sends to no one");
+  char full[1024];
+  snprintf(full, sizeof full, "%s/sync/v1/attest", url);
+  jk_https_client *c = NULL;
+  unsigned status = 0;
+  uint8_t *body = NULL;
+  size_t len = 0;
+  jk_err e = jk_https_client_new(&c, d->tls);
+  if (!e) e = jk_https_post(c, full, up, req->body, req->body_len, json_ctype, 10000, &status, &body, &len);
+  jk_https_client_free(c);
+  if (e) {
+    logmsg("warn", "attest for %s: the nation did not answer: %s", sp->node, jk_error_last());
+    return answer_json(resp, 503, "IO", "the nation did not answer");
+  }
+  resp->status = status;
+  resp->content_type = json_ctype;
+  resp->body = body;
+  resp->body_len = len;
+}
+
 static void on_disclose(daemon_state *d, const jk_https_request *req, const jk_sync_peer *sp, jk_https_response *resp) {
   jk_sync_answer ans;
   store_lock(d);
@@ -154,8 +193,9 @@ static void on_disclose(daemon_state *d, const jk_https_request *req, const jk_s
 static void on_sync(const jk_https_request *req, jk_https_response *resp, void *payload) {
   daemon_state *d = payload;
   bool batch = strcmp(req->url, "/sync/v1/batch") == 0, peer = strcmp(req->url, "/sync/v1/peer") == 0,
-       state = strcmp(req->url, "/sync/v1/state") == 0, disclose = strcmp(req->url, "/sync/v1/disclose") == 0;
-  if (!batch && !peer && !state && !disclose) return answer_json(resp, 404, "NOTFOUND", "no such endpoint");
+       state = strcmp(req->url, "/sync/v1/state") == 0, disclose = strcmp(req->url, "/sync/v1/disclose") == 0,
+       attest = strcmp(req->url, "/sync/v1/attest") == 0;
+  if (!batch && !peer && !state && !disclose && !attest) return answer_json(resp, 404, "NOTFOUND", "no such endpoint");
   if (strcmp(req->method, "POST") != 0) return answer_json(resp, 405, "INVALID", "method not allowed");
   if (!jk_node_peer_allowed(d->node, req->peer->node)) {
     logmsg("warn", "sync request from %s refused: not in [sync] allow", req->peer->node);
@@ -166,6 +206,7 @@ static void on_sync(const jk_https_request *req, jk_https_response *resp, void *
   jk_sync_peer sp;
   to_sync_peer(req->peer, &sp);
   if (disclose) return on_disclose(d, req, &sp, resp);
+  if (attest) return on_attest(d, req, &sp, resp);
   jk_sync_answer ans;
   if (batch) atomic_fetch_add(&d->batch_in, 1);
   store_lock(d);
@@ -610,7 +651,8 @@ int net_start(daemon_state *d) {
     logmsg("error", "TLS: %s", jk_error_last());
     return -1;
   }
-  if ((e = read_text(ca, &d->ca_pem)) || (have_crl && (e = read_text(crl, &d->crl_pem)))) {
+  if ((e = read_text(ca, &d->ca_pem)) || (have_crl && (e = read_text(crl, &d->crl_pem))) ||
+      (e = read_text(cert, &d->cert_pem))) {
     logmsg("error", "%s", jk_error_last());
     return -1;
   }
@@ -649,7 +691,8 @@ void net_stop(daemon_state *d) {
   d->tls = NULL;
   jk_free(d->ca_pem);
   jk_free(d->crl_pem);
-  d->ca_pem = d->crl_pem = NULL;
+  jk_free(d->cert_pem);
+  d->ca_pem = d->crl_pem = d->cert_pem = NULL;
 }
 
 int net_reload(daemon_state *d) {

@@ -88,7 +88,13 @@ typedef struct jk_rights_status {
   int64_t erase_seq;
   char erase_acknowledged_at[32]; /* by the prefecture (its signed receipt) */
   char acknowledged_by[64];
+  char nation_acknowledged_at[32]; /* by the nation (its signed receipt, carried down; "" not yet) */
+  char nation[64];
 } jk_rights_status;
+
+/* Store the nation's signed receipt r (checked by jk_sync_attest_check) in the caller's
+ * transaction, and remember the nation's node id for jk_rights_status_get. */
+JK_API jk_err jk_rights_nation_receipt_put(jk_store *s, const jk_receipt_row *r);
 /* node_id: this node (the source of the notices); upstream: the prefecture's node id (NULL: no
  * receipt is looked for). JK_ENOTFOUND for an unknown request. */
 JK_API jk_err jk_rights_status_get(jk_store *s, const char *node_id, const char *upstream, int64_t request_id,

@@ -114,6 +114,17 @@ JK_API void jk_sync_state(const jk_sync_ctx *ctx, const jk_sync_peer *peer, jk_s
 JK_API jk_err jk_sync_disclose_parse(const uint8_t *body, size_t len, char codes[][JK_RESCODE_LEN + 1], size_t *n);
 JK_API void jk_sync_disclose(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const uint8_t *body, size_t len,
                              jk_sync_answer *ans);
+/* POST /sync/v1/attest (src/sync/attest.c): at the nation, a fresh signed receipt for a
+ * municipality of the asking prefecture, with the nation's certificate (cert_pem). Recorded. */
+JK_API jk_err jk_sync_attest_parse(const uint8_t *body, size_t len, char source[JK_NODE_ID_MAX + 1]);
+JK_API void jk_sync_attest(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const char *cert_pem,
+                           const uint8_t *body, size_t len, jk_sync_answer *ans);
+/* At the municipality: check the answer — the certificate against the network CA (and CRL), of
+ * the nation, naming the receipt's signer; the signature; the source is `source`. *out the
+ * receipt; zeroed on failure (JK_EINVAL malformed, JK_EPERM wrong certificate or source,
+ * JK_ECRYPTO bad signature). */
+JK_API jk_err jk_sync_attest_check(const void *answer, size_t len, const char *ca_pem, const char *crl_pem,
+                                   const char *source, jk_receipt *out);
 /* Remember a directly connected peer (its certificate), e.g. on its first request. */
 JK_API jk_err jk_sync_peer_note(const jk_sync_ctx *ctx, const jk_sync_peer *peer);
 

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #define META_POLICY "participation.policy"
+#define META_NATION "sync.nation" /* the nation's node id, from its receipts carried down */
 
 static jk_err send_state_if_any(jk_store *s, const char *node_id, const char *code);
 
@@ -172,8 +173,21 @@ jk_err jk_rights_status_get(jk_store *s, const char *node_id, const char *upstre
     } else if (e && e != JK_ENOTFOUND) {
       return e;
     }
+    char *nation = NULL;
+    e = jk_store_meta_get(s, META_NATION, &nation);
+    if (e == JK_OK && (e = jk_store_receipt_get(s, nation, node_id, &rc)) == JK_OK && rc.highest_seq >= out->erase_seq) {
+      memcpy(out->nation_acknowledged_at, rc.at, sizeof out->nation_acknowledged_at);
+      snprintf(out->nation, sizeof out->nation, "%s", rc.receiver);
+    }
+    jk_free(nation);
+    if (e && e != JK_ENOTFOUND) return e;
   }
   return JK_OK;
+}
+
+jk_err jk_rights_nation_receipt_put(jk_store *s, const jk_receipt_row *r) {
+  jk_err e = jk_store_receipt_put(s, r);
+  return e ? e : jk_store_meta_set(s, META_NATION, r->receiver);
 }
 
 /* ---- the reply letter ---- */
@@ -256,13 +270,23 @@ jk_err jk_rights_reply(jk_store *s, const char *node_id, const char *upstream, c
     snprintf(ack, sizeof ack, "（未着）");
     snprintf(acked, sizeof acked, "受領証の到着を待っています。到着後に改めてお知らせできます。");
   }
+  char nack[JK_DATE_TEXT_MAX], nacked[400];
+  if (st.nation_acknowledged_at[0]) {
+    wareki_of(date_of_time(st.nation_acknowledged_at), nack);
+    snprintf(nacked, sizeof nacked,
+             "地方公共団体情報システム機構（%s）が消去を反映し、電子署名付きの受領証を返しました（都道府県経由）。", st.nation);
+  } else {
+    snprintf(nack, sizeof nack, "（未着）");
+    snprintf(nacked, sizeof nacked, "機構の受領証の到着を待っています。");
+  }
   const char *head[] = {"事項", "日付", "内容"};
   const char *cells[] = {"申出の受付", rec, "申出を記録しました。",
                          "送信の停止", held, "あなたの本人確認情報の通知を停止しました。以後の異動も通知しません。",
                          "消去の通知", held, erase,
-                         "消去の受領", ack, acked,
+                         "消去の受領（都道府県）", ack, acked,
+                         "消去の受領（機構）", nack, nacked,
                          "再開の条件", "—", "あなたから同意の届出があるまで、本人確認情報を通知しません。"};
-  if (!(e = jk_letter_heading(l, "実施した措置"))) e = jk_letter_table(l, 3, head, cells, 5);
+  if (!(e = jk_letter_heading(l, "実施した措置"))) e = jk_letter_table(l, 3, head, cells, 6);
   if (!e && !st.held)
     e = jk_letter_para(l, "なお、その後の同意の届出により、現在は本人確認情報の通知を再開しています。");
   return e;

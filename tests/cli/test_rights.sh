@@ -72,9 +72,14 @@ for _ in $(seq 50); do
 done
 expect_in "$T/reply.txt" "本人確認情報の提供に関する申出について（回答）"
 expect_in "$T/reply.txt" "送信の停止"
-expect_in "$T/reply.txt" "消去の受領"
+expect_in "$T/reply.txt" "消去の受領（都道府県）"
+expect_in "$T/reply.txt" "消去の受領（機構）"
 expect_not_in "$T/reply.txt" "（未着）"
 expect_in "$T/reply.txt" "$(id_of osaka)"
+expect_in "$T/reply.txt" "$(id_of national)"          # the nation's own signed receipt, carried down
+expect_eq "$(db hirakata "SELECT receiver FROM receipt WHERE receiver = '$(id_of national)'")" "$(id_of national)"
+[ "$(db national "SELECT count(*) FROM ledger WHERE action = 'sync.attest' AND result = 'ok'")" -ge 1 ] ||
+  fail "the nation did not record its attestation"
 expect_exit 0 jk hirakata resident reply "$req" --pdf "$T/reply.pdf"
 head -c 4 "$T/reply.pdf" | grep -q "%PDF" || fail "the reply is not a PDF"
 if command -v pdftotext >/dev/null; then
