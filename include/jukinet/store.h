@@ -428,8 +428,20 @@ typedef int (*jk_provision_cb)(const jk_provision_rec *r, void *payload);
  * field, nothing inserted) a malformed row. Inside the caller's transaction when one is open,
  * else in a transaction of its own; on any error nothing of the call is kept. n 0 is a no-op. */
 JK_API jk_err jk_store_provision_put_many(jk_store *s, jk_provision_rec *recs, size_t n);
-/* Rows about resident code `code` (NULL = every row), in id order; cb returns non-zero to stop. */
+/* Rows about resident code `code` (NULL = every row), in id order; cb returns non-zero to stop.
+ * By code, the rows up to the watermark come from the code index (jk_store_provision_index)
+ * and the rows after it from a scan of that unindexed tail, in one statement (PostgreSQL: per
+ * page of 4,096 rows), so every row is found whether indexed yet or not. */
 JK_API jk_err jk_store_provision_each(jk_store *s, const char *code, jk_provision_cb cb, void *payload);
+/* Index provision rows by resident code up to id `upto` (> the current watermark; rows with id in
+ * (watermark, upto] and a non-empty code), in one sorted statement, and move the watermark to
+ * upto. In the caller's transaction (JK_ECONFLICT outside one). upto <= watermark: no-op. upto
+ * beyond the highest id written: the watermark stops at that id (a row added later must never
+ * fall under the watermark unindexed). The query service calls it every few thousand answers:
+ * one random index insert per answer was the service's largest cost. */
+JK_API jk_err jk_store_provision_index(jk_store *s, int64_t upto);
+/* The watermark (0 when nothing is indexed). JK_ECORRUPT when the stored one is malformed. */
+JK_API jk_err jk_store_provision_indexed(jk_store *s, int64_t *upto);
 /* Holding rows (any source and status) with this birth date and sex, in (code, source) order;
  * cb returns non-zero to stop. */
 JK_API jk_err jk_store_holding_by_person(jk_store *s, jk_date birth, jk_sex sex, jk_holding_cb cb, void *payload);

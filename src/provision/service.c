@@ -37,6 +37,8 @@
 
 #define GROUP_MAX 1024        /* requests per commit */
 #define REGISTRY_TTL_NS 1000000000LL /* the agency registry is reread after this */
+#define INDEX_EVERY 8192               /* provision rows indexed by code per batch */
+#define INDEX_AFTER_NS 1000000000LL    /* … or after this long */
 #define AGENCY_ROLE "agency"
 
 /* One queued request (allocated; freed once its answer is handed over). */
@@ -80,6 +82,8 @@ struct jk_provision_service {
   agency *ag;
   size_t nag;
   int64_t loaded_ns;
+  int64_t indexed;      /* provision rows indexed by code up to here (-1: not read yet) */
+  int64_t indexed_ns;   /* when the last batch was indexed */
   bool oom;
   atomic_ulong answers, refusals, commits, failures;
 };
@@ -441,6 +445,20 @@ static const char *result_of(const decided *d) {
   return "INVALID";
 }
 
+/* Index the rows by resident code in sorted batches, not one random index insert per answer
+ * (docs/decisions.md D14): every INDEX_EVERY rows, or a second after the last batch. The rows
+ * after the watermark are found by a scan of the short tail (jk_store_provision_each). */
+static jk_err index_due(jk_provision_service *svc, int64_t last_id, int64_t now, int64_t *to) {
+  *to = 0;
+  jk_err e = JK_OK;
+  if (svc->indexed < 0 && (e = jk_store_provision_indexed(svc->s, &svc->indexed))) return e;
+  if (last_id - svc->indexed < INDEX_EVERY && now - svc->indexed_ns < INDEX_AFTER_NS) return JK_OK;
+  if (last_id <= svc->indexed) return JK_OK;
+  if ((e = jk_store_provision_index(svc->s, last_id))) return e;
+  *to = last_id;
+  return JK_OK;
+}
+
 /* The bytes the ledger entry's detail hash pins: the provision row, so that the table cannot be
  * changed behind the ledger's back. */
 static size_t row_detail(const jk_provision_rec *r, char *buf, size_t cap) {
@@ -489,6 +507,8 @@ static void run_group(jk_provision_service *svc, item **v, size_t n) {
     memcpy(r->query, it->hash, 32);
   }
   if (!e) e = jk_store_provision_put_many(svc->s, rec, n);
+  int64_t index_to = 0;
+  if (!e) e = index_due(svc, rec[n - 1].id, now, &index_to);
   for (size_t i = 0; i < n && !e; i++) {
     char terminal[80], detail[512], object[40];
     snprintf(terminal, sizeof terminal, "https:%s", v[i]->req->addr ? v[i]->req->addr : "?");
@@ -521,6 +541,10 @@ static void run_group(jk_provision_service *svc, item **v, size_t n) {
     fail_group(v, n);
   } else {
     atomic_fetch_add(&svc->commits, 1);
+    if (index_to) {
+      svc->indexed = index_to;
+      svc->indexed_ns = now;
+    }
     for (size_t i = 0; i < n; i++) {
       item *it = v[i];
       if (d[i].status == 200) {
@@ -590,6 +614,7 @@ jk_err jk_provision_service_new(jk_provision_service **out, jk_store *s, jk_ledg
   svc->table = table;
   if (hooks) svc->hooks = *hooks;
   svc->tail = &svc->head;
+  svc->indexed = -1;
   pthread_mutex_init(&svc->mu, NULL);
   pthread_cond_init(&svc->wake, NULL);
   if (pthread_create(&svc->thread, NULL, committer, svc) != 0) {

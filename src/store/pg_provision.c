@@ -1,9 +1,10 @@
 /*
  * pg_provision.c — the PostgreSQL side of provision to national agencies (store.h,
- * docs/provision.md): the agency registry, the provision records and the holdings' search by
- * person, the residents' requests, holdbacks and pending scrubs, the residents' restrictions
- * and support measures; the same behaviour as sqlite_provision.c. The residents' tables are
- * small: one statement per call, parameters as text.
+ * docs/provision.md): the agency registry, the provision records (and their code index, built
+ * in sorted batches) and the holdings' search by person, the residents' requests, holdbacks and
+ * pending scrubs, the residents' restrictions and support measures; the same behaviour as
+ * sqlite_provision.c. The residents' tables are small: one statement per call, parameters as
+ * text.
  *
  * provision_put_many sends a chunk of rows as one JSON parameter (an array of 7-element arrays)
  * that the server unnests in order, one INSERT … RETURNING id per chunk. JSON rather than the
@@ -42,7 +43,10 @@ enum {
   PR_UPDATE,
   PR_GET,
   PR_EACH, /* + 0 every row, + 1 by code */
-  PV__END = PR_EACH + 2
+  PV_MARKS = PR_EACH + 2,
+  PV_RAISE,
+  PV_INDEX,
+  PV__END
 };
 _Static_assert(PV__END <= PG_STMT_MAX, "provision statement slots overflow");
 
@@ -224,12 +228,26 @@ static jk_err pp_put_many(jk_store *base, jk_provision_rec *recs, size_t n) {
   return e;
 }
 
-/* In keyset pages of id: never every row in memory at once. */
+/* The watermark (0010) as the SQL reads it: a missing row reads as 0, so a disclosure then
+ * scans every row rather than miss any (jk_store_provision_index reports the missing row). */
+#define PG_WATERMARK "coalesce((SELECT upto FROM provision_indexed), 0)"
+
+/* In keyset pages of id: never every row in memory at once. By code: the index up to the
+ * watermark (provision_code's primary key, then provision's; p.code = $2 again, so that an
+ * index entry edited by hand cannot bring in another resident's row), plus the rows after it
+ * (an id range, the unindexed tail: small). Each page is one statement, one snapshot: the two
+ * halves never overlap nor leave a gap, even when the watermark moves between pages. */
 static jk_err pp_each(jk_store *base, const char *code, jk_provision_cb cb, void *payload) {
   pg_store *s = (pg_store *)base;
   static const char *const sql[2] = {
       "SELECT " PROVISION_COLS " FROM provision WHERE id > $1 ORDER BY id LIMIT 4096",
-      "SELECT " PROVISION_COLS " FROM provision WHERE id > $1 AND code = $2 ORDER BY id LIMIT 4096",
+      "WITH RECURSIVE b(x) AS (SELECT 0::bigint UNION ALL SELECT x + 1 FROM b WHERE x < (" PG_WATERMARK " >> 16)) "
+      "SELECT p.id, p.at, p.agency, p.purpose, p.code, p.fields, p.result, p.query "
+      "FROM b JOIN provision_code c ON c.bucket = b.x AND c.code = $2 JOIN provision p ON p.id = c.id "
+      "WHERE c.id > $1 AND c.id <= " PG_WATERMARK " AND p.code = $2 "
+      "UNION ALL "
+      "SELECT " PROVISION_COLS " FROM provision WHERE id > GREATEST($1, " PG_WATERMARK ") AND code = $2 "
+      "ORDER BY id LIMIT 4096",
   };
   _Static_assert(PROVISION_PAGE == 4096, "the page size is written in the SQL");
   int v = code ? 1 : 0;
@@ -254,6 +272,38 @@ static jk_err pp_each(jk_store *base, const char *code, jk_provision_cb cb, void
     PQclear(r);
     if (e || n < PROVISION_PAGE) return e;
   }
+}
+
+static jk_err pp_marks(jk_store *base, int64_t *indexed, int64_t *last) {
+  pg_store *s = (pg_store *)base;
+  jk_err e = JK_OK;
+  PGresult *r = jk__pg_run(s, PV_MARKS,
+                           "SELECT (SELECT upto FROM provision_indexed), coalesce((SELECT max(id) FROM provision), 0)",
+                           NULL, "provision", &e);
+  if (!r) return e;
+  if (PQntuples(r) != 1 || !jk__pg_i64(r, 0, 0, indexed) || !jk__pg_i64(r, 0, 1, last))
+    e = jk_error_set(JK_ECORRUPT, "the provision watermark is missing or malformed");
+  PQclear(r);
+  return e;
+}
+
+/* The watermark first (its WHERE makes sure it is still `from`), then the rows, sorted by
+ * (bucket, code, id): a batch lands in the current bucket's few pages (sqlite_provision.c). ON
+ * CONFLICT: a key already there (put by hand) must not abort the caller's transaction, which
+ * holds the answers themselves. */
+static jk_err pp_index(jk_store *base, int64_t from, int64_t upto) {
+  pg_store *s = (pg_store *)base;
+  pg_params p = {0};
+  int64_t changed = 0;
+  jk__pg_int(&p, from);
+  jk__pg_int(&p, upto);
+  jk_err e = jk__pg_do(s, PV_RAISE, "UPDATE provision_indexed SET upto = $2 WHERE upto = $1", &p, "provision", &changed);
+  if (e) return e;
+  if (changed != 1) return jk_error_set(JK_ECONFLICT, "the provision watermark moved under the call");
+  return jk__pg_do(s, PV_INDEX,
+                   "INSERT INTO provision_code (bucket, code, id) SELECT id >> 16, code, id FROM provision "
+                   "WHERE id > $1 AND id <= $2 AND code <> '' ORDER BY id >> 16, code, id ON CONFLICT DO NOTHING",
+                   &p, "provision", NULL);
 }
 
 /* ---- holdings by person (the index holding_by_person) ---- */
@@ -690,6 +740,8 @@ void jk__pg_provision_ops(struct jk__store_ops *ops) {
   ops->agency_each = pa_each;
   ops->provision_put_many = pp_put_many;
   ops->provision_each = pp_each;
+  ops->provision_marks = pp_marks;
+  ops->provision_index = pp_index;
   ops->holding_by_person = pp_holding_by_person;
   ops->request_add = rq_add;
   ops->request_decide = rq_decide;

@@ -2,7 +2,8 @@
  * sqlite_provision.c — the SQLite side of provision to national agencies (store.h,
  * docs/provision.md): the agency registry (0006), the provision records and the holdings'
  * search by person (0007), the residents' requests, holdbacks and pending scrubs (0008), the
- * residents' restrictions and support measures (0009). Arguments are checked by store.c; rows
+ * residents' restrictions and support measures (0009), the provision records' code index,
+ * built in sorted batches (0010). Arguments are checked by store.c; rows
  * read back are checked again (jk__store_agency_ok, jk__store_provision_ok, jk__sq_read_holding,
  * jk__store_request_ok, jk__store_holdback_ok, jk__store_restriction_ok,
  * jk__store_protection_ok).
@@ -37,7 +38,10 @@ enum {
   PR_UPDATE,
   PR_GET,
   PR_EACH, /* + 0 every row, + 1 by code */
-  PV__END = PR_EACH + 2
+  PV_MARKS = PR_EACH + 2,
+  PV_RAISE,
+  PV_INDEX,
+  PV__END
 };
 _Static_assert(PV__END <= SQ_XSTMT_MAX, "provision statement slots overflow");
 
@@ -172,11 +176,25 @@ static jk_err sp_put_many(jk_store *base, jk_provision_rec *recs, size_t n) {
   return e;
 }
 
+/* The watermark (0010) as the SQL reads it: a missing row reads as 0, so a disclosure then
+ * scans every row rather than miss any (jk_store_provision_index reports the missing row). */
+#define SQ_WATERMARK "coalesce((SELECT upto FROM provision_indexed), 0)"
+
+/* By code: the index up to the watermark (one probe of provision_code's primary key per bucket
+ * of 65,536 ids — a disclosure is rare, an answer is not — then provision's rowid;
+ * p.code = ?1 again, so that an index entry edited by hand cannot bring in another resident's
+ * row), plus the rows after it (a rowid range, the unindexed tail: small), in one statement. */
 static jk_err sp_each(jk_store *base, const char *code, jk_provision_cb cb, void *payload) {
   sq_store *s = (sq_store *)base;
   static const char *const sql[2] = {
       "SELECT " PROVISION_COLS " FROM provision ORDER BY id",
-      "SELECT " PROVISION_COLS " FROM provision WHERE code = ?1 ORDER BY id",
+      "WITH RECURSIVE b(x) AS (SELECT 0 UNION ALL SELECT x + 1 FROM b WHERE x < (" SQ_WATERMARK " >> 16)) "
+      "SELECT p.id, p.at, p.agency, p.purpose, p.code, p.fields, p.result, p.query "
+      "FROM b JOIN provision_code c ON c.bucket = b.x AND c.code = ?1 JOIN provision p ON p.id = c.id "
+      "WHERE c.id <= " SQ_WATERMARK " AND p.code = ?1 "
+      "UNION ALL "
+      "SELECT " PROVISION_COLS " FROM provision WHERE id > " SQ_WATERMARK " AND code = ?1 "
+      "ORDER BY 1",
   };
   int v = code ? 1 : 0;
   sqlite3_stmt *q = jk__sq_stmt(s, PV_LOG_EACH + v, sql[v]);
@@ -191,6 +209,41 @@ static jk_err sp_each(jk_store *base, const char *code, jk_provision_cb cb, void
   if (!e && rc != SQLITE_ROW && rc != SQLITE_DONE) e = db_error(s, rc, "provision");
   finish(q);
   return e;
+}
+
+/* Both in one statement; max(id) alone in its subquery, so that SQLite reads it from the end
+ * of the rowid b-tree rather than scanning the table. */
+static jk_err sp_marks(jk_store *base, int64_t *indexed, int64_t *last) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, PV_MARKS,
+        "SELECT (SELECT upto FROM provision_indexed), coalesce((SELECT max(id) FROM provision), 0)");
+  int rc = sqlite3_step(q);
+  jk_err e = JK_OK;
+  if (rc != SQLITE_ROW) e = db_error(s, rc, "provision"); /* no FROM: always one row */
+  else if (!col_i64(q, 0, indexed) || !col_i64(q, 1, last))
+    e = jk_error_set(JK_ECORRUPT, "the provision watermark is missing or malformed");
+  finish(q);
+  return e;
+}
+
+/* The watermark first (its WHERE makes sure it is still `from`), then the rows, sorted by
+ * (bucket, code, id): keyed by id >> 16 first, a batch lands in the current bucket's few pages
+ * (each written once per call) however large the index grows — keyed by code alone, a batch
+ * touched as many pages as it had rows once the index outgrew it. */
+static jk_err sp_index(jk_store *base, int64_t from, int64_t upto) {
+  sq_store *s = (sq_store *)base;
+  XPREP(q, s, PV_RAISE, "UPDATE provision_indexed SET upto = ?2 WHERE upto = ?1");
+  sqlite3_bind_int64(q, 1, from);
+  sqlite3_bind_int64(q, 2, upto);
+  jk_err e = jk__sq_step_done(s, q, "provision");
+  if (e) return e;
+  if (sqlite3_changes(s->db) != 1) return jk_error_set(JK_ECONFLICT, "the provision watermark moved under the call");
+  XPREP(x, s, PV_INDEX,
+        "INSERT INTO provision_code (bucket, code, id) SELECT id >> 16, code, id FROM provision "
+        "WHERE id > ?1 AND id <= ?2 AND code <> '' ORDER BY id >> 16, code, id ON CONFLICT DO NOTHING");
+  sqlite3_bind_int64(x, 1, from);
+  sqlite3_bind_int64(x, 2, upto);
+  return jk__sq_step_done(s, x, "provision");
 }
 
 /* ---- holdings by person (the index holding_by_person) ---- */
@@ -589,6 +642,8 @@ void jk__sq_provision_ops(struct jk__store_ops *ops) {
   ops->agency_each = sa_each;
   ops->provision_put_many = sp_put_many;
   ops->provision_each = sp_each;
+  ops->provision_marks = sp_marks;
+  ops->provision_index = sp_index;
   ops->holding_by_person = sp_holding_by_person;
   ops->request_add = rq_add;
   ops->request_decide = rq_decide;

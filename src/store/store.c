@@ -934,6 +934,36 @@ jk_err jk_store_provision_each(jk_store *s, const char *code, jk_provision_cb cb
   return s->ops->provision_each(s, code, cb, payload);
 }
 
+/* The watermark and the highest id, checked: 0 <= watermark <= highest id (a watermark beyond
+ * the rows would hide the rows added later under it, unindexed). */
+static jk_err provision_marks(jk_store *s, int64_t *indexed, int64_t *last) {
+  jk_err e = s->ops->provision_marks(s, indexed, last);
+  if (!e && (*indexed < 0 || *last < 0 || *indexed > *last))
+    e = jk_error_set(JK_ECORRUPT, "the provision watermark %lld is out of range (the last provision record is %lld)",
+                     (long long)*indexed, (long long)*last);
+  return e;
+}
+
+/* Off the per-answer path: the rows since the last call are indexed in one sorted statement.
+ * upto is clamped to the highest id: the watermark must never pass a row not yet written. */
+jk_err jk_store_provision_index(jk_store *s, int64_t upto) {
+  int64_t indexed = 0, last = 0;
+  jk_err e = need_tx(s);
+  if (!e) e = provision_marks(s, &indexed, &last);
+  if (e) return e;
+  if (upto > last) upto = last;
+  if (upto <= indexed) return JK_OK;
+  return s->ops->provision_index(s, indexed, upto);
+}
+
+jk_err jk_store_provision_indexed(jk_store *s, int64_t *upto) {
+  int64_t last = 0;
+  if (!upto) return jk_error_set(JK_EINVAL, "jk_store_provision_indexed: no output");
+  jk_err e = provision_marks(s, upto, &last);
+  if (e) *upto = 0;
+  return e;
+}
+
 /* ---- the residents' side ---- */
 
 jk_err jk_store_request_add(jk_store *s, jk_request_rec *r) {

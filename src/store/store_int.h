@@ -113,6 +113,14 @@ struct jk__store_ops {
    * opens one when the caller has none); a failure keeps nothing of the call. */
   jk_err (*provision_put_many)(jk_store *s, jk_provision_rec *recs, size_t n);
   jk_err (*provision_each)(jk_store *s, const char *code, jk_provision_cb cb, void *payload);
+  /* The code index (0010): *indexed the watermark (JK_ECORRUPT when its row is missing or not
+   * an integer), *last the highest provision id (0 when none); store.c checks the range. index:
+   * rows with id in (from, upto] and a non-empty code added to provision_code in (code, id)
+   * order (a key already there is left as it is), the watermark moved from `from` to upto
+   * (JK_ECONFLICT when it is no longer `from`); store.c has checked: inside a transaction,
+   * `from` the current watermark, from < upto <= the highest id. */
+  jk_err (*provision_marks)(jk_store *s, int64_t *indexed, int64_t *last);
+  jk_err (*provision_index)(jk_store *s, int64_t from, int64_t upto);
   /* birth a real date, sex male or female */
   jk_err (*holding_by_person)(jk_store *s, jk_date birth, jk_sex sex, jk_holding_cb cb, void *payload);
   /* the residents' side (same files): arguments checked by store.c, writes inside a transaction.

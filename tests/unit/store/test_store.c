@@ -60,7 +60,7 @@ static void test_create_and_pragmas(void **state) {
   assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
   assert_string_equal(jk_store_backend(s), tu_is_pg() ? "postgresql" : "sqlite");
   assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
-  assert_true(jk_store_schema_latest() >= 9); /* 0009_restrictions */
+  assert_true(jk_store_schema_latest() >= 10); /* 0010_provision_index */
   jk_store_close(s);
   /* opened again without CREATE: the same database */
   assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
@@ -2294,6 +2294,193 @@ static void test_upgrade_adds_restrictions(void **state) {
   assert_int_equal(raw_count(f, "SELECT count(*) FROM protection"), 1);
 }
 
+/* ---- the provision records' code index (0010) ---- */
+
+#define CODE3 "11111111111"
+
+/* jk_store_provision_each(code) for each code of rows[0 .. n) (and one no row has) gives
+ * exactly the rows of that code, in id order: whatever part of them is indexed. */
+static void expect_by_code(jk_store *s, const jk_provision_rec *rows, size_t n, const char *when) {
+  static const char *const codes[] = {CODE1, CODE2, CODE3, "55555555555"};
+  for (size_t k = 0; k < sizeof codes / sizeof *codes; k++) {
+    seen_provision v = {0};
+    if (jk_store_provision_each(s, codes[k], provision_cb, &v) != JK_OK)
+      fail_msg("%s: each(%s): %s", when, codes[k], jk_error_last());
+    int want = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (strcmp(rows[i].code, codes[k]) != 0) continue;
+      if (want >= v.n || want >= 8 || v.ids[want] != rows[i].id)
+        fail_msg("%s: each(%s): row %d is not id %lld", when, codes[k], want, (long long)rows[i].id);
+      assert_string_equal(v.rows[want].code, codes[k]);
+      assert_memory_equal(v.rows[want].query, rows[i].query, 32);
+      want++;
+    }
+    if (v.n != want) fail_msg("%s: each(%s): %d rows, want %d", when, codes[k], v.n, want);
+  }
+}
+
+static int64_t watermark(jk_store *s) {
+  int64_t w = -1;
+  assert_int_equal(jk_store_provision_indexed(s, &w), JK_OK);
+  return w;
+}
+
+/* The code index is built in sorted batches off the per-answer path: by code, every row is
+ * found in id order before any indexing (the tail after the watermark is scanned), with part
+ * of the rows indexed and with all of them; the watermark moves only inside a transaction,
+ * only up, never past the last row; rows added after it are found; the guards and a hand-edited
+ * index or watermark. */
+static void test_provision_index(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
+  assert_int_equal(watermark(s), 0); /* a new store: nothing indexed */
+  assert_int_equal(jk_store_provision_indexed(s, NULL), JK_EINVAL);
+  enum { N0 = 9 };
+  static const char *const codes[N0] = {CODE1, "", CODE2, CODE1, "", CODE3, CODE1, CODE2, CODE1};
+  jk_provision_rec rows[16];
+  for (int i = 0; i < N0; i++)
+    rows[i] = prow(T1, "mhlw-nenkin", "B1-77", codes[i], "", codes[i][0] ? "ok" : "NOTFOUND", (uint8_t)(0x10 * i));
+  assert_int_equal(jk_store_provision_put_many(s, rows, N0), JK_OK);
+  assert_int_equal(watermark(s), 0); /* putting rows indexes nothing */
+  expect_by_code(s, rows, N0, "nothing indexed");
+
+  /* outside a transaction: refused, nothing moved */
+  assert_int_equal(jk_store_provision_index(s, rows[3].id), JK_ECONFLICT);
+  assert_int_equal(watermark(s), 0);
+  /* part of them: (0, rows[3]] */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_provision_index(s, rows[3].id), JK_OK);
+  assert_int_equal(watermark(s), rows[3].id);
+  expect_by_code(s, rows, N0, "indexed in the open transaction");
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(watermark(s), rows[3].id);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM provision_code"), 3); /* rows 0, 2, 3: "" is not indexed */
+  expect_by_code(s, rows, N0, "partly indexed");
+  /* upto <= the watermark: a no-op */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_provision_index(s, rows[3].id), JK_OK);
+  assert_int_equal(jk_store_provision_index(s, rows[1].id), JK_OK);
+  assert_int_equal(jk_store_provision_index(s, 0), JK_OK);
+  assert_int_equal(jk_store_provision_index(s, -5), JK_OK);
+  assert_int_equal(watermark(s), rows[3].id);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM provision_code"), 3);
+  /* rolled back with the transaction */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_provision_index(s, rows[6].id), JK_OK);
+  assert_int_equal(watermark(s), rows[6].id);
+  jk_store_rollback(s);
+  assert_int_equal(watermark(s), rows[3].id);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM provision_code"), 3);
+  expect_by_code(s, rows, N0, "after a rollback");
+  /* all of them: upto beyond the last row stops at the last row */
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_provision_index(s, INT64_MAX), JK_OK);
+  assert_int_equal(watermark(s), rows[N0 - 1].id);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM provision_code"), 7);
+  expect_by_code(s, rows, N0, "all indexed");
+
+  /* rows added after the watermark: found in the tail, then indexed in part */
+  static const char *const more[4] = {CODE1, "", CODE2, CODE3};
+  for (int i = 0; i < 4; i++)
+    rows[N0 + i] =
+        prow(T2, "mofa-ryoken", "B1-03-2", more[i], "", more[i][0] ? "PERM" : "INVALID", (uint8_t)(0x90 + i));
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_provision_put_many(s, rows + N0, 4), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_true(rows[N0].id > rows[N0 - 1].id);
+  assert_int_equal(watermark(s), rows[N0 - 1].id);
+  expect_by_code(s, rows, N0 + 4, "new rows after the watermark");
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_provision_index(s, rows[N0 + 1].id), JK_OK);
+  assert_int_equal(jk_store_commit(s), JK_OK);
+  assert_int_equal(watermark(s), rows[N0 + 1].id);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM provision_code"), 8);
+  expect_by_code(s, rows, N0 + 4, "new rows partly indexed");
+  /* a callback may stop, across the indexed rows and the tail */
+  seen_provision v = {.stop_after = 4};
+  assert_int_equal(jk_store_provision_each(s, CODE1, provision_cb, &v), JK_OK);
+  assert_int_equal(v.n, 4);
+  assert_int_equal(v.ids[3], rows[8].id);
+  /* every row (code NULL) is unchanged */
+  int64_t last[2] = {0, 0};
+  assert_int_equal(jk_store_provision_each(s, NULL, provision_count_cb, last), JK_OK);
+  assert_int_equal(last[1], N0 + 4);
+  jk_store_close(s);
+
+  /* the guards: the index only grows, the watermark only moves up */
+  raw_exec(f, "DELETE FROM provision_code", TU_RAW_CONSTRAINT);
+  raw_exec(f, "UPDATE provision_code SET code = '" CODE2 "'", TU_RAW_CONSTRAINT);
+  raw_exec(f, "UPDATE provision_indexed SET upto = 1", TU_RAW_CONSTRAINT);
+  raw_exec(f, "DELETE FROM provision_indexed", TU_RAW_CONSTRAINT);
+  raw_exec(f, "INSERT INTO provision_indexed (one, upto) VALUES (2, 0)", TU_RAW_CONSTRAINT);
+  if (tu_is_pg()) {
+    raw_exec(f, "TRUNCATE provision_code", TU_RAW_CONSTRAINT);
+    raw_exec(f, "TRUNCATE provision_indexed", TU_RAW_CONSTRAINT);
+  }
+  /* an index entry put by hand for another resident's row brings nothing in */
+  raw_execf(f, TU_RAW_OK, "INSERT INTO provision_code (bucket, code, id) VALUES (%lld >> 16, '%s', %lld)", (long long)rows[0].id, CODE3, (long long)rows[0].id);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  expect_by_code(s, rows, N0 + 4, "a stray index entry");
+  jk_store_close(s);
+  /* a watermark beyond the last row (it would hide the next rows): JK_ECORRUPT */
+  raw_exec(f, "UPDATE provision_indexed SET upto = upto + 1000", TU_RAW_OK);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  int64_t w = -1;
+  assert_int_equal(jk_store_provision_indexed(s, &w), JK_ECORRUPT);
+  assert_error_contains("watermark");
+  assert_int_equal(w, 0);
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_provision_index(s, INT64_MAX), JK_ECORRUPT);
+  jk_store_rollback(s);
+  jk_store_close(s);
+  /* the watermark row deleted anyway: every row is still found (scanned), the loss reported */
+  drop_trigger(f, "provision_indexed_kept", "provision_indexed");
+  raw_exec(f, "DELETE FROM provision_indexed", TU_RAW_OK);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  expect_by_code(s, rows, N0 + 4, "no watermark");
+  assert_int_equal(jk_store_provision_indexed(s, &w), JK_ECORRUPT);
+  assert_error_contains("watermark");
+  assert_int_equal(jk_store_begin(s), JK_OK);
+  assert_int_equal(jk_store_provision_index(s, INT64_MAX), JK_ECORRUPT);
+  jk_store_rollback(s);
+  jk_store_close(s);
+}
+
+/* A node.db of schema 9 gains the code index: the rows it had are indexed by the upgrade (the
+ * watermark at the highest id), the per-row index provision_by_code is gone, and rows added
+ * afterwards are found too. */
+static void test_upgrade_adds_provision_index(void **state) {
+  fx *f = *state;
+  jk_store *s;
+  assert_int_equal(jk__store_open_at_version(&s, f->path, 9), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), 9);
+  jk_provision_rec rows[5] = {
+      prow(T1, "mhlw-nenkin", "B1-77", CODE1, "name", "ok", 0x10),
+      prow(T1, "mhlw-nenkin", "B1-77", "", "", "NOTFOUND", 0x20),
+      prow(T1, "mofa-ryoken", "B1-03-2", CODE2, "name", "ok", 0x30),
+      prow(T2, "mhlw-nenkin", "B1-77", CODE1, "", "PERM", 0x40),
+  };
+  assert_int_equal(jk_store_provision_put_many(s, rows, 4), JK_OK);
+  jk_store_close(s);
+  raw_exec(f, "SELECT * FROM provision_code", TU_RAW_ERROR);
+  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
+  assert_int_equal(jk_store_schema_version(s), jk_store_schema_latest());
+  assert_int_equal(watermark(s), rows[3].id);
+  assert_int_equal(raw_count(f, "SELECT count(*) FROM provision_code"), 3);
+  assert_int_equal(raw_count(f, tu_is_pg() ? "SELECT count(*) FROM pg_indexes WHERE indexname = 'provision_by_code' "
+                                             "AND schemaname = current_schema()"
+                                           : "SELECT count(*) FROM sqlite_master WHERE name = 'provision_by_code'"),
+                   0);
+  expect_by_code(s, rows, 4, "upgraded");
+  rows[4] = prow(T2, "mofa-ryoken", "B1-03-2", CODE2, "", "STOPPED", 0x50);
+  assert_int_equal(jk_store_provision_put_many(s, &rows[4], 1), JK_OK);
+  expect_by_code(s, rows, 5, "a row after the upgrade");
+  jk_store_close(s);
+}
+
 static int stop_holding_cb(const jk_holding_rec *r, void *p) {
   (void)r;
   (*(int *)p)++;
@@ -3100,6 +3287,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_protections, setup, teardown),
       cmocka_unit_test_setup_teardown(test_provision_review_stopped, setup, teardown),
       cmocka_unit_test_setup_teardown(test_upgrade_adds_restrictions, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_provision_index, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_upgrade_adds_provision_index, setup, teardown),
       cmocka_unit_test_setup_teardown(test_holding_by_person, setup, teardown),
       cmocka_unit_test_setup_teardown(test_holdings, setup, teardown),
       cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
