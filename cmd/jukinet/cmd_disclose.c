@@ -70,7 +70,9 @@ static jk_err gather(jk_node *n, const history *h, json_t **out) {
   if (!jk_node_upstream(n) || !jk_node_upstream_url(n)) return JK_OK; /* a node on its own: nothing was ever sent */
   json_t *codes = json_array();
   for (size_t i = 0; i < h->ncodes; i++) json_array_append_new(codes, json_string(h->codes[i]));
-  char *body = json_dumps(json_pack("{s:o}", "codes", codes), JSON_COMPACT);
+  json_t *o = json_pack("{s:o}", "codes", codes); /* takes codes */
+  char *body = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
   unsigned status = 0;
   uint8_t *resp = NULL;
   size_t len = 0;

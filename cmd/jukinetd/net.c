@@ -176,7 +176,9 @@ static void on_disclose(daemon_state *d, const jk_https_request *req, const jk_s
   json_t *list = json_array();
   json_array_append_new(list, mine);
   if (jk_node_role(d->node) == JK_ROLE_PREFECTURAL) disclose_upstream(d, req, list);
-  char *s = json_dumps(json_pack("{s:o}", "disclosures", list), JSON_COMPACT);
+  json_t *o = json_pack("{s:o}", "disclosures", list); /* takes list */
+  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
   size_t n = s ? strlen(s) : 0;
   resp->body = s ? jk_malloc(n) : NULL;
   if (!resp->body) {

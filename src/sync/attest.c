@@ -81,7 +81,9 @@ void jk_sync_attest(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const char
   }
   char b64[sodium_base64_ENCODED_LEN(JK_RECEIPT_ENCODED_MAX, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(b64, sizeof b64, enc, n, sodium_base64_VARIANT_ORIGINAL);
-  char *s = json_dumps(json_pack("{s:s,s:s}", "receipt", b64, "cert", cert_pem ? cert_pem : ""), JSON_COMPACT);
+  json_t *o = json_pack("{s:s,s:s}", "receipt", b64, "cert", cert_pem ? cert_pem : "");
+  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
   size_t sl = s ? strlen(s) : 0;
   ans->body = s ? jk_malloc(sl) : NULL;
   if (!ans->body) {

@@ -104,7 +104,9 @@ void jk_sync_disclose(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const ui
     ans->err = e;
     return;
   }
-  char *s = json_dumps(json_pack("{s:s,s:o}", "node", ctx->node_id, "provisions", x.arr), JSON_COMPACT);
+  json_t *o = json_pack("{s:s,s:o}", "node", ctx->node_id, "provisions", x.arr); /* takes x.arr */
+  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
   size_t sl = s ? strlen(s) : 0;
   ans->body = s ? jk_malloc(sl) : NULL;
   if (!ans->body) {

@@ -72,7 +72,9 @@ static char *answer(fx *f, jk_receipt *r, const char *cert, bool sign) {
   assert_int_equal(jk_receipt_encode(r, enc, sizeof enc, &n), JK_OK);
   char b64[sodium_base64_ENCODED_LEN(JK_RECEIPT_ENCODED_MAX, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(b64, sizeof b64, enc, n, sodium_base64_VARIANT_ORIGINAL);
-  char *s = json_dumps(json_pack("{s:s,s:s}", "receipt", b64, "cert", cert), JSON_COMPACT);
+  json_t *o = json_pack("{s:s,s:s}", "receipt", b64, "cert", cert);
+  char *s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
   return s;
 }
 
