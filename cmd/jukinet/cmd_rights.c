@@ -36,11 +36,28 @@ static json_t *request_json(const jk_request_rec *r) {
                    "decision", r->decision, "decided_at", r->decided_at, "reason", r->reason);
 }
 
+/* A stored token as operators read it: Japanese words under --lang ja, the token otherwise. */
+static const char *word(const char *token) {
+  static const char *const ja[][2] = {
+      {"opt-out", "不参加の申出"},   {"consent", "同意"},         {"stop-use", "目的外利用の中止請求"},
+      {"letter", "書面"},            {"postcard", "はがき"},      {"fax", "ファクシミリ"},
+      {"mail", "電子メール"},        {"counter", "窓口"},         {"statutory", "全員送信"},
+      {"resident-choice", "本人選択"}, {"accepted", "受理"},     {"rejected", "却下"},
+      {"recorded", "記録のみ"},      {"pending", "決定待ち"},     {"provisional", "仮の措置"},
+      {"active", "実施中"},          {"ended", "終了"}};
+  if (jk_lang_get() != JK_LANG_JA) return token;
+  for (size_t i = 0; i < sizeof ja / sizeof *ja; i++)
+    if (strcmp(token, ja[i][0]) == 0) return ja[i][1];
+  return token;
+}
+
 static void print_request(const jk_request_rec *r) {
   char filed[JK_DATE_TEXT_MAX];
   jk_date_format_wareki(r->filed_on, filed);
-  cli_out("request %lld: %s of %s, filed %s by %s, recorded %s by %s (%s): %s\n", (long long)r->id, r->kind, r->code,
-          filed, r->channel, r->recorded_at, r->recorded_by, r->policy, r->decision[0] ? r->decision : "pending");
+  cli_out("request %lld: %s of %s, filed %s by %s, recorded %s by %s (%s): %s\n", (long long)r->id, word(r->kind),
+          r->code, filed, word(r->channel), r->recorded_at, r->recorded_by, word(r->policy),
+          word(r->decision[0] ? r->decision : "pending"));
+  if (r->purposes[0]) cli_out("  purposes: %s\n", r->purposes);
 }
 
 /* notice / consent */
@@ -250,7 +267,7 @@ static int decide(int argc, char **argv, cli_global *g) {
     else e = jk_store_commit(s);
   }
   if (!e && g->json) cli_json(request_json(&r));
-  else if (!e) cli_out("request %lld: %s\n", id, r.decision);
+  else if (!e) cli_out("request %lld: %s\n", id, word(r.decision));
   return cli_op_end(&op, e);
 }
 
@@ -306,7 +323,7 @@ static int protect(int argc, char **argv, cli_global *g) {
   else if (!e) {
     char until[JK_DATE_TEXT_MAX] = "-";
     if (jk_date_valid(p.until)) jk_date_format_wareki(p.until, until);
-    cli_out("measure %lld for %s: %s (until %s)\n", (long long)p.id, p.code, p.status, until);
+    cli_out("measure %lld for %s: %s (until %s)\n", (long long)p.id, p.code, word(p.status), until);
   }
   return cli_op_end(&op, e);
 }
@@ -327,7 +344,7 @@ static int on_protection(const jk_protection_rec *p, void *payload) {
   else {
     char until[JK_DATE_TEXT_MAX] = "-";
     if (jk_date_valid(p->until)) jk_date_format_wareki(p->until, until);
-    cli_out("measure %lld: %s, %s until %s\n", (long long)p->id, p->code, p->status, until);
+    cli_out("measure %lld: %s, %s until %s\n", (long long)p->id, p->code, word(p->status), until);
     if (live && left >= 0 && left <= 30) cli_out("  ends within 30 days: ask the resident whether to extend it\n");
   }
   return 0;
@@ -432,7 +449,7 @@ int cmd_participation(int argc, char **argv, cli_global *g) {
   if (!e && !set) e = jk_participation_get(s, &p);
   if (!e) {
     if (g->json) cli_json(json_pack("{s:s}", "policy", jk_participation_token(p)));
-    else cli_out("participation policy: %s\n", jk_participation_token(p));
+    else cli_out("participation policy: %s (%s)\n", word(jk_participation_token(p)), jk_participation_token(p));
   }
   return cli_op_end(&op, e);
 }
