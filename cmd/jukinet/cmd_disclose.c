@@ -205,7 +205,15 @@ static jk_err letter(jk_node *n, const history *h, json_t *tiers, const char *pd
       when_jst(json_string_value(json_object_get(p, "at")), pc[k][0], 400);
       snprintf(pc[k][1], 400, "%s", agency && *agency ? agency : json_string_value(json_object_get(p, "agency")));
       snprintf(pc[k][2], 400, "%s %s", purpose ? purpose : "", affair);
-      snprintf(pc[k][3], 400, "%s", fields_ja(json_string_value(json_object_get(p, "fields")), f, sizeof f));
+      const char *result = json_string_value(json_object_get(p, "result"));
+      if (result && strcmp(result, "REVIEW") == 0)
+        snprintf(pc[k][3], 400, "提供せず（支援措置により保留し、市町村の確認に回付）");
+      else if (result && strcmp(result, "STOPPED") == 0)
+        snprintf(pc[k][3], 400, "提供せず（目的外利用の中止請求により）");
+      else if (result && strcmp(result, "ok") != 0)
+        snprintf(pc[k][3], 400, "提供せず（%s）", result);
+      else
+        snprintf(pc[k][3], 400, "%s", fields_ja(json_string_value(json_object_get(p, "fields")), f, sizeof f));
       snprintf(pc[k][4], 400, "%s", tier && *tier ? tier : json_string_value(json_object_get(t, "node")));
       for (int c = 0; c < 5; c++) pp[k][c] = pc[k][c];
       k++;

@@ -187,6 +187,9 @@ for _ in $(seq 50); do
 done
 expect_exit 0 q national --purpose B1-77 --code "$pcode"                  # answered again
 expect_exit 2 ja hirakata resident protect "$pcode" --offenders x            # no date
+# the resident's disclosure shows the held queries for what they were: nothing given
+expect_exit 0 jk hirakata resident disclose "$pcode"
+expect_in "$T/out" "提供せず（支援措置により保留し、市町村の確認に回付）"
 
 # every request is in the ledger
 expect_exit 0 ja hirakata --json audit log --limit 100
