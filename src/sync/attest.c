@@ -82,21 +82,7 @@ void jk_sync_attest(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const char
   char b64[sodium_base64_ENCODED_LEN(JK_RECEIPT_ENCODED_MAX, sodium_base64_VARIANT_ORIGINAL)];
   sodium_bin2base64(b64, sizeof b64, enc, n, sodium_base64_VARIANT_ORIGINAL);
   json_t *o = json_pack("{s:s,s:s}", "receipt", b64, "cert", cert_pem ? cert_pem : "");
-  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-  json_decref(o);
-  size_t sl = s ? strlen(s) : 0;
-  ans->body = s ? jk_malloc(sl) : NULL;
-  if (!ans->body) {
-    free(s);
-    jk__sync_answer_error(ans, 500, jk_error_set(JK_ENOMEM, NULL), NULL);
-    ans->err = JK_ENOMEM;
-    return;
-  }
-  memcpy(ans->body, s, sl);
-  free(s);
-  ans->body_len = sl;
-  ans->status = 200;
-  ans->content_type = "application/json";
+  jk__sync_answer_json(ans, o);
 }
 
 jk_err jk_sync_attest_check(const void *answer, size_t len, const char *ca_pem, const char *crl_pem, const char *source,

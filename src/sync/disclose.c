@@ -105,19 +105,5 @@ void jk_sync_disclose(const jk_sync_ctx *ctx, const jk_sync_peer *peer, const ui
     return;
   }
   json_t *o = json_pack("{s:s,s:o}", "node", ctx->node_id, "provisions", x.arr); /* takes x.arr */
-  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-  json_decref(o);
-  size_t sl = s ? strlen(s) : 0;
-  ans->body = s ? jk_malloc(sl) : NULL;
-  if (!ans->body) {
-    free(s);
-    jk__sync_answer_error(ans, 500, jk_error_set(JK_ENOMEM, NULL), NULL);
-    ans->err = JK_ENOMEM;
-    return;
-  }
-  memcpy(ans->body, s, sl);
-  free(s);
-  ans->body_len = sl;
-  ans->status = 200;
-  ans->content_type = "application/json";
+  jk__sync_answer_json(ans, o);
 }

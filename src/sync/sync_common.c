@@ -75,6 +75,24 @@ unsigned jk__sync_status_of(jk_err e) {
   }
 }
 
+void jk__sync_answer_json(jk_sync_answer *a, json_t *o) {
+  char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+  json_decref(o);
+  size_t n = s ? strlen(s) : 0;
+  a->body = s ? jk_malloc(n) : NULL;
+  if (!a->body) {
+    free(s);
+    jk__sync_answer_error(a, 500, jk_error_set(JK_ENOMEM, NULL), NULL);
+    return;
+  }
+  memcpy(a->body, s, n);
+  free(s);
+  a->body_len = n;
+  a->status = 200;
+  a->content_type = JK__SYNC_JSON;
+  a->err = JK_OK;
+}
+
 void jk__sync_answer_error(jk_sync_answer *a, unsigned status, jk_err e, const char *code_override) {
   jk_free(a->body);
   a->body = NULL;

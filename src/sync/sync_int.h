@@ -8,6 +8,7 @@
 #include "jukinet/merkle.h"
 #include "jukinet/sync.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 
@@ -33,6 +34,8 @@ jk_err jk__sync_stage(const jk_sync_ctx *ctx, const char *action, const char *ob
  * failure (either way) the staged entries are dropped. Returns e, or the commit's error. */
 jk_err jk__sync_end(const jk_sync_ctx *ctx, jk_err e);
 
+/* Fill an answer: 200 with the JSON object o (taken; NULL or no memory: a 500). */
+void jk__sync_answer_json(jk_sync_answer *a, json_t *o);
 /* Fill an answer: a JSON error {"error":{"code","message"}} with the error's name and detail. */
 void jk__sync_answer_error(jk_sync_answer *a, unsigned status, jk_err e, const char *code_override);
 /* erasure.c: what an ERASE notice of source (seq) clears here besides the holding row (in the
