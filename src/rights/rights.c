@@ -214,6 +214,53 @@ static const char *channel_ja(const char *c) {
   return "窓口";
 }
 
+/* The reply to a 目的外利用の中止請求: the decision, its reason and date, and each purpose named
+ * with its 事務 (from the law's table). Pending: that it is being examined. */
+static jk_err stop_use_reply(const jk_request_rec *r, const char *today, const char *to, const char *from,
+                             const char *filed, jk_letter *l) {
+  char para[1024], decided_on[JK_DATE_TEXT_MAX];
+  bool pending = !r->decision[0], accepted = strcmp(r->decision, "accepted") == 0;
+  jk_err e = jk_letter_header(l, today, to, from);
+  if (!e) e = jk_letter_title(l, "本人確認情報の目的外利用の中止請求について（回答）");
+  snprintf(para, sizeof para, "%sに%sで提出のあった本人確認情報の目的外利用の中止請求（請求番号 %lld、住民票コード %s）について、次のとおり回答します。",
+           filed, channel_ja(r->channel), (long long)r->id, r->code);
+  if (!e) e = jk_letter_para(l, para);
+  if (!e && pending) return jk_letter_para(l, "請求は現在審査中です。決定後、改めて通知します。");
+  wareki_of(date_of_time(r->decided_at), decided_on);
+  snprintf(para, sizeof para,
+           accepted ? "%sに請求を認め、次の事務への本人確認情報の提供を中止しました。都道府県及び地方公共団体情報システム機構にも通知し、"
+                      "以後これらの事務の照会には応じません。理由: %s"
+                    : "%sに請求を認めないことと決定しました。理由: %s",
+           decided_on, r->reason[0] ? r->reason : "—");
+  if (!e) e = jk_letter_para(l, para);
+  const jk_purposes *table;
+  if (!e) e = jk_purposes_builtin(&table);
+  const char *head[] = {"利用事務", "提供先", "事務の内容"};
+  const char *cells[3 * 32];
+  char codes[32][16], affairs[32][260];
+  size_t n = 0;
+  for (const char *p = r->purposes; !e && *p && n < 32;) {
+    const char *comma = strchr(p, ',');
+    size_t m = comma ? (size_t)(comma - p) : strlen(p);
+    snprintf(codes[n], sizeof codes[n], "%.*s", (int)(m < 15 ? m : 15), p);
+    const jk_purpose *row = jk_purposes_find(table, codes[n]);
+    size_t cut = row ? strlen(row->affair) : 0;
+    if (cut > 240) { /* at a character boundary */
+      cut = 240;
+      while (cut && ((unsigned char)row->affair[cut] & 0xC0) == 0x80) cut--;
+    }
+    snprintf(affairs[n], sizeof affairs[n], "%.*s%s", (int)cut, row ? row->affair : "", row && cut < strlen(row->affair) ? "…" : "");
+    cells[3 * n] = codes[n];
+    cells[3 * n + 1] = row ? row->agency : "";
+    cells[3 * n + 2] = affairs[n];
+    n++;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  if (!e && !(e = jk_letter_heading(l, "請求のあった利用事務"))) e = jk_letter_table(l, 3, head, cells, n);
+  return e;
+}
+
 jk_err jk_rights_reply(jk_store *s, const char *node_id, const char *upstream, const char *municipality, int64_t id,
                        jk_letter *l) {
   if (!s || !municipality || !l) return jk_error_set(JK_EINVAL, "jk_rights_reply: missing argument");
@@ -230,6 +277,7 @@ jk_err jk_rights_reply(jk_store *s, const char *node_id, const char *upstream, c
   snprintf(from, sizeof from, "%s長", municipality);
   jk_identity_clear(&who);
   bool consent = strcmp(r->kind, "consent") == 0;
+  if (strcmp(r->kind, "stop-use") == 0) return stop_use_reply(r, today, to, from, filed, l);
   e = jk_letter_header(l, today, to, from);
   if (!e)
     e = jk_letter_title(l, consent ? "本人確認情報の提供への同意について（通知）"

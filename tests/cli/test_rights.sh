@@ -148,6 +148,10 @@ expect_exit 6 jk kadoma resident decide "$sreq" --accept --reason "認める"   
 expect_exit 1 ja kadoma resident decide "$kreq" --accept --reason "x"          # not a stop-use request
 expect_exit 0 ja kadoma resident decide "$sreq" --accept --reason "申出のとおり中止する"
 expect_exit 4 ja kadoma resident decide "$sreq" --reject --reason "again"
+expect_exit 0 jk kadoma resident reply "$sreq"
+expect_in "$T/out" "目的外利用の中止請求について（回答）"
+expect_in "$T/out" "申出のとおり中止する"
+expect_in "$T/out" "厚生労働省及び日本年金機構"
 for _ in $(seq 50); do
   q national --purpose B1-77 --code "$kcode" >/dev/null 2>&1 || break
   sleep 0.1
