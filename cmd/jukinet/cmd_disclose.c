@@ -15,6 +15,7 @@
 #include "jukinet/purpose.h"
 #include "jukinet/registry.h"
 #include "jukinet/sync.h"
+#include "jukinet/text.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -123,8 +124,7 @@ static void clip(char *out, size_t cap, const char *s, size_t max) {
     snprintf(out, cap, "%s", s);
     return;
   }
-  while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;
-  snprintf(out, cap, "%.*s…", (int)max, s);
+  snprintf(out, cap, "%.*s…", (int)jk_utf8_valid_prefix(s, max), s);
 }
 
 /* "2026-11-24T03:06:47.9Z" (UTC) → "令和8年11月24日 12:06" (Japan time). */

@@ -63,6 +63,11 @@ JK_API const jk_purpose *jk_purposes_at(const jk_purposes *p, size_t i);
 /* True when code (n bytes) has the form of a purpose code: B<1-6>-<item>[-<branch>]…, at most
  * JK_PURPOSE_CODE_MAX bytes. */
 JK_API bool jk_purpose_code_valid(const char *code, size_t n);
+/* A list of purpose codes as stored and sent ("B1-77,B1-74"): n bytes (n >= 1), each a
+ * well-formed code, separated by single commas, none twice. */
+JK_API bool jk_purpose_list_valid(const char *list, size_t n);
+/* Whether such a list names `code`. */
+JK_API bool jk_purpose_list_has(const char *list, const char *code);
 /* The row of a code, NULL when there is none. */
 JK_API const jk_purpose *jk_purposes_find(const jk_purposes *p, const char *code);
 

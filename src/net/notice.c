@@ -230,21 +230,8 @@ static jk_err check_restrict(const jk_notice *n) {
   size_t len = field_len(n->purposes, sizeof n->purposes);
   if (len == sizeof n->purposes)
     return jk_error_set(JK_ETOOLARGE, "notice: purposes is longer than %d bytes", JK_NOTICE_PURPOSES_MAX - 1);
-  for (size_t i = 0; i < len;) {
-    size_t j = i;
-    while (j < len && n->purposes[j] != ',') j++;
-    if (!jk_purpose_code_valid(n->purposes + i, j - i))
-      return jk_error_set(JK_EINVAL, "notice: purposes holds something that is not a purpose code");
-    for (size_t k = 0; k < i;) { /* none twice */
-      size_t m = k;
-      while (n->purposes[m] != ',') m++;
-      if (m - k == j - i && memcmp(n->purposes + k, n->purposes + i, j - i) == 0)
-        return jk_error_set(JK_EINVAL, "notice: purposes names a purpose twice");
-      k = m + 1;
-    }
-    if (j == len - 1 && n->purposes[j] == ',') return jk_error_set(JK_EINVAL, "notice: purposes ends with a comma");
-    i = j + 1;
-  }
+  if (len && !jk_purpose_list_valid(n->purposes, len))
+    return jk_error_set(JK_EINVAL, "notice: purposes is not a list of purpose codes, each once");
   return JK_OK;
 }
 

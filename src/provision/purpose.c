@@ -87,6 +87,35 @@ bool jk_purpose_code_valid(const char *c, size_t n) {
   return true;
 }
 
+bool jk_purpose_list_valid(const char *list, size_t n) {
+  if (!list || n == 0) return false;
+  for (size_t i = 0; i <= n;) {
+    size_t j = i;
+    while (j < n && list[j] != ',') j++;
+    if (!jk_purpose_code_valid(list + i, j - i)) return false; /* also an empty item: ",," or a trailing comma */
+    for (size_t k = 0; k < i;) { /* none twice */
+      size_t m = k;
+      while (list[m] != ',') m++;
+      if (m - k == j - i && memcmp(list + k, list + i, j - i) == 0) return false;
+      k = m + 1;
+    }
+    i = j + 1;
+  }
+  return true;
+}
+
+bool jk_purpose_list_has(const char *list, const char *code) {
+  size_t n = code ? strlen(code) : 0;
+  for (const char *p = list; p && *p && n;) {
+    const char *comma = strchr(p, ',');
+    size_t m = comma ? (size_t)(comma - p) : strlen(p);
+    if (m == n && memcmp(p, code, n) == 0) return true;
+    if (!comma) break;
+    p = comma + 1;
+  }
+  return false;
+}
+
 void jk_purposes_free(jk_purposes *p) {
   if (!p) return;
   jk_free(p->text);

@@ -228,19 +228,7 @@ static agency *agency_find(jk_provision_service *svc, const char *id) {
   return NULL;
 }
 
-static bool list_has(const char *list, const char *one) {
-  size_t n = strlen(one);
-  for (const char *p = list; *p;) {
-    const char *comma = strchr(p, ',');
-    size_t m = comma ? (size_t)(comma - p) : strlen(p);
-    if (m == n && memcmp(p, one, n) == 0) return true;
-    if (!comma) break;
-    p = comma + 1;
-  }
-  return false;
-}
-
-static bool purpose_allowed(const agency *a, const char *code) { return list_has(a->rec.purposes, code); }
+static bool purpose_allowed(const agency *a, const char *code) { return jk_purpose_list_has(a->rec.purposes, code); }
 
 /* Take one answer from the agency's bucket: rate per second, at most one second's worth. */
 static bool rate_take(agency *a, int64_t now) {
@@ -390,7 +378,7 @@ static int on_restriction(const jk_restriction_rec *r, void *payload) {
   restrict_ctx *x = payload;
   if (strcmp(r->source, x->source) != 0) return 0;
   if (r->protect && jk_date_cmp(x->today, r->since) >= 0 && jk_date_cmp(x->today, r->until) <= 0) x->held = "REVIEW";
-  else if (!x->held && list_has(r->purposes, x->purpose)) x->held = "STOPPED";
+  else if (!x->held && jk_purpose_list_has(r->purposes, x->purpose)) x->held = "STOPPED";
   return 0;
 }
 

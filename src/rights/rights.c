@@ -13,6 +13,7 @@
 #include "jukinet/purpose.h"
 #include "jukinet/registry.h"
 #include "jukinet/sync.h"
+#include "jukinet/text.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -245,10 +246,7 @@ static jk_err stop_use_reply(const jk_request_rec *r, const char *today, const c
     snprintf(codes[n], sizeof codes[n], "%.*s", (int)(m < 15 ? m : 15), p);
     const jk_purpose *row = jk_purposes_find(table, codes[n]);
     size_t cut = row ? strlen(row->affair) : 0;
-    if (cut > 240) { /* at a character boundary */
-      cut = 240;
-      while (cut && ((unsigned char)row->affair[cut] & 0xC0) == 0x80) cut--;
-    }
+    if (cut > 240) cut = jk_utf8_valid_prefix(row->affair, 240); /* at a character boundary */
     snprintf(affairs[n], sizeof affairs[n], "%.*s%s", (int)cut, row ? row->affair : "", row && cut < strlen(row->affair) ? "…" : "");
     cells[3 * n] = codes[n];
     cells[3 * n + 1] = row ? row->agency : "";
@@ -372,13 +370,7 @@ static void add_purposes(state *st, const char *list) {
     if (m < sizeof one) {
       memcpy(one, p, m);
       one[m] = '\0';
-      bool have = false;
-      for (const char *q = st->purposes; *q && !have;) {
-        const char *c2 = strchr(q, ',');
-        size_t k = c2 ? (size_t)(c2 - q) : strlen(q);
-        have = k == m && memcmp(q, one, m) == 0;
-        q = c2 ? c2 + 1 : q + k;
-      }
+      bool have = jk_purpose_list_has(st->purposes, one);
       size_t used = strlen(st->purposes);
       if (!have && used + m + 2 > sizeof st->purposes)
         st->e = jk_error_set(JK_ETOOLARGE, "too many purposes stopped for one resident");

@@ -487,22 +487,7 @@ bool jk__store_peer_ok(const jk_peer_rec *p, const char **field) {
   return false;
 }
 
-static bool purposes_ok(const char *list, size_t n) {
-  if (n == 0 || n >= 1024) return false;
-  for (size_t i = 0; i <= n;) {
-    size_t j = i;
-    while (j < n && list[j] != ',') j++;
-    if (!jk_purpose_code_valid(list + i, j - i)) return false;
-    for (size_t k = 0; k < i;) { /* no repeats */
-      size_t m = k;
-      while (list[m] != ',') m++;
-      if (m - k == j - i && memcmp(list + k, list + i, j - i) == 0) return false;
-      k = m + 1;
-    }
-    i = j + 1;
-  }
-  return true;
-}
+static bool purposes_ok(const char *list, size_t n) { return n < 1024 && jk_purpose_list_valid(list, n); }
 
 bool jk__store_agency_ok(const jk_agency_rec *a, const char **field) {
   size_t name = strnlen(a->name, sizeof a->name);
