@@ -38,14 +38,19 @@ static void hex(const uint8_t *b, size_t n, char *out) { sodium_bin2hex(out, 2 *
 
 static void print_report(const jk_ledger_report *r, bool json, jk_err e) {
   if (json) {
-    cli_json(json_pack("{s:b,s:I,s:I,s:I,s:I,s:s}", "intact", e == JK_OK, "entries", (json_int_t)r->entries, "heads",
-                       (json_int_t)r->heads, "first_bad", (json_int_t)r->first_bad, "bad_head",
-                       (json_int_t)r->bad_head, "message", e ? r->message : ""));
+    cli_json(json_pack("{s:b,s:I,s:I,s:I,s:s,s:I,s:I,s:s}", "intact", e == JK_OK, "entries", (json_int_t)r->entries,
+                       "heads", (json_int_t)r->heads, "unsigned_tail", (json_int_t)r->unsigned_tail, "tail_at",
+                       r->tail_at, "first_bad", (json_int_t)r->first_bad, "bad_head", (json_int_t)r->bad_head,
+                       "message", e ? r->message : ""));
     return;
   }
   if (e == JK_OK) {
     cli_out("ledger intact: %lld entries, %lld signed tree heads verified\n", (long long)r->entries,
             (long long)r->heads);
+    if (r->unsigned_tail)
+      cli_out("the newest %lld entries (since %s) wait for their signed tree head: the running node signs them "
+              "within a second (docs/decisions.md D15)\n",
+              (long long)r->unsigned_tail, r->tail_at);
     return;
   }
   cli_out("LEDGER NOT INTACT: first bad entry %lld\n", (long long)r->first_bad);

@@ -77,6 +77,19 @@ JK_API void jk_ledger_set_extra(jk_ledger *l, jk_err (*fn)(jk_store *s, void *pa
 /* Number of entries. */
 JK_API jk_err jk_ledger_size(jk_ledger *l, int64_t *out);
 
+/* Deferred signing (docs/decisions.md D15). The caller's next transaction (call this inside
+ * it, before the commit) may leave its entries without a signed head when this ledger signed
+ * one less than max_ms ago: they are durable at the commit and the next head covers them. A
+ * caller that defers must run jk_ledger_seal once max_ms has passed since
+ * jk_ledger_unsigned_since says entries were left, and before it stops. */
+JK_API void jk_ledger_defer_seal(jk_ledger *l, unsigned max_ms);
+/* Whether this ledger left entries without a signed head; *since_ns (CLOCK_MONOTONIC) since when. */
+JK_API bool jk_ledger_unsigned_since(jk_ledger *l, int64_t *since_ns);
+/* One transaction writing a signed head over every entry the newest head leaves out (written
+ * by this ledger, by another process, or before a crash); nothing when there is none. The
+ * store must not be in a transaction. */
+JK_API jk_err jk_ledger_seal(jk_ledger *l);
+
 /* Canonical encoding of an entry (docs/ledger.md): writes at most cap bytes into buf and sets
  * *len; JK_ETOOLARGE when cap is too small (JK_LEDGER_ENCODED_MAX always suffices). */
 #define JK_LEDGER_ENCODED_MAX (1 + 8 + 9 * (2 + JK_LEDGER_FIELD_MAX) + 32)
@@ -89,6 +102,8 @@ JK_API jk_err jk_ledger_head_message(const char *node_id, const jk_ledger_head_r
 /* ---- verification ---- */
 typedef struct jk_ledger_report {
   int64_t entries, heads;     /* counted */
+  int64_t unsigned_tail;      /* newest entries no signed head covers yet (D15), when recent */
+  char tail_at[32];           /* the time of the first of them */
   int64_t first_bad;          /* 0 when intact, else the first entry that is wrong or missing */
   int64_t bad_head;           /* size of the first bad tree head, or 0 */
   char message[512];          /* English, what was found (translated by the caller) */
@@ -96,8 +111,11 @@ typedef struct jk_ledger_report {
 
 /* Recompute everything: every entry's leaf, seq contiguity and time order, every cached
  * subtree, every tree head's root and Ed25519 signature with pubkey, and that the newest head
- * covers every entry. JK_OK when intact; JK_ECORRUPT with report->first_bad / bad_head and
- * message when not (other errors: could not read). */
+ * covers every entry — or that the entries after it were written less than
+ * JK_LEDGER_TAIL_GRACE_S ago (a running node's deferred head, D15: report->unsigned_tail and
+ * tail_at say how many and since when). JK_OK when intact; JK_ECORRUPT with report->first_bad
+ * / bad_head and message when not (other errors: could not read). */
+#define JK_LEDGER_TAIL_GRACE_S 10
 JK_API jk_err jk_ledger_verify(jk_ledger *l, const uint8_t pubkey[32], jk_ledger_report *report);
 
 /* Inclusion proof of entry seq in the tree of the newest signed head (or of `size` when

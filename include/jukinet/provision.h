@@ -61,8 +61,9 @@ JK_API jk_err jk_provision_query_parse(const void *body, size_t len, jk_provisio
 typedef struct jk_provision_service jk_provision_service;
 
 /* How the service gets the store: the daemon's store handle is shared, so the committer takes
- * it with lock() and gives it back with unlock() around each group. NULL hooks: the service
- * owns the handle alone. */
+ * it with lock() and gives it back with unlock() around each group, and around the signing of
+ * the ledger's tail, which the committer does on its own timer when requests stop (D15). NULL
+ * hooks: the service owns the handle alone, between requests too. */
 typedef struct jk_provision_hooks {
   void (*lock)(void *payload);
   void (*unlock)(void *payload);

@@ -5,7 +5,10 @@
  *  - Entry seq is contiguous from 1 and `at` never decreases (a clock that steps back gives
  *    the previous entry's time), so a time range is a seq range.
  *  - Every transaction that writes entries also writes a signed tree head covering them, so
- *    the newest head always covers every entry (REQ-ACCESS-11-3).
+ *    the newest head covers every entry (REQ-ACCESS-11-3) — except a transaction the caller
+ *    let defer it (jk_ledger_defer_seal: the query service's group commits, docs/decisions.md
+ *    D15). Its entries are durable at once and signed by the next head: the next transaction
+ *    that does not defer, or jk_ledger_seal, which the deferring caller runs within its delay.
  *  - The in-memory frontier mirrors the store only after a commit; on any failure it is
  *    restored, and before each write it is checked against the store's newest head (another
  *    process may have appended), and reloaded when it differs.
@@ -22,8 +25,15 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define SUBTREE_MIN_LEVEL 8 /* cache subtrees of 256 leaves and more */
+
+static int64_t mono_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 typedef struct staged {
   char operator_[JK_LEDGER_FIELD_MAX + 1], role[JK_LEDGER_FIELD_MAX + 1], terminal[JK_LEDGER_FIELD_MAX + 1];
@@ -54,6 +64,13 @@ struct jk_ledger {
   staged *staged;
   size_t nstaged, cap_staged;
   size_t written; /* entries written by the pre-commit hook of the open transaction */
+  /* deferred signing (D15): the open transaction may leave its entries to the next head when
+   * this ledger signed one less than defer_ns ago; sealing: the open transaction writes only a
+   * head over entries left unsigned */
+  int64_t defer_ns;
+  bool sealing, signed_now;
+  _Atomic int64_t signed_ns;    /* when this ledger last signed a head (monotonic), 0 = never */
+  _Atomic int64_t unsigned_ns;  /* when it first left entries unsigned since, 0 = none */
   jk_err (*extra)(jk_store *s, void *payload);
   void *extra_payload;
   /* group commit */
@@ -212,6 +229,7 @@ typedef struct hash_job {
   sub_done *subs;
   size_t nsubs, capsubs;
   jk_ledger_head_row head;
+  bool sign; /* a head is signed over the rows (else they wait for the next one) */
   jk_err err;
   char msg[512];
 } hash_job;
@@ -242,7 +260,7 @@ static void *hash_rows(void *arg) {
       e = jk_merkle_frontier_push(&l->frontier, j->rows[i].leaf, SUBTREE_MIN_LEVEL, collect_sub, j);
     atomic_store_explicit(&j->ready, i + 1, memory_order_release);
   }
-  if (!e) {
+  if (!e && j->sign) {
     uint8_t msg[JK_LEDGER_HEAD_MSG_MAX];
     size_t len;
     jk_merkle_frontier_root(&l->frontier, j->head.root);
@@ -259,18 +277,41 @@ static void *hash_rows(void *arg) {
   return NULL;
 }
 
-/* The pre-commit hook: write the staged entries and a signed head covering them. */
+/* Sealing (jk_ledger_seal): a signed head over the entries the newest head leaves out, if any. */
+static jk_err write_seal(jk_store *s, jk_ledger *l, int64_t size) {
+  if (size <= l->last_head.size) return JK_OK; /* another writer signed them meanwhile */
+  jk_ledger_head_row h = {.size = size};
+  uint8_t msg[JK_LEDGER_HEAD_MSG_MAX];
+  size_t len;
+  jk_err e = jk_store_ledger_time(s, size, h.at);
+  if (e) return e;
+  jk_merkle_frontier_root(&l->frontier, h.root);
+  if ((e = jk_ledger_head_message(l->node_id, &h, msg, sizeof msg, &len))) return e;
+  if ((e = l->signer.sign(msg, len, h.sig, l->signer.payload))) return jk_error_prefix("signing the ledger tree head: ");
+  if ((e = jk_store_ledger_head_put(s, &h))) return e;
+  l->last_head = h;
+  l->signed_now = true;
+  return JK_OK;
+}
+
+/* The pre-commit hook: write the staged entries and a signed head covering them (or, when the
+ * transaction defers it, leave them to the next head). */
 static jk_err write_staged(jk_store *s, void *payload) {
   jk_ledger *l = payload;
   jk_err e;
   int64_t size;
-  if (l->nstaged == 0)
+  l->signed_now = false;
+  if (l->nstaged == 0 && !l->sealing)
     return jk_error_set(JK_EPERM, "a change to the node must be recorded in the ledger (no entry was given)");
   if (!l->can_sign) return jk_error_set(JK_EPERM, "this ledger was opened read-only: it cannot record operations");
   l->backup = l->frontier;
   l->backup_synced = l->synced;
   l->backup_head = l->last_head;
   if ((e = sync_frontier(l, &size))) return e;
+  if (l->nstaged == 0) {
+    if ((e = write_seal(s, l, size))) goto fail_seal;
+    return JK_OK;
+  }
   if (l->extra && (e = l->extra(s, l->extra_payload))) return e;
   char at[32] = "";
   if (size > 0 && (e = jk_store_ledger_time(s, size, at))) return e;
@@ -295,6 +336,8 @@ static jk_err write_staged(jk_store *s, void *payload) {
   }
   j.head.size = size + (int64_t)j.n;
   memcpy(j.head.at, at, sizeof j.head.at);
+  int64_t last = atomic_load(&l->signed_ns);
+  j.sign = !(l->defer_ns > 0 && last && mono_ns() - last < l->defer_ns);
   if (j.n >= HASH_THREAD_MIN && pthread_create(&th, NULL, hash_rows, &j) == 0) threaded = true;
   else hash_rows(&j);
   for (size_t i = 0; i < j.n && !e; i++) {
@@ -307,9 +350,10 @@ static jk_err write_staged(jk_store *s, void *payload) {
   if (threaded) pthread_join(th, NULL);
   if (!e && j.err) e = jk_error_set(j.err, "%s", j.msg);
   for (size_t i = 0; i < j.nsubs && !e; i++) e = jk_store_ledger_subtree_put(s, j.subs[i].level, j.subs[i].index, j.subs[i].hash);
-  if (!e) e = jk_store_ledger_head_put(s, &j.head);
+  if (!e && j.sign) e = jk_store_ledger_head_put(s, &j.head);
   if (e) goto fail;
-  l->last_head = j.head;
+  if (j.sign) l->last_head = j.head;
+  l->signed_now = j.sign;
   l->written = l->nstaged;
   jk_free(j.rows);
   jk_free(j.subs);
@@ -317,27 +361,40 @@ static jk_err write_staged(jk_store *s, void *payload) {
 fail:
   jk_free(j.rows);
   jk_free(j.subs);
+fail_seal:
   l->frontier = l->backup;
   l->synced = false; /* reload from the store next time */
   l->last_head = l->backup_head;
+  l->signed_now = false;
   return e;
 }
 
 static void after_commit(jk_store *s, void *payload, bool committed) {
   (void)s;
   jk_ledger *l = payload;
+  bool wrote = l->written || l->signed_now;
+  l->defer_ns = 0; /* a deferral is for one transaction */
+  l->sealing = false;
   if (committed) {
+    if (l->signed_now) { /* the newest head covers every entry again */
+      atomic_store(&l->signed_ns, mono_ns());
+      atomic_store(&l->unsigned_ns, 0);
+    } else if (l->written && !atomic_load(&l->unsigned_ns)) {
+      atomic_store(&l->unsigned_ns, mono_ns());
+    }
+    l->signed_now = false;
     if (l->written) { /* the staged entries are now durable */
       l->nstaged = 0;
       l->written = 0;
     }
     return;
   }
-  if (l->written) { /* the hook ran, then the commit failed: forget what it did */
+  if (wrote) { /* the hook ran, then the commit failed: forget what it did */
     l->frontier = l->backup;
     l->synced = l->backup_synced;
     l->last_head = l->backup_head;
     l->written = 0;
+    l->signed_now = false;
   }
 }
 
@@ -439,6 +496,25 @@ jk_err jk_ledger_flush(jk_ledger *l) {
 }
 
 jk_err jk_ledger_size(jk_ledger *l, int64_t *out) { return jk_store_ledger_size(l->store, out); }
+
+/* ---- deferred signing (D15) ---- */
+
+void jk_ledger_defer_seal(jk_ledger *l, unsigned max_ms) { l->defer_ns = (int64_t)max_ms * 1000000LL; }
+
+bool jk_ledger_unsigned_since(jk_ledger *l, int64_t *since_ns) {
+  int64_t t = atomic_load(&l->unsigned_ns);
+  if (since_ns) *since_ns = t;
+  return t != 0;
+}
+
+jk_err jk_ledger_seal(jk_ledger *l) {
+  if (!l->can_sign) return jk_error_set(JK_EPERM, "this ledger was opened read-only: it cannot record operations");
+  if (l->nstaged) return jk_error_set(JK_EINVAL, "jk_ledger_seal: entries are staged (commit them instead)");
+  jk_err e = jk_store_begin(l->store);
+  if (e) return e;
+  l->sealing = true;
+  return jk_store_commit(l->store); /* the hook signs what the newest head leaves out, if anything */
+}
 
 /* ---- group commit ---- */
 

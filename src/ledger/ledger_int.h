@@ -37,6 +37,8 @@ typedef struct jk__verifier {
   jk_ledger_head_row *heads;   /* sorted by size */
   size_t nheads, next_head;
   int64_t covered;             /* size of the last head that matched */
+  char tail_at[32];            /* the time of entry covered + 1, once fed */
+  bool tail_grace;             /* a recent uncovered tail is reported, not failed (a node.db) */
   jk_ledger_report *report;
   bool failed;
   /* optional: compare computed subtrees (level >= 8) with a cache */

@@ -9,7 +9,9 @@
  *   - at every signed head's size, the recomputed root equals the signed root, and the
  *     signature verifies with the node's public key
  * and at the end, that the newest head covers every entry and no head is beyond the last
- * entry (the tail was deleted). An editor who rewrites leaves and roots consistently is caught
+ * entry (the tail was deleted). In a node.db, entries after the newest head written less than
+ * JK_LEDGER_TAIL_GRACE_S ago are a running node's deferred head (D15): reported, not failed;
+ * an older uncovered tail fails as before. An editor who rewrites leaves and roots consistently is caught
  * by the signatures; one who also deletes the newest heads truncates the log, which only a
  * copy of an earlier head held elsewhere can show (the next node up keeps one, issue 4).
  */
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static bool fail(jk__verifier *v, int64_t first_bad, int64_t bad_head) {
   v->failed = true;
@@ -115,6 +118,7 @@ bool jk__verifier_entry(jk__verifier *v, const jk_ledger_row *r) {
     return fail(v, r->seq, 0);
   }
   snprintf(v->last_at, sizeof v->last_at, "%s", r->at);
+  if (r->seq == v->covered + 1) snprintf(v->tail_at, sizeof v->tail_at, "%s", r->at);
   sub_ctx sc = {v, false, 0, 0};
   if (jk_merkle_frontier_push(&v->frontier, leaf, 8, check_subtree, &sc)) {
     jk_error_set(JK_ECORRUPT, "ledger entry %lld: the tree is too large", (long long)r->seq);
@@ -130,6 +134,15 @@ bool jk__verifier_entry(jk__verifier *v, const jk_ledger_row *r) {
   return check_heads(v);
 }
 
+/* Whether an entry's time (UTC, "YYYY-MM-DDTHH:MM:SS…") is less than the grace old. */
+static bool recent(const char *at) {
+  time_t t = time(NULL) - JK_LEDGER_TAIL_GRACE_S;
+  struct tm tm;
+  char cut[32];
+  if (!gmtime_r(&t, &tm) || !strftime(cut, sizeof cut, "%Y-%m-%dT%H:%M:%S", &tm)) return false;
+  return strlen(at) >= 19 && strncmp(at, cut, 19) >= 0;
+}
+
 jk_err jk__verifier_done(jk__verifier *v) {
   if (!v->failed) {
     int64_t n = v->expected - 1;
@@ -139,6 +152,9 @@ jk_err jk__verifier_done(jk__verifier *v) {
                    "ledger entries %lld to %lld are missing (deleted): the tree head signed at size %lld covers them",
                    (long long)n + 1, (long long)h->size, (long long)h->size);
       fail(v, n + 1, v->heads[v->next_head].size);
+    } else if (v->covered < n && v->tail_grace && recent(v->tail_at)) {
+      v->report->unsigned_tail = n - v->covered;
+      snprintf(v->report->tail_at, sizeof v->report->tail_at, "%s", v->tail_at);
     } else if (v->covered < n) {
       jk_error_set(JK_ECORRUPT, "ledger entries %lld to %lld are not covered by any signed tree head (added afterwards?)",
                    (long long)v->covered + 1, (long long)n);
@@ -335,6 +351,7 @@ jk_err jk_ledger_verify(jk_ledger *l, const uint8_t pubkey[32], jk_ledger_report
   if (!e && (!(b1 = batch_new()) || !(b2 = batch_new()) || !(b3 = batch_new()))) e = jk_error_set(JK_ENOMEM, NULL);
   jk__verifier v;
   jk__verifier_init(&v, jk__ledger_node_id(l), pubkey, hc.v, hc.n, report);
+  v.tail_grace = true;
   v.subtree = mem_subtree;
   v.subtree_payload = &p.st;
   pthread_t th;

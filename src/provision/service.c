@@ -9,9 +9,14 @@
  * - One committer thread takes every request queued (up to GROUP_MAX) and, holding the store,
  *   in one transaction: checks the agency against the registry (cached, reread every second),
  *   its purpose and its rate; looks the resident up in the holdings; writes one provision row
- *   and stages one ledger entry per request; commits — one fsync and one signed ledger head for
- *   the whole group. Only then are the answers handed to their callers. A request arriving
- *   during a commit waits for the next one: throughput grows with the number of connections.
+ *   and stages one ledger entry per request; commits — one fsync for the whole group. Only then
+ *   are the answers handed to their callers. A request arriving during a commit waits for the
+ *   next one: throughput grows with the number of connections.
+ * - The ledger head over a group's entries is signed on the token at most SEAL_MS after them,
+ *   not at every commit (docs/decisions.md D15): a commit that comes less than SEAL_MS after the
+ *   last signature leaves its entries to the next head, and when the queue runs dry the
+ *   committer signs the tail itself (jk_ledger_seal) once SEAL_MS has passed — and at start (a
+ *   tail left by a crash) and at stop. The entries themselves are durable before any answer.
  * - When the commit fails nothing is disclosed: every request of the group gets 503.
  *
  * Held back. A resident whose record is erased anywhere upstream (a non-participant under
@@ -30,6 +35,7 @@
 #include <nettle/sha2.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +46,7 @@
 #define INDEX_EVERY 8192               /* provision rows indexed by code per batch */
 #define INDEX_AFTER_NS 1000000000LL    /* … or after this long */
 #define AGENCY_ROLE "agency"
+#define SEAL_MS 100                    /* a ledger head is signed at most this long after its entries */
 
 /* One queued request (allocated; freed once its answer is handed over). */
 typedef struct item {
@@ -451,7 +458,7 @@ static jk_err index_due(jk_provision_service *svc, int64_t last_id, int64_t now,
  * changed behind the ledger's back. */
 static size_t row_detail(const jk_provision_rec *r, char *buf, size_t cap) {
   char hex[65];
-  for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", r->query[i]);
+  sodium_bin2hex(hex, sizeof hex, r->query, 32);
   int n = snprintf(buf, cap, "provision\t%lld\t%s\t%s\t%s\t%s\t%s\t%s\t%s", (long long)r->id, r->at, r->agency,
                    r->purpose, r->code, r->fields, r->result, hex);
   return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
@@ -517,8 +524,10 @@ static void run_group(jk_provision_service *svc, item **v, size_t n) {
                           .detail_len = row_detail(&rec[i], detail, sizeof detail)};
     e = jk_ledger_stage(svc->l, &en);
   }
-  if (!e) e = jk_store_commit(svc->s);
-  else if (in_tx) {
+  if (!e) {
+    jk_ledger_defer_seal(svc->l, SEAL_MS);
+    e = jk_store_commit(svc->s);
+  } else if (in_tx) {
     jk_ledger_discard(svc->l);
     jk_store_rollback(svc->s);
   }
@@ -563,13 +572,48 @@ static void hand_over(item *it) {
 
 /* ---- the committer thread ---- */
 
+/* A signed ledger head over the entries the groups left unsigned (called without svc->mu). */
+static jk_err seal(jk_provision_service *svc) {
+  if (svc->hooks.lock) svc->hooks.lock(svc->hooks.payload);
+  jk_err e = jk_ledger_seal(svc->l);
+  if (svc->hooks.unlock) svc->hooks.unlock(svc->hooks.payload);
+  if (e) {
+    atomic_fetch_add(&svc->failures, 1);
+    fprintf(stderr, "jukinetd[error]: provision: signing the ledger head: %s\n", jk_error_last());
+  }
+  return e;
+}
+
+/* Wait for requests; meanwhile sign the ledger's unsigned tail when it is SEAL_MS old (a failed
+ * attempt is retried SEAL_MS later). Called and returns with svc->mu held. */
+static void wait_for_work(jk_provision_service *svc, int64_t *retry_ns) {
+  while (!svc->head && !svc->stopping) {
+    int64_t since, now = now_ns();
+    if (!jk_ledger_unsigned_since(svc->l, &since)) {
+      pthread_cond_wait(&svc->wake, &svc->mu);
+      continue;
+    }
+    int64_t due = since + SEAL_MS * 1000000LL;
+    if (due < *retry_ns) due = *retry_ns;
+    if (now >= due) {
+      pthread_mutex_unlock(&svc->mu);
+      if (seal(svc)) *retry_ns = now_ns() + SEAL_MS * 1000000LL;
+      pthread_mutex_lock(&svc->mu);
+      continue;
+    }
+    struct timespec ts = {.tv_sec = (time_t)(due / 1000000000LL), .tv_nsec = (long)(due % 1000000000LL)};
+    pthread_cond_timedwait(&svc->wake, &svc->mu, &ts);
+  }
+}
+
 static void *committer(void *arg) {
   jk_provision_service *svc = arg;
   pthread_setname_np(pthread_self(), "jk-provision"); /* for top -H and perf */
   item **v = jk_malloc(GROUP_MAX * sizeof *v);
+  int64_t retry_ns = 0;
   pthread_mutex_lock(&svc->mu);
   for (;;) {
-    while (!svc->head && !svc->stopping) pthread_cond_wait(&svc->wake, &svc->mu);
+    wait_for_work(svc, &retry_ns);
     if (!svc->head && svc->stopping) break;
     size_t n = 0;
     while (svc->head && n < GROUP_MAX) {
@@ -588,6 +632,7 @@ static void *committer(void *arg) {
   }
   pthread_mutex_unlock(&svc->mu);
   jk_free(v);
+  if (jk_ledger_unsigned_since(svc->l, NULL)) (void)seal(svc); /* nothing unsigned left behind */
   return NULL;
 }
 
@@ -603,8 +648,18 @@ jk_err jk_provision_service_new(jk_provision_service **out, jk_store *s, jk_ledg
   if (hooks) svc->hooks = *hooks;
   svc->tail = &svc->head;
   svc->indexed = -1;
+  /* a tail a crash left unsigned (before the thread: on the caller's, which holds the store) */
+  jk_err e = jk_ledger_seal(l);
+  if (e) {
+    jk_free(svc);
+    return jk_error_prefix("signing the ledger's unsigned entries: ");
+  }
   pthread_mutex_init(&svc->mu, NULL);
-  pthread_cond_init(&svc->wake, NULL);
+  pthread_condattr_t ca; /* timed waits on the monotonic clock (now_ns) */
+  pthread_condattr_init(&ca);
+  pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+  pthread_cond_init(&svc->wake, &ca);
+  pthread_condattr_destroy(&ca);
   if (pthread_create(&svc->thread, NULL, committer, svc) != 0) {
     pthread_cond_destroy(&svc->wake);
     pthread_mutex_destroy(&svc->mu);

@@ -467,6 +467,88 @@ static void test_bundle(void **state) {
   free(b);
 }
 
+
+/* D15: a transaction that defers leaves its entries to the next signed head; they are durable,
+ * verify reports them as a recent unsigned tail, a bundle stops at the newest head, and the
+ * next head — another writer's, jk_ledger_seal's, or a later process's seal — covers them. */
+static int64_t newest_head(lfx *f) {
+  jk_ledger_head_row h;
+  assert_int_equal(jk_store_ledger_head_latest(f->base.s, &h), JK_OK);
+  return h.size;
+}
+
+static void record_deferred(lfx *f, jk_ledger *l, int n) {
+  for (int i = 0; i < n; i++) {
+    jk_ledger_entry e = {.operator_ = "agency", .action = "provision.answer", .object = "provision:1"};
+    assert_int_equal(jk_store_begin(f->base.s), JK_OK);
+    assert_int_equal(jk_ledger_stage(l, &e), JK_OK);
+    jk_ledger_defer_seal(l, 60000);
+    assert_int_equal(jk_store_commit(f->base.s), JK_OK);
+  }
+}
+
+static void test_deferred_head(void **state) {
+  lfx *f = *state;
+  record_n(f, 3); /* signed: the last signature is recent, so what follows may defer */
+  assert_false(jk_ledger_unsigned_since(f->l, NULL));
+  record_deferred(f, f->l, 5);
+  assert_int_equal(size_of(f), 8);
+  assert_int_equal(newest_head(f), 3);
+  int64_t since = 0;
+  assert_true(jk_ledger_unsigned_since(f->l, &since));
+  assert_true(since > 0);
+  jk_ledger_report r;
+  assert_int_equal(verify(f, &r), JK_OK);
+  assert_int_equal(r.entries, 8);
+  assert_int_equal(r.unsigned_tail, 5);
+  assert_true(strlen(r.tail_at) >= 19);
+  size_t len;
+  char *b = export_bundle(f, &len); /* the bundle ends at the newest head, and checks */
+  assert_int_equal(jk_ledger_check_bundle(b, len, f->pk, &r), JK_OK);
+  assert_int_equal(r.entries, 3);
+  assert_int_equal(r.unsigned_tail, 0);
+  free(b);
+  /* a transaction that does not defer signs everything */
+  record(f, "resident.show", "x");
+  assert_int_equal(newest_head(f), 9);
+  assert_false(jk_ledger_unsigned_since(f->l, NULL));
+  /* a deferral lasts one transaction */
+  record_deferred(f, f->l, 1);
+  record(f, "resident.show", "y");
+  assert_int_equal(newest_head(f), 11);
+  /* the seal: a head over the tail; nothing to do the second time; a failure leaves the tail */
+  record_deferred(f, f->l, 2);
+  assert_int_equal(newest_head(f), 11);
+  f->fail_sign = 1;
+  assert_int_equal(jk_ledger_seal(f->l), JK_ECRYPTO);
+  assert_int_equal(newest_head(f), 11);
+  assert_true(jk_ledger_unsigned_since(f->l, NULL));
+  f->fail_sign = 0;
+  assert_int_equal(jk_ledger_seal(f->l), JK_OK);
+  assert_int_equal(newest_head(f), 13);
+  assert_false(jk_ledger_unsigned_since(f->l, NULL));
+  assert_int_equal(jk_ledger_seal(f->l), JK_OK);
+  assert_int_equal(newest_head(f), 13);
+  /* a tail left by a process that stopped (a crash): the next one seals it */
+  record_deferred(f, f->l, 3);
+  jk_store *s2;
+  jk_ledger *l2;
+  assert_int_equal(jk_store_open(&s2, f->path, 0), JK_OK);
+  jk_ledger_signer sg = {soft_sign, f};
+  assert_int_equal(jk_ledger_open(&l2, s2, "272108-test", &sg), JK_OK);
+  assert_int_equal(jk_ledger_seal(l2), JK_OK);
+  jk_ledger_close(l2);
+  jk_store_close(s2);
+  assert_int_equal(newest_head(f), 16);
+  assert_int_equal(verify(f, &r), JK_OK);
+  assert_int_equal(r.unsigned_tail, 0);
+  /* staged entries are committed, not sealed */
+  jk_ledger_entry e = {.operator_ = "x", .action = "resident.show", .object = "-"};
+  assert_int_equal(jk_ledger_stage(f->l, &e), JK_OK);
+  assert_int_equal(jk_ledger_seal(f->l), JK_EINVAL);
+  jk_ledger_discard(f->l);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_record_and_verify, lsetup, lteardown),
@@ -489,6 +571,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_subtree_cache_tamper, lsetup, lteardown),
       cmocka_unit_test_setup_teardown(test_time_range, lsetup, lteardown),
       cmocka_unit_test_setup_teardown(test_bundle, lsetup, lteardown),
+      cmocka_unit_test_setup_teardown(test_deferred_head, lsetup, lteardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

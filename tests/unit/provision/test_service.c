@@ -33,7 +33,12 @@ typedef struct fx {
   jk_purposes *table;
   jk_provision_service *svc;
   char code[4][12];
+  pthread_mutex_t mu; /* the store, shared with the committer (which signs the ledger's tail on
+                         its own timer): the tests take it around their own use */
 } fx;
+
+static void lock_fx(void *p) { pthread_mutex_lock(&((fx *)p)->mu); }
+static void unlock_fx(void *p) { pthread_mutex_unlock(&((fx *)p)->mu); }
 
 static jk_err soft_sign(const void *msg, size_t len, uint8_t sig[64], void *payload) {
   fx *f = payload;
@@ -102,7 +107,9 @@ static int setup(void **state) {
   assert_int_equal(jk_store_commit(f->s), JK_OK);
   agency(f, "mhlw-nenkin", "B1-77,B1-74", 100000);
   agency(f, "slow", "B1-77", 2);
-  assert_int_equal(jk_provision_service_new(&f->svc, f->s, f->l, f->table, NULL), JK_OK);
+  pthread_mutex_init(&f->mu, NULL);
+  jk_provision_hooks hooks = {lock_fx, unlock_fx, f};
+  assert_int_equal(jk_provision_service_new(&f->svc, f->s, f->l, f->table, &hooks), JK_OK);
   *state = f;
   return 0;
 }
@@ -110,6 +117,7 @@ static int setup(void **state) {
 static int teardown(void **state) {
   fx *f = *state;
   jk_provision_service_free(f->svc);
+  pthread_mutex_destroy(&f->mu);
   jk_purposes_free(f->table);
   jk_ledger_close(f->l);
   jk_store_close(f->s);
@@ -158,14 +166,36 @@ static int on_row(const jk_provision_rec *r, void *p) {
 
 static int64_t count_rows(fx *f, const char *result) {
   counter c = {.result = result};
+  lock_fx(f);
   assert_int_equal(jk_store_provision_each(f->s, NULL, on_row, &c), JK_OK);
+  unlock_fx(f);
   return c.n;
 }
 
 static int64_t ledger_actions(fx *f) {
   int64_t n;
+  lock_fx(f);
   assert_int_equal(jk_ledger_size(f->l, &n), JK_OK);
+  unlock_fx(f);
   return n;
+}
+
+/* The ledger is intact, and every entry is under a signed head or waits for one (D15). */
+static void verify_all(fx *f) {
+  jk_ledger_report rep;
+  lock_fx(f);
+  assert_int_equal(jk_ledger_verify(f->l, f->pk, &rep), JK_OK);
+  unlock_fx(f);
+}
+
+/* The newest signed head's size and the number of entries. */
+static void head_and_size(fx *f, int64_t *head, int64_t *size) {
+  jk_ledger_head_row h;
+  lock_fx(f);
+  assert_int_equal(jk_store_ledger_head_latest(f->s, &h), JK_OK);
+  assert_int_equal(jk_ledger_size(f->l, size), JK_OK);
+  unlock_fx(f);
+  *head = h.size;
 }
 
 static void test_answers_only_the_purposes_fields(void **state) {
@@ -194,7 +224,9 @@ static void test_answers_only_the_purposes_fields(void **state) {
   json_decref(a);
   /* the record: who, for what, which resident, which fields */
   counter seen = {0};
+  lock_fx(f);
   assert_int_equal(jk_store_provision_each(f->s, f->code[0], on_row, &seen), JK_OK);
+  unlock_fx(f);
   assert_int_equal(seen.n, 2);
   assert_string_equal(seen.last.agency, "mhlw-nenkin");
   assert_string_equal(seen.last.purpose, "B1-74");
@@ -282,8 +314,7 @@ static void test_refusals_recorded(void **state) {
   assert_int_equal(count_rows(f, "PERM"), 3);
   assert_int_equal(count_rows(f, "INVALID"), 4);
   assert_int_equal(ledger_actions(f) - before, 7); /* one entry each */
-  jk_ledger_report rep;
-  assert_int_equal(jk_ledger_verify(f->l, f->pk, &rep), JK_OK);
+  verify_all(f);
 }
 
 static void test_rate_limit(void **state) {
@@ -314,12 +345,14 @@ static void test_restrictions(void **state) {
   snprintf(other.source, sizeof other.source, "272230-b");
   other.protect = true;
   assert_int_equal(jk_date_parse("2027-11-01", &other.until), JK_OK);
+  lock_fx(f);
   assert_int_equal(jk_store_begin(f->s), JK_OK);
   jk_ledger_entry en = {.operator_ = "test", .action = "sync.apply", .result = "ok"};
   assert_int_equal(jk_ledger_stage(f->l, &en), JK_OK);
   assert_int_equal(jk_store_restriction_put(f->s, &r), JK_OK);
   assert_int_equal(jk_store_restriction_put(f->s, &other), JK_OK);
   assert_int_equal(jk_store_commit(f->s), JK_OK);
+  unlock_fx(f);
   json_t *a, *b;
   assert_int_equal(ask(f, "mhlw-nenkin", "agency", by_code("B1-77", f->code[0]), NULL), 200);
   assert_int_equal(ask(f, "mhlw-nenkin", "agency", by_code("B1-74", f->code[0]), &a), 404);
@@ -328,10 +361,12 @@ static void test_restrictions(void **state) {
   r.protect = true;
   r.seq = 10;
   assert_int_equal(jk_date_parse("2027-11-01", &r.until), JK_OK);
+  lock_fx(f);
   assert_int_equal(jk_store_begin(f->s), JK_OK);
   assert_int_equal(jk_ledger_stage(f->l, &en), JK_OK);
   assert_int_equal(jk_store_restriction_put(f->s, &r), JK_OK);
   assert_int_equal(jk_store_commit(f->s), JK_OK);
+  unlock_fx(f);
   assert_int_equal(ask(f, "mhlw-nenkin", "agency", by_code("B1-77", f->code[0]), &b), 404);
   char unknown[12] = "9999999999";
   unknown[10] = (char)('0' + jk_rescode_check_digit(unknown));
@@ -344,7 +379,9 @@ static void test_restrictions(void **state) {
   json_decref(b);
   json_decref(c);
   counter rv = {.result = "REVIEW"};
+  lock_fx(f);
   assert_int_equal(jk_store_provision_each(f->s, NULL, on_row, &rv), JK_OK);
+  unlock_fx(f);
   assert_int_equal(rv.n, 1);
   assert_string_equal(rv.last.code, f->code[0]); /* who was asked about, for the review */
   assert_string_equal(rv.last.fields, "");        /* nothing was given */
@@ -383,8 +420,39 @@ static void test_group_commit(void **state) {
   assert_true(s1.commits - s0.commits < THREADS * EACH);
   print_message("%d answers in %lu commits\n", THREADS * EACH, s1.commits - s0.commits);
   assert_int_equal(count_rows(f, "ok"), THREADS * EACH);
-  jk_ledger_report rep;
-  assert_int_equal(jk_ledger_verify(f->l, f->pk, &rep), JK_OK);
+  verify_all(f);
+}
+
+/* D15: under load the groups leave their entries to a later head; the committer signs the tail
+ * once the queries stop (within SEAL_MS, 100 ms), and at stop. */
+static void test_head_signed_after_the_burst(void **state) {
+  fx *f = *state;
+  enum { THREADS = 8, EACH = 30 };
+  pthread_t th[THREADS];
+  worker w[THREADS];
+  for (int i = 0; i < THREADS; i++) {
+    w[i] = (worker){f, EACH, 0};
+    assert_int_equal(pthread_create(&th[i], NULL, hammer, &w[i]), 0);
+  }
+  for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+  int64_t head = 0, size = 0;
+  for (int i = 0; i < 100; i++) { /* 2 s at most; 0.1 s expected */
+    head_and_size(f, &head, &size);
+    if (head == size) break;
+    struct timespec ms20 = {0, 20000000};
+    nanosleep(&ms20, NULL);
+  }
+  assert_int_equal(head, size);
+  assert_false(jk_ledger_unsigned_since(f->l, NULL));
+  verify_all(f);
+  /* one more answer, then the service stops at once: its entry is signed on the way out */
+  assert_int_equal(ask(f, "mhlw-nenkin", "agency", by_code("B1-77", f->code[0]), NULL), 200);
+  jk_provision_service_free(f->svc);
+  f->svc = NULL;
+  jk_ledger_head_row h;
+  assert_int_equal(jk_store_ledger_head_latest(f->s, &h), JK_OK);
+  assert_int_equal(jk_ledger_size(f->l, &size), JK_OK);
+  assert_int_equal(h.size, size);
 }
 
 int main(void) {
@@ -397,6 +465,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_rate_limit, setup, teardown),
       cmocka_unit_test_setup_teardown(test_restrictions, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_head_signed_after_the_burst, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
