@@ -23,6 +23,9 @@ typedef struct jk_buf {
 JK_API jk_err jk_buf_append(jk_buf *b, const void *p, size_t n);
 JK_API jk_err jk_buf_appends(jk_buf *b, const char *s);
 JK_API jk_err jk_buf_appendf(jk_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* s (NUL-terminated UTF-8, not checked here) as a JSON string with its quotes: '"', '\\' and
+ * control characters escaped (RFC 8259 §7), everything else as is. Unchanged on failure. */
+JK_API jk_err jk_buf_append_json_string(jk_buf *b, const char *s);
 /* Length back to 0, memory kept. */
 JK_API void jk_buf_reset(jk_buf *b);
 /* Release the memory; the buffer may be reused after. */

@@ -52,6 +52,41 @@ jk_err jk_buf_appendf(jk_buf *b, const char *fmt, ...) {
   return JK_OK;
 }
 
+/* Runs of bytes that need no escape go in one append; the buffer is unchanged on failure. */
+jk_err jk_buf_append_json_string(jk_buf *b, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  size_t start = b->len;
+  jk_err e = jk_buf_append(b, "\"", 1);
+  const char *run = s;
+  for (const char *p = s; !e && *p; p++) {
+    unsigned char c = (unsigned char)*p;
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    if (p > run && (e = jk_buf_append(b, run, (size_t)(p - run)))) break;
+    run = p + 1;
+    char esc[6] = {'\\', (char)c, 0, 0, 0, 0};
+    size_t n = 2;
+    switch (c) {
+    case '"': case '\\': break;
+    case '\n': esc[1] = 'n'; break;
+    case '\r': esc[1] = 'r'; break;
+    case '\t': esc[1] = 't'; break;
+    case '\b': esc[1] = 'b'; break;
+    case '\f': esc[1] = 'f'; break;
+    default: /* \u00XX */
+      esc[1] = 'u', esc[2] = '0', esc[3] = '0', esc[4] = hex[c >> 4], esc[5] = hex[c & 15];
+      n = 6;
+    }
+    e = jk_buf_append(b, esc, n);
+  }
+  if (!e && *run) e = jk_buf_append(b, run, strlen(run));
+  if (!e) e = jk_buf_append(b, "\"", 1);
+  if (e) {
+    b->len = start;
+    if (b->data) b->data[start] = '\0';
+  }
+  return e;
+}
+
 void jk_buf_reset(jk_buf *b) {
   b->len = 0;
   if (b->data) b->data[0] = '\0';

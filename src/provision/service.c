@@ -9,15 +9,20 @@
  * - One committer thread takes every request queued (up to GROUP_MAX) and, holding the store,
  *   in one transaction: checks the agency against the registry (cached, reread every second),
  *   its purpose and its rate; looks the resident up in the holdings; writes one provision row
- *   and stages one ledger entry per request; commits — one fsync for the whole group. Only then
- *   are the answers handed to their callers. A request arriving during a commit waits for the
- *   next one: throughput grows with the number of connections.
+ *   and stages one ledger entry per request; commits without waiting for the disk, and goes on
+ *   with the next group.
+ * - A second thread, the syncer, makes the committed groups durable — one fdatasync of the WAL
+ *   covers every group committed before it (jk_store_wait_durable, docs/decisions.md D16) — and
+ *   only then hands their answers to the callers. A request arriving during a commit waits for
+ *   the next one: throughput grows with the number of connections.
  * - The ledger head over a group's entries is signed on the token at most SEAL_MS after them,
  *   not at every commit (docs/decisions.md D15): a commit that comes less than SEAL_MS after the
  *   last signature leaves its entries to the next head, and when the queue runs dry the
  *   committer signs the tail itself (jk_ledger_seal) once SEAL_MS has passed — and at start (a
  *   tail left by a crash) and at stop. The entries themselves are durable before any answer.
- * - When the commit fails nothing is disclosed: every request of the group gets 503.
+ * - When the commit fails nothing is disclosed: every request of the group gets 503; so does
+ *   every request of a group whose sync fails, and the service answers nothing afterwards (after
+ *   a failed fsync the kernel may have dropped the data: the node needs its operator).
  *
  * Held back. A resident whose record is erased anywhere upstream (a non-participant under
  * resident-choice, or an erasure) is answered exactly like "no match"; so is a resident under a
@@ -26,12 +31,12 @@
  */
 #include "jukinet/provision.h"
 
+#include "jukinet/buf.h"
 #include "jukinet/common.h"
 #include "jukinet/store.h"
 #include "jukinet/sync.h"
 #include "jukinet/text.h"
 
-#include <jansson.h>
 #include <nettle/sha2.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -85,6 +90,12 @@ struct jk_provision_service {
   item *head, **tail;
   bool stopping;
   pthread_t thread;
+  /* committed, waiting for the syncer (under mu) */
+  pthread_cond_t sync_wake;
+  item *sync_head, **sync_tail;
+  bool committer_done;
+  pthread_t syncer_thread;
+  atomic_bool broken; /* a sync failed: every later request gets 503 */
   /* committer only */
   agency *ag;
   size_t nag;
@@ -101,31 +112,37 @@ static int64_t now_ns(void) {
   return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
-/* ---- answers ---- */
+/* ---- answers ----
+ * Written straight into a buffer, not built as a JSON tree and dumped: this runs once per
+ * answer on the committer, where jansson's tree and printf-based dump cost about a tenth of
+ * its time (docs/decisions.md D16). */
 
-static void answer_json(item *it, unsigned status, json_t *o) {
+/* The item's answer from b (taken over); e: b could not be written, 500. */
+static void answer_buf(item *it, unsigned status, jk_buf *b, jk_err e) {
   it->status = status;
-  it->body = o ? json_dumps(o, JSON_COMPACT) : NULL;
-  json_decref(o);
+  it->body = e ? NULL : jk_buf_steal(b, &it->len);
   if (!it->body) {
+    jk_buf_free(b);
     it->status = 500;
     it->len = 0;
-    return;
   }
-  /* jansson allocates with malloc; callers free with jk_free: copy into our allocator */
-  size_t n = strlen(it->body);
-  char *b = jk_malloc(n + 1);
-  if (b) memcpy(b, it->body, n + 1);
-  free(it->body);
-  it->body = b;
-  it->len = b ? n : 0;
-  if (!b) it->status = 500;
+}
+
+/* ,"key":"value" (no comma when first) */
+static jk_err put_str(jk_buf *b, bool first, const char *key, const char *value) {
+  jk_err e = jk_buf_appendf(b, "%s\"%s\":", first ? "" : ",", key);
+  return e ? e : jk_buf_append_json_string(b, value);
 }
 
 static void answer_error(item *it, unsigned status, const char *code, const char *msg, int64_t provision) {
-  json_t *o = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", msg);
-  if (o && provision > 0) json_object_set_new(o, "provision", json_integer(provision));
-  answer_json(it, status, o);
+  jk_buf b = {0};
+  jk_err e = jk_buf_appends(&b, "{\"error\":{");
+  if (!e) e = put_str(&b, true, "code", code);
+  if (!e) e = put_str(&b, false, "message", msg);
+  if (!e) e = jk_buf_appends(&b, "}");
+  if (!e && provision > 0) e = jk_buf_appendf(&b, ",\"provision\":%lld", (long long)provision);
+  if (!e) e = jk_buf_appends(&b, "}");
+  answer_buf(it, status, &b, e);
 }
 
 /* ---- before the queue (the caller's thread) ---- */
@@ -336,28 +353,41 @@ static jk_err lookup(jk_provision_service *svc, const item *it, int *found, jk_h
   return JK_OK;
 }
 
-/* The resident's fields the purpose allows, nothing else. */
-static json_t *resident_json(const jk_holding_rec *r, unsigned fields) {
-  json_t *o = json_object();
+/* The resident's fields the purpose allows, nothing else, as a JSON object. */
+static jk_err put_resident(jk_buf *b, const jk_holding_rec *r, unsigned fields) {
   char d[11];
-  if (!o) return NULL;
-  if (fields & JK_FIELD_NAME) json_object_set_new(o, "name", json_string(r->name));
-  if (fields & JK_FIELD_BIRTH) {
+  bool first = true;
+  jk_err e = jk_buf_appends(b, "{");
+  if (!e && (fields & JK_FIELD_NAME)) e = put_str(b, first, "name", r->name), first = false;
+  if (!e && (fields & JK_FIELD_BIRTH)) {
     jk_date_format_iso(r->birth, d);
-    json_object_set_new(o, "birth", json_string(d));
+    e = put_str(b, first, "birth", d), first = false;
   }
-  if (fields & JK_FIELD_SEX) json_object_set_new(o, "sex", json_string(jk_sex_name_ja(r->sex)));
-  if (fields & JK_FIELD_ADDRESS) json_object_set_new(o, "address", json_string(r->address));
-  if (fields & JK_FIELD_CHANGE) {
-    json_t *c = json_pack("{s:s,s:s}", "reason", jk_move_name_ja((jk_move_kind)r->reason), "status",
-                          r->status == JK_STATUS_ACTIVE ? "active" : "removed");
-    if (c && jk_date_valid(r->moved_on)) {
+  if (!e && (fields & JK_FIELD_SEX)) e = put_str(b, first, "sex", jk_sex_name_ja(r->sex)), first = false;
+  if (!e && (fields & JK_FIELD_ADDRESS)) e = put_str(b, first, "address", r->address), first = false;
+  if (!e && (fields & JK_FIELD_CHANGE)) {
+    e = jk_buf_appendf(b, "%s\"change\":{", first ? "" : ",");
+    if (!e) e = put_str(b, true, "reason", jk_move_name_ja((jk_move_kind)r->reason));
+    if (!e) e = put_str(b, false, "status", r->status == JK_STATUS_ACTIVE ? "active" : "removed");
+    if (!e && jk_date_valid(r->moved_on)) {
       jk_date_format_iso(r->moved_on, d);
-      json_object_set_new(c, "date", json_string(d));
+      e = put_str(b, false, "date", d);
     }
-    if (c) json_object_set_new(o, "change", c);
+    if (!e) e = jk_buf_appends(b, "}");
   }
-  return o;
+  return e ? e : jk_buf_appends(b, "}");
+}
+
+/* 200: the resident's fields, or "ambiguous" for a name search that matched several. */
+static void answer_found(item *it, const jk_holding_rec *r, bool ambiguous, int64_t provision) {
+  jk_buf b = {0};
+  jk_err e = jk_buf_appends(&b, "{");
+  if (!e) e = put_str(&b, true, "purpose", it->q.purpose);
+  if (!e && ambiguous) e = put_str(&b, false, "result", "ambiguous");
+  if (!e && !ambiguous) e = jk_buf_appends(&b, ",\"resident\":");
+  if (!e && !ambiguous) e = put_resident(&b, r, it->fields);
+  if (!e) e = jk_buf_appendf(&b, ",\"provision\":%lld}", (long long)provision);
+  answer_buf(it, 200, &b, e);
 }
 
 /* ---- one group (committer, store held) ---- */
@@ -482,8 +512,9 @@ static void run_group(jk_provision_service *svc, item **v, size_t n) {
   int64_t now = now_ns();
   char at[32];
   jk_utc_now(at, 0);
-  jk_err e = registry_refresh(svc, now);
-  if (!e) e = jk_store_begin(svc->s);
+  jk_err e = atomic_load(&svc->broken) ? jk_error_set(JK_EIO, "an earlier sync of the store failed") : JK_OK;
+  if (!e) e = registry_refresh(svc, now);
+  if (!e) e = jk_store_begin_nowait(svc->s); /* durable by the syncer (D16) */
   bool in_tx = !e;
   for (size_t i = 0; i < n && !e; i++) {
     item *it = v[i];
@@ -546,11 +577,7 @@ static void run_group(jk_provision_service *svc, item **v, size_t n) {
       item *it = v[i];
       if (d[i].status == 200) {
         atomic_fetch_add(&svc->answers, 1);
-        json_t *o = d[i].found == 1 ? json_pack("{s:s,s:o,s:I}", "purpose", it->q.purpose, "resident",
-                                               resident_json(&d[i].rec, it->fields), "provision", (json_int_t)rec[i].id)
-                                    : json_pack("{s:s,s:s,s:I}", "purpose", it->q.purpose, "result", "ambiguous",
-                                                "provision", (json_int_t)rec[i].id);
-        answer_json(it, 200, o);
+        answer_found(it, &d[i].rec, d[i].found != 1, rec[i].id);
       } else if (d[i].status == 404) {
         atomic_fetch_add(&svc->answers, 1);
         answer_error(it, 404, "NOTFOUND", "no resident matches", rec[i].id);
@@ -627,12 +654,53 @@ static void *committer(void *arg) {
       break;
     }
     run_group(svc, v, n);
-    for (size_t i = 0; i < n; i++) hand_over(v[i]);
     pthread_mutex_lock(&svc->mu);
+    for (size_t i = 0; i < n; i++) { /* to the syncer, in order */
+      v[i]->next = NULL;
+      *svc->sync_tail = v[i];
+      svc->sync_tail = &v[i]->next;
+    }
+    pthread_cond_signal(&svc->sync_wake);
   }
+  svc->committer_done = true;
+  pthread_cond_signal(&svc->sync_wake);
   pthread_mutex_unlock(&svc->mu);
   jk_free(v);
   if (jk_ledger_unsigned_since(svc->l, NULL)) (void)seal(svc); /* nothing unsigned left behind */
+  return NULL;
+}
+
+/* ---- the syncer thread ---- */
+
+static void *syncer(void *arg) {
+  jk_provision_service *svc = arg;
+  pthread_setname_np(pthread_self(), "jk-prov-sync");
+  pthread_mutex_lock(&svc->mu);
+  for (;;) {
+    while (!svc->sync_head && !svc->committer_done) pthread_cond_wait(&svc->sync_wake, &svc->mu);
+    if (!svc->sync_head) break;
+    item *batch = svc->sync_head;
+    svc->sync_head = NULL;
+    svc->sync_tail = &svc->sync_head;
+    pthread_mutex_unlock(&svc->mu);
+    /* every group of the batch was committed before this sync: one covers them all */
+    if (jk_store_wait_durable(svc->s)) {
+      if (!atomic_exchange(&svc->broken, true))
+        fprintf(stderr, "jukinetd[error]: provision: %s: the service answers nothing more\n", jk_error_last());
+      atomic_fetch_add(&svc->failures, 1);
+      for (item *it = batch; it; it = it->next) {
+        jk_free(it->body);
+        it->body = NULL;
+        answer_error(it, 503, "IO", "the provision record could not be made durable: nothing was disclosed", 0);
+      }
+    }
+    for (item *it = batch, *next; it; it = next) {
+      next = it->next;
+      hand_over(it);
+    }
+    pthread_mutex_lock(&svc->mu);
+  }
+  pthread_mutex_unlock(&svc->mu);
   return NULL;
 }
 
@@ -660,7 +728,22 @@ jk_err jk_provision_service_new(jk_provision_service **out, jk_store *s, jk_ledg
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&svc->wake, &ca);
   pthread_condattr_destroy(&ca);
+  pthread_cond_init(&svc->sync_wake, NULL);
+  svc->sync_tail = &svc->sync_head;
+  if (pthread_create(&svc->syncer_thread, NULL, syncer, svc) != 0) {
+    pthread_cond_destroy(&svc->sync_wake);
+    pthread_cond_destroy(&svc->wake);
+    pthread_mutex_destroy(&svc->mu);
+    jk_free(svc);
+    return jk_error_set(JK_EIO, "cannot start the provision committer thread");
+  }
   if (pthread_create(&svc->thread, NULL, committer, svc) != 0) {
+    pthread_mutex_lock(&svc->mu);
+    svc->committer_done = true;
+    pthread_cond_signal(&svc->sync_wake);
+    pthread_mutex_unlock(&svc->mu);
+    pthread_join(svc->syncer_thread, NULL);
+    pthread_cond_destroy(&svc->sync_wake);
     pthread_cond_destroy(&svc->wake);
     pthread_mutex_destroy(&svc->mu);
     jk_free(svc);
@@ -677,6 +760,7 @@ void jk_provision_service_free(jk_provision_service *svc) {
   pthread_cond_broadcast(&svc->wake);
   pthread_mutex_unlock(&svc->mu);
   pthread_join(svc->thread, NULL);
+  pthread_join(svc->syncer_thread, NULL); /* it stops once the committer's last group is out */
   /* requests still queued (the committer stopped early): 503, nothing disclosed */
   pthread_mutex_lock(&svc->mu);
   for (item *it = svc->head, *next; it; it = next) {
@@ -686,6 +770,7 @@ void jk_provision_service_free(jk_provision_service *svc) {
   }
   svc->head = NULL;
   pthread_mutex_unlock(&svc->mu);
+  pthread_cond_destroy(&svc->sync_wake);
   pthread_cond_destroy(&svc->wake);
   pthread_mutex_destroy(&svc->mu);
   jk_free(svc->ag);

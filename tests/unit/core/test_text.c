@@ -6,6 +6,7 @@
  */
 #include "testutil.h"
 
+#include "jukinet/buf.h"
 #include "jukinet/common.h"
 #include "jukinet/text.h"
 
@@ -778,9 +779,32 @@ static void test_allocation_failures(void **state) {
   fail_each_allocation(do_utf8_to_cp932, S("山田太郎"));
 }
 
+/* jk_buf_append_json_string: the answer writer of the query service (RFC 8259 §7). */
+static void test_json_string(void **state) {
+  (void)state;
+  jk_buf b = {0};
+  assert_int_equal(jk_buf_append_json_string(&b, "山田　花子"), JK_OK);
+  assert_string_equal(b.data, "\"山田　花子\"");
+  jk_buf_reset(&b);
+  assert_int_equal(jk_buf_append_json_string(&b, "a\"b\\c\n\r\t\b\f\x01\x1f\x7f"), JK_OK);
+  assert_string_equal(b.data, "\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u0001\\u001f\x7f\"");
+  jk_buf_reset(&b);
+  assert_int_equal(jk_buf_append_json_string(&b, ""), JK_OK);
+  assert_string_equal(b.data, "\"\"");
+  /* past the cap: the buffer is as it was */
+  jk_buf c = {.max = 8};
+  assert_int_equal(jk_buf_appends(&c, "{"), JK_OK);
+  assert_int_equal(jk_buf_append_json_string(&c, "0123456789"), JK_ETOOLARGE);
+  assert_int_equal(c.len, 1);
+  assert_string_equal(c.data, "{");
+  jk_buf_free(&c);
+  jk_buf_free(&b);
+}
+
 int main(void) {
   jk_lang_set(JK_LANG_EN);
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_json_string),
       cmocka_unit_test(test_utf8_valid),
       cmocka_unit_test(test_utf8_exhaustive),
       cmocka_unit_test(test_utf8_len),
