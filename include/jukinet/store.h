@@ -46,15 +46,6 @@ JK_API int jk_store_schema_latest(void);
 JK_API jk_err jk_store_begin(jk_store *s);
 JK_API jk_err jk_store_commit(jk_store *s);
 JK_API void jk_store_rollback(jk_store *s);
-/* A transaction whose commit returns before the disk has it (docs/decisions.md D16): it is
- * durable once jk_store_wait_durable, called after the commit, returns JK_OK — and not before:
- * nothing that depends on it may be released until then. wait_durable may run on another
- * thread, at the same time as the handle's next transaction (it uses no SQL), and covers every
- * commit before it. SQLite: the WAL is synced by wait_durable (fdatasync), not by the commit;
- * a checkpoint still syncs the WAL first. PostgreSQL, or no WAL file yet: the commit is durable
- * itself and wait_durable returns at once. */
-JK_API jk_err jk_store_begin_nowait(jk_store *s);
-JK_API jk_err jk_store_wait_durable(jk_store *s);
 /* Commit hooks (the ledger uses them to write an operation's entries and sign a tree head in the
  * same transaction as the operation). pre runs inside the transaction just before it commits:
  * an error from it rolls the whole transaction back and is returned by commit. post runs after

@@ -9,20 +9,15 @@
  * - One committer thread takes every request queued (up to GROUP_MAX) and, holding the store,
  *   in one transaction: checks the agency against the registry (cached, reread every second),
  *   its purpose and its rate; looks the resident up in the holdings; writes one provision row
- *   and stages one ledger entry per request; commits without waiting for the disk, and goes on
- *   with the next group.
- * - A second thread, the syncer, makes the committed groups durable — one fdatasync of the WAL
- *   covers every group committed before it (jk_store_wait_durable, docs/decisions.md D16) — and
- *   only then hands their answers to the callers. A request arriving during a commit waits for
- *   the next one: throughput grows with the number of connections.
+ *   and stages one ledger entry per request; commits — one fsync for the whole group. Only then
+ *   are the answers handed to their callers. A request arriving during a commit waits for the
+ *   next one: throughput grows with the number of connections.
  * - The ledger head over a group's entries is signed on the token at most SEAL_MS after them,
  *   not at every commit (docs/decisions.md D15): a commit that comes less than SEAL_MS after the
  *   last signature leaves its entries to the next head, and when the queue runs dry the
  *   committer signs the tail itself (jk_ledger_seal) once SEAL_MS has passed — and at start (a
  *   tail left by a crash) and at stop. The entries themselves are durable before any answer.
- * - When the commit fails nothing is disclosed: every request of the group gets 503; so does
- *   every request of a group whose sync fails, and the service answers nothing afterwards (after
- *   a failed fsync the kernel may have dropped the data: the node needs its operator).
+ * - When the commit fails nothing is disclosed: every request of the group gets 503.
  *
  * Held back. A resident whose record is erased anywhere upstream (a non-participant under
  * resident-choice, or an erasure) is answered exactly like "no match"; so is a resident under a
@@ -90,12 +85,6 @@ struct jk_provision_service {
   item *head, **tail;
   bool stopping;
   pthread_t thread;
-  /* committed, waiting for the syncer (under mu) */
-  pthread_cond_t sync_wake;
-  item *sync_head, **sync_tail;
-  bool committer_done;
-  pthread_t syncer_thread;
-  atomic_bool broken; /* a sync failed: every later request gets 503 */
   /* committer only */
   agency *ag;
   size_t nag;
@@ -114,8 +103,8 @@ static int64_t now_ns(void) {
 
 /* ---- answers ----
  * Written straight into a buffer, not built as a JSON tree and dumped: this runs once per
- * answer on the committer, where jansson's tree and printf-based dump cost about a tenth of
- * its time (docs/decisions.md D16). */
+ * answer on the committer, where jansson's tree and its printf-based dump took about a tenth
+ * of that thread's time (perf, docs/decisions.md D15). */
 
 /* The item's answer from b (taken over); e: b could not be written, 500. */
 static void answer_buf(item *it, unsigned status, jk_buf *b, jk_err e) {
@@ -128,9 +117,17 @@ static void answer_buf(item *it, unsigned status, jk_buf *b, jk_err e) {
   }
 }
 
-/* ,"key":"value" (no comma when first) */
+/* ,"key": (no comma when first; keys are plain ASCII literals) */
+static jk_err put_key(jk_buf *b, bool first, const char *key) {
+  jk_err e = first ? JK_OK : jk_buf_append(b, ",", 1);
+  if (!e) e = jk_buf_append(b, "\"", 1);
+  if (!e) e = jk_buf_appends(b, key);
+  return e ? e : jk_buf_append(b, "\":", 2);
+}
+
+/* ,"key":"value" */
 static jk_err put_str(jk_buf *b, bool first, const char *key, const char *value) {
-  jk_err e = jk_buf_appendf(b, "%s\"%s\":", first ? "" : ",", key);
+  jk_err e = put_key(b, first, key);
   return e ? e : jk_buf_append_json_string(b, value);
 }
 
@@ -366,7 +363,8 @@ static jk_err put_resident(jk_buf *b, const jk_holding_rec *r, unsigned fields) 
   if (!e && (fields & JK_FIELD_SEX)) e = put_str(b, first, "sex", jk_sex_name_ja(r->sex)), first = false;
   if (!e && (fields & JK_FIELD_ADDRESS)) e = put_str(b, first, "address", r->address), first = false;
   if (!e && (fields & JK_FIELD_CHANGE)) {
-    e = jk_buf_appendf(b, "%s\"change\":{", first ? "" : ",");
+    e = put_key(b, first, "change");
+    if (!e) e = jk_buf_append(b, "{", 1);
     if (!e) e = put_str(b, true, "reason", jk_move_name_ja((jk_move_kind)r->reason));
     if (!e) e = put_str(b, false, "status", r->status == JK_STATUS_ACTIVE ? "active" : "removed");
     if (!e && jk_date_valid(r->moved_on)) {
@@ -512,9 +510,8 @@ static void run_group(jk_provision_service *svc, item **v, size_t n) {
   int64_t now = now_ns();
   char at[32];
   jk_utc_now(at, 0);
-  jk_err e = atomic_load(&svc->broken) ? jk_error_set(JK_EIO, "an earlier sync of the store failed") : JK_OK;
-  if (!e) e = registry_refresh(svc, now);
-  if (!e) e = jk_store_begin_nowait(svc->s); /* durable by the syncer (D16) */
+  jk_err e = registry_refresh(svc, now);
+  if (!e) e = jk_store_begin(svc->s);
   bool in_tx = !e;
   for (size_t i = 0; i < n && !e; i++) {
     item *it = v[i];
@@ -654,53 +651,12 @@ static void *committer(void *arg) {
       break;
     }
     run_group(svc, v, n);
+    for (size_t i = 0; i < n; i++) hand_over(v[i]);
     pthread_mutex_lock(&svc->mu);
-    for (size_t i = 0; i < n; i++) { /* to the syncer, in order */
-      v[i]->next = NULL;
-      *svc->sync_tail = v[i];
-      svc->sync_tail = &v[i]->next;
-    }
-    pthread_cond_signal(&svc->sync_wake);
   }
-  svc->committer_done = true;
-  pthread_cond_signal(&svc->sync_wake);
   pthread_mutex_unlock(&svc->mu);
   jk_free(v);
   if (jk_ledger_unsigned_since(svc->l, NULL)) (void)seal(svc); /* nothing unsigned left behind */
-  return NULL;
-}
-
-/* ---- the syncer thread ---- */
-
-static void *syncer(void *arg) {
-  jk_provision_service *svc = arg;
-  pthread_setname_np(pthread_self(), "jk-prov-sync");
-  pthread_mutex_lock(&svc->mu);
-  for (;;) {
-    while (!svc->sync_head && !svc->committer_done) pthread_cond_wait(&svc->sync_wake, &svc->mu);
-    if (!svc->sync_head) break;
-    item *batch = svc->sync_head;
-    svc->sync_head = NULL;
-    svc->sync_tail = &svc->sync_head;
-    pthread_mutex_unlock(&svc->mu);
-    /* every group of the batch was committed before this sync: one covers them all */
-    if (jk_store_wait_durable(svc->s)) {
-      if (!atomic_exchange(&svc->broken, true))
-        fprintf(stderr, "jukinetd[error]: provision: %s: the service answers nothing more\n", jk_error_last());
-      atomic_fetch_add(&svc->failures, 1);
-      for (item *it = batch; it; it = it->next) {
-        jk_free(it->body);
-        it->body = NULL;
-        answer_error(it, 503, "IO", "the provision record could not be made durable: nothing was disclosed", 0);
-      }
-    }
-    for (item *it = batch, *next; it; it = next) {
-      next = it->next;
-      hand_over(it);
-    }
-    pthread_mutex_lock(&svc->mu);
-  }
-  pthread_mutex_unlock(&svc->mu);
   return NULL;
 }
 
@@ -728,22 +684,7 @@ jk_err jk_provision_service_new(jk_provision_service **out, jk_store *s, jk_ledg
   pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
   pthread_cond_init(&svc->wake, &ca);
   pthread_condattr_destroy(&ca);
-  pthread_cond_init(&svc->sync_wake, NULL);
-  svc->sync_tail = &svc->sync_head;
-  if (pthread_create(&svc->syncer_thread, NULL, syncer, svc) != 0) {
-    pthread_cond_destroy(&svc->sync_wake);
-    pthread_cond_destroy(&svc->wake);
-    pthread_mutex_destroy(&svc->mu);
-    jk_free(svc);
-    return jk_error_set(JK_EIO, "cannot start the provision committer thread");
-  }
   if (pthread_create(&svc->thread, NULL, committer, svc) != 0) {
-    pthread_mutex_lock(&svc->mu);
-    svc->committer_done = true;
-    pthread_cond_signal(&svc->sync_wake);
-    pthread_mutex_unlock(&svc->mu);
-    pthread_join(svc->syncer_thread, NULL);
-    pthread_cond_destroy(&svc->sync_wake);
     pthread_cond_destroy(&svc->wake);
     pthread_mutex_destroy(&svc->mu);
     jk_free(svc);
@@ -760,7 +701,6 @@ void jk_provision_service_free(jk_provision_service *svc) {
   pthread_cond_broadcast(&svc->wake);
   pthread_mutex_unlock(&svc->mu);
   pthread_join(svc->thread, NULL);
-  pthread_join(svc->syncer_thread, NULL); /* it stops once the committer's last group is out */
   /* requests still queued (the committer stopped early): 503, nothing disclosed */
   pthread_mutex_lock(&svc->mu);
   for (item *it = svc->head, *next; it; it = next) {
@@ -770,7 +710,6 @@ void jk_provision_service_free(jk_provision_service *svc) {
   }
   svc->head = NULL;
   pthread_mutex_unlock(&svc->mu);
-  pthread_cond_destroy(&svc->sync_wake);
   pthread_cond_destroy(&svc->wake);
   pthread_mutex_destroy(&svc->mu);
   jk_free(svc->ag);

@@ -17,14 +17,13 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 enum stmt_id {
-  ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_SYNC_NORMAL, ST_SYNC_FULL, ST_META_GET, ST_META_SET, ST_HOUSEHOLD_NEW, ST_HOUSEHOLD_EXISTS,
+  ST_BEGIN, ST_COMMIT, ST_ROLLBACK, ST_META_GET, ST_META_SET, ST_HOUSEHOLD_NEW, ST_HOUSEHOLD_EXISTS,
   ST_CODE_CURRENT, ST_CODE_RETIRED, ST_CODE_RETIRE, ST_RES_INSERT, ST_VER_SUPERSEDE, ST_CODE_RETIRED_ONLY,
   ST_RES_UPDATE,
   ST_RES_GET, ST_RES_HISTORY, ST_RES_EACH, ST_RES_COUNT, ST_RES_COUNT_STATUS,
@@ -40,8 +39,6 @@ static const char *const stmt_sql[ST__COUNT] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_SYNC_NORMAL] = "PRAGMA synchronous = NORMAL",
-    [ST_SYNC_FULL] = "PRAGMA synchronous = FULL",
     [ST_META_GET] = "SELECT value FROM node_meta WHERE key = ?1",
     [ST_META_SET] = "INSERT INTO node_meta(key, value) VALUES (?1, ?2) "
                     "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -139,7 +136,6 @@ static void sq_close(jk_store *base) {
   for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(s->stmt[i]);
   for (int i = 0; i < SQ_XSTMT_MAX; i++) sqlite3_finalize(s->xstmt[i]);
   sqlite3_close_v2(s->db);
-  if (s->wal_fd >= 0) close(s->wal_fd);
   jk_free(s);
 }
 
@@ -199,7 +195,6 @@ jk_err jk__sqlite_open(jk_store **out, const char *path, unsigned flags, int max
     return jk_error_set(JK_ENOTFOUND, "database %s does not exist", path);
   sq_store *s = jk_calloc(1, sizeof *s);
   if (!s) return jk_error_set(JK_ENOMEM, NULL);
-  s->wal_fd = -1;
   pthread_once(&sqlite_ops_once, sqlite_ops_init);
   s->base.ops = &sqlite_ops;
   /* node.db holds personal data: create it 0600 (SQLite gives -wal and -shm the same mode) */
@@ -710,35 +705,6 @@ out:
   return e;
 }
 
-/* ---- commits that do not wait for the disk (jk_store_begin_nowait, D16) ----
- * In WAL mode with synchronous=NORMAL a commit writes its frames to the WAL without syncing it;
- * a checkpoint syncs the WAL before it copies pages to the database. fdatasync on the WAL then
- * makes every commit before it durable. The WAL file keeps its inode while this connection is
- * open (SQLite removes it only when the last connection closes), so the descriptor opened once
- * stays valid, and the syncing thread needs nothing else of the handle. */
-static jk_err sq_lazy(jk_store *base, bool on) {
-  sq_store *s = (sq_store *)base;
-  if (on && s->wal_fd < 0) {
-    const char *db = sqlite3_db_filename(s->db, "main");
-    char path[4096];
-    if (!db || !*db || snprintf(path, sizeof path, "%s-wal", db) >= (int)sizeof path)
-      return jk_error_set(JK_EUNSUPPORTED, "no WAL file for this database");
-    s->wal_fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (s->wal_fd < 0) /* not created yet: this commit syncs itself */
-      return jk_error_set(JK_EUNSUPPORTED, "no WAL file for this database yet: %s", strerror(errno));
-  }
-  PREP(q, s, on ? ST_SYNC_NORMAL : ST_SYNC_FULL);
-  return jk__sq_step_done(s, q, "synchronous");
-}
-
-static jk_err sq_wait_durable(jk_store *base) {
-  sq_store *s = (sq_store *)base;
-  if (s->wal_fd < 0) return JK_OK; /* every commit so far synced itself */
-  if (fdatasync(s->wal_fd) != 0)
-    return jk_error_set(JK_EIO, "cannot make the database's WAL durable: %s", strerror(errno));
-  return JK_OK;
-}
-
 /* The ops of this file; sqlite_ledger.c, sqlite_auth.c and sqlite_sync.c add theirs on first use. */
 static struct jk__store_ops sqlite_ops = {
     .name = "sqlite",
@@ -747,8 +713,6 @@ static struct jk__store_ops sqlite_ops = {
     .begin = sq_begin,
     .commit = sq_commit,
     .rollback = sq_rollback,
-    .lazy = sq_lazy,
-    .wait_durable = sq_wait_durable,
     .meta_get = sq_meta_get,
     .meta_set = sq_meta_set,
     .household_new = sq_household_new,

@@ -14,7 +14,6 @@
 #include "jukinet/text.h"
 
 #include <sqlite3.h>
-#include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -35,7 +34,6 @@ typedef struct sq_store {
   char *deferred[MAX_DEFERRED_INDEXES]; /* CREATE INDEX statements dropped by bulk_begin */
   int ndeferred;
   bool no_retired; /* during a bulk load: retired_code is empty, skip the probes */
-  _Atomic int wal_fd; /* the WAL, opened for jk_store_wait_durable (-1: not yet); read by its thread */
 } sq_store;
 
 /* Translate a SQLite result code into a jk_err with a message naming `what`. */

@@ -65,15 +65,8 @@ static void notice_next_clear(jk_store *s) {
   s->notice_next_victim = 0;
 }
 
-/* Commits wait for the disk again after a transaction of jk_store_begin_nowait. */
-static jk_err lazy_off(jk_store *s) {
-  if (!s->lazy) return JK_OK;
-  jk_err e = s->ops->lazy(s, false);
-  if (!e) s->lazy = false;
-  return e;
-}
-
-static jk_err begin_tx(jk_store *s) {
+jk_err jk_store_begin(jk_store *s) {
+  if (s->in_tx) return jk_error_set(JK_ECONFLICT, "a transaction is already open");
   s->ledger_next = 0;
   s->doomed = JK_OK;
   notice_next_clear(s);
@@ -81,27 +74,6 @@ static jk_err begin_tx(jk_store *s) {
   if (e == JK_OK) s->in_tx = true;
   return e;
 }
-
-jk_err jk_store_begin(jk_store *s) {
-  if (s->in_tx) return jk_error_set(JK_ECONFLICT, "a transaction is already open");
-  jk_err e = lazy_off(s); /* never a durable caller's transaction on a lazy connection */
-  return e ? e : begin_tx(s);
-}
-
-jk_err jk_store_begin_nowait(jk_store *s) {
-  if (s->in_tx) return jk_error_set(JK_ECONFLICT, "a transaction is already open");
-  if (s->ops->lazy) {
-    jk_err e = s->ops->lazy(s, true);
-    if (e == JK_OK) s->lazy = true;
-    else if (e == JK_EUNSUPPORTED) jk_error_clear(); /* not now (no WAL file yet): a durable commit */
-    else return e;
-  }
-  jk_err e = begin_tx(s);
-  if (e) (void)lazy_off(s);
-  return e;
-}
-
-jk_err jk_store_wait_durable(jk_store *s) { return s->ops->wait_durable ? s->ops->wait_durable(s) : JK_OK; }
 
 jk_err jk_store_commit(jk_store *s) {
   if (!s->in_tx) return jk_error_set(JK_ECONFLICT, "no transaction is open");
@@ -114,7 +86,6 @@ jk_err jk_store_commit(jk_store *s) {
   }
   s->in_tx = false;
   notice_next_clear(s);
-  (void)lazy_off(s); /* or at the next begin */
   if (s->post_commit) s->post_commit(s, s->hook_payload, e == JK_OK);
   return e;
 }
@@ -124,7 +95,6 @@ void jk_store_rollback(jk_store *s) {
   s->ops->rollback(s);
   s->in_tx = false;
   notice_next_clear(s);
-  (void)lazy_off(s);
   if (s->post_commit) s->post_commit(s, s->hook_payload, false);
 }
 

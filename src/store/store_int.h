@@ -17,10 +17,6 @@ struct jk__store_ops {
   jk_err (*begin)(jk_store *s);
   jk_err (*commit)(jk_store *s);
   void (*rollback)(jk_store *s);
-  /* optional (jk_store_begin_nowait): whether the next commits wait for the disk (false: they
-   * do not, wait_durable does it, from any thread); unavailable = JK_EUNSUPPORTED */
-  jk_err (*lazy)(jk_store *s, bool on);
-  jk_err (*wait_durable)(jk_store *s);
   jk_err (*meta_get)(jk_store *s, const char *key, char **out);
   jk_err (*meta_set)(jk_store *s, const char *key, const char *value);
   jk_err (*household_new)(jk_store *s, int64_t *out);
@@ -170,7 +166,6 @@ struct jk__store_ops {
 struct jk_store {
   const struct jk__store_ops *ops;
   bool in_tx;
-  bool lazy; /* the backend's commits do not wait for the disk (jk_store_begin_nowait) */
   int64_t ledger_next; /* next ledger seq in the open transaction; 0 = not read yet */
   /* next notice seq of a few sources in the open transaction (the write lock keeps them true
    * until it ends); next 0 = empty slot. Cleared by begin, commit and rollback. */

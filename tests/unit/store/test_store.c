@@ -2,9 +2,6 @@
  * Runs on SQLite, and on PostgreSQL when JK_TEST_STORE says so (storefx.h). */
 #include "testutil.h"
 
-#include <pthread.h>
-#include <stdatomic.h>
-
 #include "jukinet/buf.h"
 #include "jukinet/store.h"
 #include "store/store_int.h"
@@ -211,72 +208,6 @@ static void test_rollback_leaves_nothing(void **state) {
   bool known = true;
   assert_int_equal(jk_store_code_known(s, "00000000019", &known), JK_OK);
   assert_false(known);
-  jk_store_close(s);
-}
-
-/* D16: a commit that does not wait for the disk, made durable by jk_store_wait_durable from
- * another thread while the handle goes on; the next ordinary transaction waits for the disk
- * again. */
-typedef struct syncing {
-  jk_store *s;
-  atomic_bool stop;
-  int syncs;
-  jk_err err;
-} syncing;
-
-static void *sync_loop(void *p) {
-  syncing *x = p;
-  do {
-    x->err = jk_store_wait_durable(x->s);
-    x->syncs++;
-  } while (!atomic_load(&x->stop) && !x->err);
-  return NULL;
-}
-
-static void test_commit_nowait(void **state) {
-  fx *f = *state;
-  jk_store *s;
-  assert_int_equal(jk_store_open(&s, f->path, JK_STORE_CREATE), JK_OK);
-  assert_int_equal(jk_store_begin_nowait(s), JK_OK);
-  assert_int_equal(jk_store_begin_nowait(s), JK_ECONFLICT); /* no nesting */
-  assert_int_equal(jk_store_meta_set(s, "k", "1"), JK_OK);
-  assert_int_equal(jk_store_commit(s), JK_OK);
-  assert_false(s->lazy); /* synchronous again */
-  assert_int_equal(jk_store_wait_durable(s), JK_OK);
-  char *v = NULL;
-  assert_int_equal(jk_store_meta_get(s, "k", &v), JK_OK);
-  assert_string_equal(v, "1");
-  jk_free(v);
-  /* a rollback leaves nothing and ends the lazy mode too */
-  assert_int_equal(jk_store_begin_nowait(s), JK_OK);
-  assert_int_equal(jk_store_meta_set(s, "k", "2"), JK_OK);
-  jk_store_rollback(s);
-  assert_false(s->lazy);
-  /* the syncer's thread and the handle's transactions at once */
-  pthread_t th;
-  syncing x = {.s = s};
-  assert_int_equal(pthread_create(&th, NULL, sync_loop, &x), 0);
-  for (int i = 0; i < 50; i++) {
-    char val[16];
-    snprintf(val, sizeof val, "%d", i);
-    assert_int_equal(jk_store_begin_nowait(s), JK_OK);
-    assert_int_equal(jk_store_meta_set(s, "n", val), JK_OK);
-    assert_int_equal(jk_store_commit(s), JK_OK);
-  }
-  atomic_store(&x.stop, true);
-  pthread_join(th, NULL);
-  assert_int_equal(x.err, JK_OK);
-  assert_true(x.syncs >= 1);
-  assert_int_equal(jk_store_wait_durable(s), JK_OK);
-  jk_store_close(s);
-  /* another connection reads what was committed */
-  assert_int_equal(jk_store_open(&s, f->path, 0), JK_OK);
-  assert_int_equal(jk_store_meta_get(s, "n", &v), JK_OK);
-  assert_string_equal(v, "49");
-  jk_free(v);
-  assert_int_equal(jk_store_meta_get(s, "k", &v), JK_OK);
-  assert_string_equal(v, "1");
-  jk_free(v);
   jk_store_close(s);
 }
 
@@ -3335,7 +3266,6 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
       cmocka_unit_test_setup_teardown(test_versions_and_history, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rollback_leaves_nothing, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_commit_nowait, setup, teardown),
       cmocka_unit_test_setup_teardown(test_corrupt_row_detected, setup, teardown),
       cmocka_unit_test_setup_teardown(test_prefix_search, setup, teardown),
       cmocka_unit_test_setup_teardown(test_second_writer_busy, setup, teardown),
