@@ -10,6 +10,7 @@
  *   jukinet resident protect CODE --offenders T --date D | --id N --accept|--reject|--extend|--end
  *   jukinet resident protections [CODE] [--due DAYS]                  支援措置, and the reminder
  *   jukinet resident change-code CODE --date D --channel C            住民票コード変更 on request
+ *   jukinet resident copy CODE --requester NAME --relation R …        住民票の写し (支援措置 checked)
  * Each is an operation on the node, recorded in its ledger; a request and what it does (the
  * hold, the erasure notice) commit in one transaction with the entry.
  */
@@ -44,7 +45,7 @@ static const char *word(const char *token) {
       {"mail", "電子メール"},        {"counter", "窓口"},         {"statutory", "全員送信"},
       {"resident-choice", "本人選択"}, {"accepted", "受理"},     {"rejected", "却下"},
       {"recorded", "記録のみ"},      {"pending", "決定待ち"},     {"provisional", "仮の措置"},
-      {"active", "実施中"},          {"ended", "終了"}};
+      {"active", "実施中"},          {"ended", "終了"},             {"copy", "住民票の写しの請求"}};
   if (jk_lang_get() != JK_LANG_JA) return token;
   for (size_t i = 0; i < sizeof ja / sizeof *ja; i++)
     if (strcmp(token, ja[i][0]) == 0) return ja[i][1];
@@ -411,7 +412,77 @@ static int change_code(int argc, char **argv, cli_global *g) {
   return cli_op_end(&op, e);
 }
 
+/* resident copy CODE --requester NAME --relation self|household|third-party|official [--reason TEXT]
+ * [--channel C] [--reviewed REQUEST-ID] [--pdf FILE]: the municipality's issuance path. The
+ * request is recorded in the same transaction as the ledger entry (object request:<id>, result
+ * ok when issued, REVIEW when held, EPERM when refused); the copy is written after the commit. */
+static int copy(int argc, char **argv, cli_global *g) {
+  const char *requester = NULL, *relation = NULL, *reason = NULL, *channel = "counter", *reviewed_s = NULL,
+             *pdf = NULL;
+  const cli_opt opts[] = {{"requester", &requester, NULL}, {"relation", &relation, NULL}, {"reason", &reason, NULL},
+                          {"channel", &channel, NULL},     {"reviewed", &reviewed_s, NULL}, {"pdf", &pdf, NULL},
+                          {NULL, NULL, NULL}};
+  const char *pos[1];
+  int npos;
+  if (cli_parse(argc, argv, opts, pos, 1, &npos, g)) return EXIT_USAGE;
+  char *endp = NULL;
+  long long reviewed = reviewed_s ? strtoll(reviewed_s, &endp, 10) : 0;
+  if (npos != 1 || !requester || !relation || (reviewed_s && (reviewed < 1 || *endp)))
+    return cli_usage("usage: jukinet resident copy CODE --requester NAME --relation self|household|third-party|official "
+                     "[--reason TEXT] [--channel letter|postcard|fax|mail|counter] [--reviewed REQUEST-ID] [--pdf FILE]");
+  char code[64];
+  jk_err e;
+  jk_copy_relation rel;
+  if ((e = cli_fold_digits(pos[0], code, sizeof code)) || (e = jk_copy_relation_parse(relation, &rel))) return cli_fail(e);
+  char object[40] = "";
+  cli_op op;
+  int rc = cli_op_begin(g, "resident.copy", code, object, &op);
+  if (rc) return rc;
+  jk_store *s = jk_node_store(op.node);
+  jk_copy_verdict v = 0;
+  jk_request_rec r;
+  if (jk_node_role(op.node) != JK_ROLE_MUNICIPAL)
+    e = jk_error_set(JK_EPERM, "a copy of the resident register is issued by the municipality, not at this node");
+  else if (!(e = jk_store_begin(s))) {
+    e = jk_rights_copy_request(s, code, requester, rel, reason, channel, jk_session_staff_id(op.sess), reviewed, &v, &r);
+    if (!e) {
+      snprintf(object, sizeof object, "request:%lld", (long long)r.id);
+      if (v != JK_COPY_ISSUED)
+        jk_ledger_stage_result(jk_node_ledger(op.node), v == JK_COPY_REVIEW ? "REVIEW" : jk_err_name(JK_EPERM));
+      e = jk_store_commit(s);
+    } else {
+      jk_store_rollback(s);
+    }
+  }
+  jk_letter *l = NULL;
+  char *text = NULL;
+  if (!e && v == JK_COPY_ISSUED) {
+    if (!(e = jk_letter_new(&l)) && !(e = jk_rights_copy_letter(s, code, jk_node_name(op.node), requester, l)))
+      e = pdf ? jk_letter_pdf(l, pdf) : jk_letter_text(l, &text, NULL);
+  }
+  if (!e && g->json) {
+    json_t *o = request_json(&r);
+    json_object_set_new(o, "result", json_string(v == JK_COPY_ISSUED ? "issued" : v == JK_COPY_REVIEW ? "review" : "refused"));
+    if (v == JK_COPY_ISSUED) json_object_set_new(o, pdf ? "pdf" : "text", json_string(pdf ? pdf : text));
+    cli_json(o);
+  } else if (!e && v == JK_COPY_ISSUED) {
+    if (pdf) cli_out("住民票の写し (request %lld) written to %s\n", (long long)r.id, pdf);
+    else cli_out("%s", text);
+  } else if (!e && v == JK_COPY_REVIEW) {
+    cli_out("request %lld: held for review (支援措置): nothing issued. Decide with jukinet resident decide %lld "
+            "--accept|--reject --reason TEXT; once accepted, issue with --reviewed %lld\n",
+            (long long)r.id, (long long)r.id, (long long)r.id);
+  }
+  jk_free(text);
+  jk_letter_free(l);
+  if (!e && v == JK_COPY_REFUSED) /* recorded (request and entry, EPERM) before this is shown */
+    e = jk_error_set(JK_EPERM, "request %lld: not issued: the requester is named as an offender in a 支援措置 for this "
+                     "resident", (long long)r.id);
+  return cli_op_end(&op, e);
+}
+
 int cmd_rights(int argc, char **argv, cli_global *g, const char *verb) {
+  if (strcmp(verb, "copy") == 0) return copy(argc, argv, g);
   if (strcmp(verb, "change-code") == 0) return change_code(argc, argv, g);
   if (strcmp(verb, "stop-use") == 0) return stop_use(argc, argv, g);
   if (strcmp(verb, "decide") == 0) return decide(argc, argv, g);

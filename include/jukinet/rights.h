@@ -78,6 +78,33 @@ JK_API jk_err jk_rights_protect_step(jk_store *s, const char *node_id, int64_t i
  * its end): the municipality's own issuance and disclosure paths withhold the address then. */
 JK_API jk_err jk_rights_protected(jk_store *s, const char *code, bool *out);
 
+/* ---- 住民票の写し: the municipality's own issuance path, under the 支援措置 ----
+ * Who asks: the resident (self), a member of the household, a third party (第三者請求), or a
+ * public office (公用請求). While a measure is in force for the resident: a requester named
+ * among the measure's offenders is refused, whoever they say they are (REFUSED); a third party
+ * or an office is held for the municipality's review (REVIEW: a pending request, decided with
+ * jk_rights_decide, after which the copy is issued with reviewed = its id); the resident and the
+ * household get their copy. Without a measure the copy is issued. Every request is a
+ * resident_request of kind copy (requester, relation and reason in its note; decision accepted
+ * when issued, rejected when refused, pending under review): *req. The caller's transaction. */
+struct jk_letter;
+typedef enum jk_copy_relation { JK_COPY_SELF = 1, JK_COPY_HOUSEHOLD, JK_COPY_THIRD_PARTY, JK_COPY_OFFICIAL } jk_copy_relation;
+typedef enum jk_copy_verdict { JK_COPY_ISSUED = 1, JK_COPY_REFUSED, JK_COPY_REVIEW } jk_copy_verdict;
+/* "self", "household", "third-party", "official" */
+JK_API jk_err jk_copy_relation_parse(const char *s, jk_copy_relation *out);
+JK_API const char *jk_copy_relation_token(jk_copy_relation r);
+/* requester: the name as written on the request (1..100 bytes of text); reason: why (may be
+ * NULL for self and household; required otherwise, at most 300 bytes); channel as for the other
+ * requests; reviewed: 0, or the id of this resident's copy request accepted after review.
+ * JK_ENOTFOUND: no current resident of that code. */
+JK_API jk_err jk_rights_copy_request(jk_store *s, const char *code, const char *requester, jk_copy_relation rel,
+                                     const char *reason, const char *channel, const char *by, int64_t reviewed,
+                                     jk_copy_verdict *verdict, jk_request_rec *req);
+/* The 住民票の写し of resident code (current record), composed into l; municipality as printed
+ * ("枚方市"); to: the requester. The 住民票コード is not printed. */
+JK_API jk_err jk_rights_copy_letter(jk_store *s, const char *code, const char *municipality, const char *to,
+                                    struct jk_letter *l);
+
 /* What happened to a non-participation notice, for its reply letter: the request, whether the
  * resident is held back (since when), the erasure notice's seq and, when the prefecture's
  * signed receipt covers it, that receipt's time ("" while not yet). */

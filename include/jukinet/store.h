@@ -461,7 +461,7 @@ JK_API jk_err jk_store_holding_by_person(jk_store *s, jk_date birth, jk_sex sex,
 typedef struct jk_request_rec {
   int64_t id;
   char code[12];
-  char kind[16];        /* opt-out | consent | stop-use */
+  char kind[16];        /* opt-out | consent | stop-use | copy (住民票の写しの請求, src/rights/copy.c) */
   char channel[16];     /* letter | postcard | fax | mail | counter */
   jk_date filed_on;
   char recorded_at[32];

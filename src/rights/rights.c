@@ -5,6 +5,7 @@
  * not at all.
  */
 #include "jukinet/rights.h"
+#include "rights/rights_int.h"
 
 #include "jukinet/common.h"
 #include "jukinet/identity.h"
@@ -340,10 +341,11 @@ jk_err jk_rights_reply(jk_store *s, const char *node_id, const char *upstream, c
 
 /* ---- restrictions: 目的外利用の中止 and 支援措置 ---- */
 
-static bool in_force(const jk_protection_rec *p, jk_date today) {
+bool jk__protection_in_force(const jk_protection_rec *p, jk_date today) {
   bool live = strcmp(p->status, "provisional") == 0 || strcmp(p->status, "active") == 0;
   return live && jk_date_valid(p->until) && jk_date_cmp(today, p->until) <= 0;
 }
+#define in_force jk__protection_in_force
 
 typedef struct state {
   jk_date today;
@@ -450,12 +452,14 @@ jk_err jk_rights_decide(jk_store *s, const char *node_id, int64_t id, bool accep
   jk_request_rec r;
   jk_err e = jk_store_request_get(s, id, &r);
   if (e) return e;
-  if (strcmp(r.kind, "stop-use") != 0)
-    return jk_error_set(JK_EINVAL, "request %lld is a %s, not a request to stop use", (long long)id, r.kind);
+  bool copy = strcmp(r.kind, "copy") == 0; /* a 住民票の写し request held for review (copy.c) */
+  if (strcmp(r.kind, "stop-use") != 0 && !copy)
+    return jk_error_set(JK_EINVAL, "request %lld is a %s, not a request to stop use or a request for a copy held for review",
+                        (long long)id, r.kind);
   char at[32];
   jk_utc_now(at, 0);
   if ((e = jk_store_request_decide(s, id, accept ? "accepted" : "rejected", at, by, reason ? reason : ""))) return e;
-  if (accept && (e = send_state(s, node_id, r.code))) return e;
+  if (accept && !copy && (e = send_state(s, node_id, r.code))) return e;
   if (out) e = jk_store_request_get(s, id, out);
   return e;
 }

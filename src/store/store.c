@@ -554,7 +554,7 @@ static const char *const request_decisions[] = {"accepted", "rejected", "recorde
 #define REQUEST_TEXT_CAP sizeof(((jk_request_rec *)0)->reason) /* bytes, with the NUL */
 
 bool jk__store_request_ok(const jk_request_rec *r, const char **field) {
-  static const char *const kinds[] = {"opt-out", "consent", "stop-use"};
+  static const char *const kinds[] = {"opt-out", "consent", "stop-use", "copy"};
   static const char *const channels[] = {"letter", "postcard", "fax", "mail", "counter"};
   static const char *const policies[] = {"statutory", "resident-choice"};
   bool pending = r->decision[0] == '\0';

@@ -184,6 +184,45 @@ expect_exit 0 ja hirakata --json resident protections --due 30
 expect_eq "$(jq -r 'length' "$T/out")" 0
 expect_exit 0 ja hirakata --json resident protect --id "$pid" --extend
 expect_eq "$(jq -r .until "$T/out")" "2028-11-21"
+# ---- 住民票の写し, the municipality's own issuance path, while the measure is in force ----
+ccode=$(jk hirakata --json resident list --limit 5 | jq -r '.[4].code')
+paddr=$(jk hirakata --json resident show "$pcode" | jq -r .address)
+[ -n "$paddr" ] && [ "$paddr" != null ] || fail "no address for $pcode"
+expect_exit 0 jk hirakata resident copy "$ccode" --requester "株式会社債権回収" --relation third-party --reason "債権回収"
+expect_in "$T/out" "住民票の写し"                                         # no measure: issued
+expect_in "$T/out" "住民票の原本と相違ないことを証明します"
+expect_not_in "$T/out" "$ccode"                                            # never the 住民票コード
+# the offender, however written (full-width space, half-width kana folding) and whatever relation claimed
+expect_exit 6 jk hirakata --json resident copy "$pcode" --requester "山田　一郎" --relation household
+expect_in "$T/err" "支援措置"
+expect_not_in "$T/out" "$paddr"
+expect_eq "$(db hirakata "SELECT decision FROM resident_request WHERE kind = 'copy' ORDER BY id DESC LIMIT 1")" rejected
+# a third party: held for review, nothing issued; issued only after the decision
+expect_exit 0 jk hirakata --json resident copy "$pcode" --requester "弁護士 田中正" --relation third-party --reason "訴訟の相手方"
+expect_eq "$(jq -r '.result + " " + .decision' "$T/out")" "review "
+rid=$(jq -r .id "$T/out")
+expect_not_in "$T/out" "$paddr"
+expect_exit 6 jk hirakata resident copy "$pcode" --requester "弁護士 田中正" --relation third-party --reason "訴訟の相手方" --reviewed "$rid"
+expect_exit 6 jk hirakata resident decide "$rid" --accept --reason "確認済み"        # a clerk may not decide
+expect_exit 0 ja hirakata resident decide "$rid" --accept --reason "訴訟の相手方であることを書面で確認"
+expect_exit 0 jk hirakata resident copy "$pcode" --requester "弁護士 田中正" --relation third-party --reason "訴訟の相手方" --reviewed "$rid" --pdf "$T/copy.pdf"
+pdftotext "$T/copy.pdf" "$T/copy.txt" && expect_in "$T/copy.txt" "住民票の写し"
+expect_exit 1 jk hirakata resident copy "$ccode" --requester "x" --relation third-party --reason r --reviewed "$rid"  # another's
+expect_exit 0 jk hirakata resident copy "$pcode" --requester "山田花子" --relation self              # the resident herself
+expect_in "$T/out" "$paddr"
+# bad requests: refused, nothing recorded
+n0=$(db hirakata "SELECT count(*) FROM resident_request WHERE kind = 'copy'")
+expect_exit 1 jk hirakata resident copy "$ccode" --requester "x" --relation cousin
+expect_exit 1 jk hirakata resident copy "$ccode" --requester "債権者" --relation third-party           # no reason
+expect_exit 1 jk hirakata resident copy "$ccode" --requester "$(printf 'a\001b')" --relation self
+expect_exit 1 jk hirakata resident copy "$ccode" --requester "$(printf 'a\377b')" --relation self
+expect_exit 1 jk hirakata resident copy "$ccode" --requester "$(head -c 101 /dev/zero | tr '\0' x)" --relation self
+expect_exit 1 jk hirakata resident copy "$ccode" --requester x --relation self --channel pigeon
+expect_exit 3 jk hirakata resident copy 12345678903 --requester x --relation self
+expect_exit 2 jk hirakata resident copy "$ccode" --relation self
+expect_eq "$(db hirakata "SELECT count(*) FROM resident_request WHERE kind = 'copy'")" "$n0"
+expect_exit 0 ja hirakata --json audit log --limit 40
+expect_eq "$(jq -r '[.[] | select(.action == "resident.copy") | .result] | unique | join(",")' "$T/out")" "INVALID,NOTFOUND,PERM,REVIEW,TOOLARGE,ok"
 expect_exit 0 ja hirakata resident protect --id "$pid" --end --note "本人の申出により終了"
 for _ in $(seq 50); do
   q national --purpose B1-77 --code "$pcode" >/dev/null 2>&1 && break
