@@ -372,12 +372,13 @@ fail_seal:
 static void after_commit(jk_store *s, void *payload, bool committed) {
   (void)s;
   jk_ledger *l = payload;
-  bool wrote = l->written || l->signed_now;
+  bool wrote = l->written || l->signed_now, sealed = l->sealing;
   l->defer_ns = 0; /* a deferral is for one transaction */
   l->sealing = false;
   if (committed) {
-    if (l->signed_now) { /* the newest head covers every entry again */
-      atomic_store(&l->signed_ns, mono_ns());
+    if (l->signed_now) atomic_store(&l->signed_ns, mono_ns());
+    if (l->signed_now || sealed) { /* the newest head covers every entry again (perhaps another
+                                      process's head did: a seal then has nothing to sign) */
       atomic_store(&l->unsigned_ns, 0);
     } else if (l->written && !atomic_load(&l->unsigned_ns)) {
       atomic_store(&l->unsigned_ns, mono_ns());

@@ -672,8 +672,10 @@ jk_err jk_provision_service_new(jk_provision_service **out, jk_store *s, jk_ledg
   if (hooks) svc->hooks = *hooks;
   svc->tail = &svc->head;
   svc->indexed = -1;
-  /* a tail a crash left unsigned (before the thread: on the caller's, which holds the store) */
+  /* a tail a crash left unsigned (the store may be in use already: under the hooks) */
+  if (svc->hooks.lock) svc->hooks.lock(svc->hooks.payload);
   jk_err e = jk_ledger_seal(l);
+  if (svc->hooks.unlock) svc->hooks.unlock(svc->hooks.payload);
   if (e) {
     jk_free(svc);
     return jk_error_prefix("signing the ledger's unsigned entries: ");

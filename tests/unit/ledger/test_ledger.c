@@ -542,6 +542,12 @@ static void test_deferred_head(void **state) {
   assert_int_equal(newest_head(f), 16);
   assert_int_equal(verify(f, &r), JK_OK);
   assert_int_equal(r.unsigned_tail, 0);
+  /* that seal was another process's: this ledger's own seal finds nothing left, and says so
+   * (a committer waiting for its tail must not spin on a tail someone else signed) */
+  assert_true(jk_ledger_unsigned_since(f->l, NULL));
+  assert_int_equal(jk_ledger_seal(f->l), JK_OK);
+  assert_int_equal(newest_head(f), 16);
+  assert_false(jk_ledger_unsigned_since(f->l, NULL));
   /* staged entries are committed, not sealed */
   jk_ledger_entry e = {.operator_ = "x", .action = "resident.show", .object = "-"};
   assert_int_equal(jk_ledger_stage(f->l, &e), JK_OK);
