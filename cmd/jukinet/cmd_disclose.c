@@ -4,7 +4,9 @@
  * every code they held), and every provision of it — when, to which agency, for which purpose,
  * which fields — gathered from the prefecture and the nation over the node's mutual TLS
  * (POST /sync/v1/disclose, each tier recording it). A tier that cannot answer is named as such:
- * the letter never passes a missing tier off as "no provision".
+ * the letter never passes a missing tier off as "no provision". And the requests for a copy of
+ * their 住民票 made at the municipality (who asked, by relation, and what became of it; never the
+ * requester's name, a third party's personal data).
  */
 #include "cli.h"
 
@@ -14,6 +16,7 @@
 #include "jukinet/node.h"
 #include "jukinet/purpose.h"
 #include "jukinet/registry.h"
+#include "jukinet/rights.h"
 #include "jukinet/sync.h"
 #include "jukinet/text.h"
 
@@ -26,7 +29,35 @@ typedef struct history {
   size_t n;
   char codes[JK_DISCLOSE_CODES_MAX][16];
   size_t ncodes;
+  jk_request_rec copies[64]; /* 住民票の写しの請求, under every code (the newest 64) */
+  size_t ncopies;
 } history;
+
+static int on_copy(const jk_request_rec *r, void *payload) {
+  history *h = payload;
+  if (strcmp(r->kind, "copy") != 0) return 0;
+  if (h->ncopies == sizeof h->copies / sizeof *h->copies) { /* keep the newest */
+    memmove(&h->copies[0], &h->copies[1], sizeof h->copies - sizeof h->copies[0]);
+    h->ncopies--;
+  }
+  h->copies[h->ncopies++] = *r;
+  return 0;
+}
+
+static jk_err copies_of(jk_store *s, history *h) {
+  jk_err e = JK_OK;
+  for (size_t i = 0; i < h->ncodes && !e; i++) e = jk_store_request_each(s, h->codes[i], on_copy, h);
+  return e;
+}
+
+static json_t *copy_json(const jk_request_rec *r) {
+  const char *relation, *outcome;
+  char filed[11];
+  jk_rights_copy_summary(r, &relation, &outcome);
+  jk_date_format_iso(r->filed_on, filed);
+  return json_pack("{s:I,s:s,s:s,s:s,s:s}", "request", (json_int_t)r->id, "code", r->code, "filed_on", filed,
+                   "relation", relation, "outcome", outcome);
+}
 
 static int on_version(const jk_identity *r, void *payload) {
   history *h = payload;
@@ -223,6 +254,21 @@ static jk_err letter(jk_node *n, const history *h, json_t *tiers, const char *pd
   else if (!e) e = jk_letter_para(l, "提供の記録はありません。");
   free(pc);
   free(pp);
+  /* copies of the 住民票 asked for at the municipality */
+  if (!e) e = jk_letter_heading(l, "住民票の写しの交付の請求");
+  if (!e && h->ncopies) {
+    const char *chd[] = {"請求日", "請求者", "結果"};
+    char cd[64][JK_DATE_TEXT_MAX];
+    const char *cc[64][3];
+    for (size_t i = 0; i < h->ncopies; i++) {
+      jk_date_format_wareki(h->copies[i].filed_on, cd[i]);
+      cc[i][0] = cd[i];
+      jk_rights_copy_summary(&h->copies[i], &cc[i][1], &cc[i][2]);
+    }
+    e = jk_letter_table(l, 3, chd, &cc[0][0], h->ncopies);
+  } else if (!e) {
+    e = jk_letter_para(l, "請求の記録はありません。");
+  }
   /* which tiers were asked */
   json_array_foreach(tiers, ti, t) {
     const char *err = json_string_value(json_object_get(t, "error"));
@@ -262,12 +308,15 @@ int cmd_disclose(int argc, char **argv, cli_global *g) {
     e = jk_error_set(JK_EPERM, "a disclosure is made by the resident's municipality, not at this node");
   if (!e) e = jk_registry_history(jk_node_store(op.node), code, on_version, h);
   if (!e && h->n == 0) e = jk_error_set(JK_ENOTFOUND, "no resident with code %s", code);
+  if (!e) e = copies_of(jk_node_store(op.node), h);
   if (!e) e = gather(op.node, h, &tiers);
   if (!tiers) tiers = json_array();
   if (!e && g->json) {
-    json_t *hist = json_array();
+    json_t *hist = json_array(), *copies = json_array();
     for (size_t i = 0; i < h->n; i++) json_array_append_new(hist, version_json(&h->v[i]));
-    cli_json(json_pack("{s:o,s:o,s:O}", "resident", version_json(&h->v[h->n - 1]), "history", hist, "tiers", tiers));
+    for (size_t i = 0; i < h->ncopies; i++) json_array_append_new(copies, copy_json(&h->copies[i]));
+    cli_json(json_pack("{s:o,s:o,s:O,s:o}", "resident", version_json(&h->v[h->n - 1]), "history", hist, "tiers", tiers,
+                       "copies", copies));
   } else if (!e) {
     e = letter(op.node, h, tiers, pdf);
     if (!e && pdf) cli_out("disclosure of %s written to %s\n", code, pdf);

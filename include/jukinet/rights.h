@@ -100,6 +100,11 @@ JK_API const char *jk_copy_relation_token(jk_copy_relation r);
 JK_API jk_err jk_rights_copy_request(jk_store *s, const char *code, const char *requester, jk_copy_relation rel,
                                      const char *reason, const char *channel, const char *by, int64_t reviewed,
                                      jk_copy_verdict *verdict, jk_request_rec *req);
+/* Who asked, as the resident's disclosure shows a copy request: the requester's relation in
+ * Japanese ("本人", "第三者" …; never the requester's name or reason, which are a third party's
+ * personal data) and what became of it ("交付", "交付せず", "審査中（交付していません）" …). r: a request
+ * of kind copy; for another kind both are "". */
+JK_API void jk_rights_copy_summary(const jk_request_rec *r, const char **relation, const char **outcome);
 /* The 住民票の写し of resident code (current record), composed into l; municipality as printed
  * ("枚方市"); to: the requester. The 住民票コード is not printed. */
 JK_API jk_err jk_rights_copy_letter(jk_store *s, const char *code, const char *municipality, const char *to,

@@ -178,6 +178,23 @@ jk_err jk_rights_copy_request(jk_store *s, const char *code, const char *request
   return jk_store_request_add(s, req);
 }
 
+void jk_rights_copy_summary(const jk_request_rec *r, const char **relation, const char **outcome) {
+  *relation = *outcome = "";
+  if (strcmp(r->kind, "copy") != 0) return;
+  const char *rel = strstr(r->note, "／関係: ");
+  for (int i = JK_COPY_SELF; rel && i <= JK_COPY_OFFICIAL; i++) {
+    size_t n = strlen(relation_ja[i]);
+    const char *v = rel + strlen("／関係: ");
+    if (strncmp(v, relation_ja[i], n) == 0 && (v[n] == '\0' || strncmp(v + n, "／", strlen("／")) == 0))
+      *relation = relation_ja[i];
+  }
+  if (!r->decision[0]) *outcome = "審査中（交付していません）";
+  else if (strcmp(r->decision, "accepted") != 0) *outcome = "交付せず";
+  else if (strstr(r->note, "／審査済みの請求に基づく交付")) *outcome = "審査の上交付";
+  else if (strcmp(r->decided_at, r->recorded_at) != 0) *outcome = "審査の上、交付を認める決定"; /* decided later */
+  else *outcome = "交付";
+}
+
 jk_err jk_rights_copy_letter(jk_store *s, const char *code, const char *municipality, const char *to, jk_letter *l) {
   jk_identity cur = {0};
   jk_err e = jk_registry_get(s, code, &cur);

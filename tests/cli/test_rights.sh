@@ -223,6 +223,13 @@ expect_exit 2 jk hirakata resident copy "$ccode" --relation self
 expect_eq "$(db hirakata "SELECT count(*) FROM resident_request WHERE kind = 'copy'")" "$n0"
 expect_exit 0 ja hirakata --json audit log --limit 40
 expect_eq "$(jq -r '[.[] | select(.action == "resident.copy") | .result] | unique | join(",")' "$T/out")" "INVALID,NOTFOUND,PERM,REVIEW,TOOLARGE,ok"
+# the resident's disclosure lists who asked for a copy, by relation, and what became of it — never
+# the requester's name or reason (a third party's personal data)
+expect_exit 0 jk hirakata --json resident disclose "$pcode"
+expect_eq "$(jq -r '[.copies[] | .relation + ":" + .outcome] | join(",")' "$T/out")" \
+  "同一世帯員:交付せず,第三者:審査の上、交付を認める決定,第三者:審査の上交付,本人:交付"
+expect_not_in "$T/out" "田中"
+expect_not_in "$T/out" "訴訟"
 expect_exit 0 ja hirakata resident protect --id "$pid" --end --note "本人の申出により終了"
 for _ in $(seq 50); do
   q national --purpose B1-77 --code "$pcode" >/dev/null 2>&1 && break
@@ -233,6 +240,7 @@ expect_exit 2 ja hirakata resident protect "$pcode" --offenders x            # n
 # the resident's disclosure shows the held queries for what they were: nothing given
 expect_exit 0 jk hirakata resident disclose "$pcode"
 expect_in "$T/out" "提供せず（支援措置により保留し、市町村の確認に回付）"
+expect_in "$T/out" "住民票の写しの交付の請求"
 
 # every request is in the ledger
 expect_exit 0 ja hirakata --json audit log --limit 100
