@@ -156,7 +156,9 @@ jk_err jk__verifier_done(jk__verifier *v) {
       v->report->unsigned_tail = n - v->covered;
       snprintf(v->report->tail_at, sizeof v->report->tail_at, "%s", v->tail_at);
     } else if (v->covered < n) {
-      jk_error_set(JK_ECORRUPT, "ledger entries %lld to %lld are not covered by any signed tree head (added afterwards?)",
+      jk_error_set(JK_ECORRUPT,
+                   "ledger entries %lld to %lld are not covered by any signed tree head: added afterwards, or left by "
+                   "a query service that stopped before signing them (its node signs them when it starts again)",
                    (long long)v->covered + 1, (long long)n);
       fail(v, v->covered + 1, 0);
     }
