@@ -120,6 +120,8 @@ typedef struct jk_https_options {
   unsigned kinds;      /* the clients admitted: JK_PKI_NODE | JK_PKI_AGENCY (pki.h); 0 = nodes */
   jk_https_async_handler async; /* when set, requests go here (and jk_https_start_with's h is
                                    not called) */
+  size_t conn_memory; /* each connection's buffer (0 = libmicrohttpd's 32 KiB): it is zeroed
+                         whole after every request, so a listener of small requests wants less */
 } jk_https_options;
 JK_API jk_err jk_https_start_with(jk_https_server **out, jk_tls *t, const char *listen, const jk_https_options *o,
                                   jk_https_handler h, void *payload);

@@ -454,8 +454,11 @@ jk_err jk_https_start_with(jk_https_server **out, jk_tls *t, const char *listen,
   if (o->per_connection) threads = 1;
   errno = 0;
   /* the pool size goes last, and only with a pool: MHD warns about a size without one */
-  struct MHD_OptionItem pool[] = {{MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL}, {MHD_OPTION_END, 0, NULL}};
-  if (threads < 2) pool[0].option = MHD_OPTION_END;
+  struct MHD_OptionItem pool[] = {{MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)o->conn_memory, NULL},
+                                  {MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)threads, NULL},
+                                  {MHD_OPTION_END, 0, NULL}};
+  if (threads < 2) pool[1].option = MHD_OPTION_END;
+  if (!o->conn_memory) pool[0] = pool[1], pool[1].option = MHD_OPTION_END; /* MHD's default */
   srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_TRUST, t->ca_pem,
                             MHD_OPTION_HTTPS_PRIORITIES, JK__TLS_PRIORITY, MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb,
