@@ -9,7 +9,7 @@
  *   jukinet resident decide REQUEST-ID --accept|--reject --reason T   its decision
  *   jukinet resident protect CODE --offenders T --date D | --id N --accept|--reject|--extend|--end
  *   jukinet resident protections [CODE] [--due DAYS]                  支援措置, and the reminder
- *   jukinet resident change-code CODE --date D --channel C            住民票コード変更 on request
+ *   jukinet resident change-code CODE --date D --channel C [--pdf F]  住民票コード変更 on request
  *   jukinet resident copy CODE --requester NAME --relation R …        住民票の写し (支援措置 checked)
  * Each is an operation on the node, recorded in its ledger; a request and what it does (the
  * hold, the erasure notice) commit in one transaction with the entry.
@@ -378,14 +378,15 @@ static int protections(int argc, char **argv, cli_global *g) {
  * request (住民基本台帳法第30条の4): a new code, the old one retired for good, the change sent up
  * as a notice; the disclosure shows the history under both codes. */
 static int change_code(int argc, char **argv, cli_global *g) {
-  const char *date = NULL, *channel = NULL, *note = NULL;
-  const cli_opt opts[] = {{"date", &date, NULL}, {"channel", &channel, NULL}, {"note", &note, NULL}, {NULL, NULL, NULL}};
+  const char *date = NULL, *channel = NULL, *note = NULL, *pdf = NULL;
+  const cli_opt opts[] = {{"date", &date, NULL}, {"channel", &channel, NULL}, {"note", &note, NULL}, {"pdf", &pdf, NULL},
+                          {NULL, NULL, NULL}};
   const char *pos[1];
   int npos;
   if (cli_parse(argc, argv, opts, pos, 1, &npos, g)) return EXIT_USAGE;
   if (npos != 1 || !date || !channel)
     return cli_usage("usage: jukinet resident change-code CODE --date DATE --channel letter|postcard|fax|mail|counter "
-                     "[--note TEXT]");
+                     "[--note TEXT] [--pdf FILE]");
   char code[64];
   jk_err e;
   if ((e = cli_fold_digits(pos[0], code, sizeof code))) return cli_fail(e);
@@ -406,8 +407,15 @@ static int change_code(int argc, char **argv, cli_global *g) {
     jk_move_change chg = {.note = why};
     e = jk_registry_move(jk_node_store(op.node), code, JK_MOVE_CODE_CHANGE, &chg, &out);
   }
-  if (!e && g->json) cli_json(json_pack("{s:s,s:s}", "old", code, "new", out.code));
+  /* the notice to the resident, after the change is recorded (it names the new code) */
+  jk_letter *l = NULL;
+  if (!e && pdf && !(e = jk_letter_new(&l)) &&
+      !(e = jk_rights_code_change_letter(jk_node_store(op.node), code, out.code, jk_node_name(op.node), l)))
+    e = jk_letter_pdf(l, pdf);
+  jk_letter_free(l);
+  if (!e && g->json) cli_json(json_pack("{s:s,s:s,s:s?}", "old", code, "new", out.code, "pdf", pdf));
   else if (!e) cli_out("住民票コード変更: %s → %s (the old code is retired for good)\n", code, out.code);
+  if (!e && pdf && !g->json) cli_out("notice to the resident written to %s\n", pdf);
   jk_identity_clear(&out);
   return cli_op_end(&op, e);
 }

@@ -110,6 +110,12 @@ JK_API void jk_rights_copy_summary(const jk_request_rec *r, const char **relatio
 JK_API jk_err jk_rights_copy_letter(jk_store *s, const char *code, const char *municipality, const char *to,
                                     struct jk_letter *l);
 
+/* The notice to the resident of a 住民票コード change made at their request: the new code, the old
+ * one (retired for good), the date and what the change sent to the prefecture and the nation.
+ * new_code: the resident's current code after jk_registry_move (JK_MOVE_CODE_CHANGE). */
+JK_API jk_err jk_rights_code_change_letter(jk_store *s, const char *old_code, const char *new_code,
+                                           const char *municipality, struct jk_letter *l);
+
 /* What happened to a non-participation notice, for its reply letter: the request, whether the
  * resident is held back (since when), the erasure notice's seq and, when the prefecture's
  * signed receipt covers it, that receipt's time ("" while not yet). */

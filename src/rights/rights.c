@@ -541,3 +541,30 @@ jk_err jk_rights_protected(jk_store *s, const char *code, bool *out) {
   *out = a.yes;
   return e;
 }
+
+jk_err jk_rights_code_change_letter(jk_store *s, const char *old_code, const char *new_code, const char *municipality,
+                                    jk_letter *l) {
+  jk_identity cur = {0};
+  jk_err e = jk_registry_get(s, new_code, &cur);
+  if (e) return e;
+  char today[JK_DATE_TEXT_MAX], on[JK_DATE_TEXT_MAX], to[JK_NAME_MAX + 8], from[160], para[600];
+  wareki_of(jk_date_today(), today);
+  wareki_of(cur.moved_on, on);
+  snprintf(to, sizeof to, "%s 様", cur.name);
+  snprintf(from, sizeof from, "%s長", municipality);
+  bool changed = strcmp(cur.code, new_code) == 0 && cur.reason == JK_MOVE_CODE_CHANGE;
+  jk_identity_clear(&cur);
+  if (!changed) return jk_error_set(JK_EINVAL, "%s is not a code given by a 住民票コード change", new_code);
+  if (!(e = jk_letter_header(l, today, to, from))) e = jk_letter_title(l, "住民票コードの変更について（通知）");
+  snprintf(para, sizeof para,
+           "あなたの請求により、%sに住民票コードを変更しましたので通知します。以前の住民票コードは再び使われることはありません。", on);
+  if (!e) e = jk_letter_para(l, para);
+  const char *head[] = {"項目", "内容"};
+  const char *cells[] = {"新しい住民票コード", new_code, "以前の住民票コード", old_code, "変更日", on};
+  if (!e) e = jk_letter_table(l, 2, head, cells, 3);
+  if (!e)
+    e = jk_letter_para(l, "この変更は都道府県及び地方公共団体情報システム機構に通知しました。本人確認情報の開示では、"
+                          "以前の住民票コードの下での記録も併せて開示します。住民票コードは、法令に定める場合を除き、"
+                          "他人に告知を求められることはありません。この通知書は大切に保管してください。");
+  return e;
+}

@@ -100,8 +100,12 @@ q national --purpose B1-77 --kana "$(jk hirakata --json resident show "$code" | 
   --sex "$(jk hirakata --json resident show "$code" | jq -r .sex)" >/dev/null
 q osaka --purpose B1-77 --code "$code" >/dev/null
 expect_exit 1 jk hirakata resident change-code "$code" --date 2026-11-23 --channel telepathy
-newcode=$(jk hirakata --json resident change-code "$code" --date 2026-11-23 --channel counter | jq -r .new)
+newcode=$(jk hirakata --json resident change-code "$code" --date 2026-11-23 --channel counter --pdf "$T/code.pdf" | jq -r .new)
 expect_exit 3 jk hirakata resident show "$code"                     # the old code is retired
+pdftotext "$T/code.pdf" "$T/code.txt"                                # the notice to the resident names both
+expect_in "$T/code.txt" "住民票コードの変更について"
+expect_in "$T/code.txt" "$newcode"
+expect_in "$T/code.txt" "$code"
 wait_agree 30
 q national --purpose B1-77 --code "$newcode" >/dev/null
 expect_exit 0 jk hirakata --json resident disclose "$newcode"
