@@ -12,6 +12,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 extern const char jk__purposes_tsv[];
@@ -21,6 +22,7 @@ struct jk_purposes {
   char *text;
   jk_purpose *rows;
   size_t n;
+  const jk_purpose **by_code; /* the rows sorted by code, for jk_purposes_find (NULL while parsing) */
 };
 
 static const char HEADER[] = "code\tagency\taffair\tfields\tcitation\tsource_url";
@@ -120,7 +122,12 @@ void jk_purposes_free(jk_purposes *p) {
   if (!p) return;
   jk_free(p->text);
   jk_free(p->rows);
+  jk_free(p->by_code);
   jk_free(p);
+}
+
+static int by_code_cmp(const void *a, const void *b) {
+  return strcmp((*(const jk_purpose *const *)a)->code, (*(const jk_purpose *const *)b)->code);
 }
 
 jk_err jk_purposes_parse(jk_purposes **out, const char *text, size_t len) {
@@ -214,6 +221,12 @@ jk_err jk_purposes_parse(jk_purposes **out, const char *text, size_t len) {
     s = le + 1;
   }
   if (!e && line == 0) e = jk_error_set(JK_EINVAL, "purposes, line 1: the header is missing");
+  /* every agency query looks its purpose up: a binary search, not a scan of the table */
+  if (!e && p->n && !(p->by_code = jk_calloc(p->n, sizeof *p->by_code))) e = jk_error_set(JK_ENOMEM, NULL);
+  if (!e && p->n) {
+    for (size_t i = 0; i < p->n; i++) p->by_code[i] = &p->rows[i];
+    qsort(p->by_code, p->n, sizeof *p->by_code, by_code_cmp);
+  }
   if (e) {
     jk_purposes_free(p);
     return e;
@@ -228,8 +241,19 @@ const jk_purpose *jk_purposes_at(const jk_purposes *p, size_t i) { return p && i
 
 const jk_purpose *jk_purposes_find(const jk_purposes *p, const char *code) {
   if (!p || !code) return NULL;
-  for (size_t i = 0; i < p->n; i++)
-    if (strcmp(p->rows[i].code, code) == 0) return &p->rows[i];
+  if (!p->by_code) { /* while parsing: the rows so far */
+    for (size_t i = 0; i < p->n; i++)
+      if (strcmp(p->rows[i].code, code) == 0) return &p->rows[i];
+    return NULL;
+  }
+  size_t lo = 0, hi = p->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(p->by_code[mid]->code, code);
+    if (c == 0) return p->by_code[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
   return NULL;
 }
 

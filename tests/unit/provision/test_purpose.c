@@ -36,7 +36,11 @@ static void test_builtin(void **state) {
     const jk_purpose *x = jk_purposes_at(p, i);
     assert_int_equal(x->fields & JK_FIELD_CODE, 0);
     assert_true(x->fields & JK_FIELD_NAME);
+    assert_ptr_equal(jk_purposes_find(p, x->code), x); /* every row found by its code (binary search) */
   }
+  assert_null(jk_purposes_find(p, "A"));
+  assert_null(jk_purposes_find(p, "B9-99"));
+  assert_null(jk_purposes_find(p, ""));
   assert_null(jk_purposes_at(p, jk_purposes_count(p)));
   assert_null(jk_purposes_find(p, "B1-04")); /* 削除 */
   assert_null(jk_purposes_find(p, "nothing"));
