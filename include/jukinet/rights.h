@@ -83,7 +83,7 @@ JK_API jk_err jk_rights_protected(jk_store *s, const char *code, bool *out);
  * public office (公用請求). While a measure is in force for the resident: a requester named
  * among the measure's offenders is refused, whoever they say they are (REFUSED); a third party
  * or an office is held for the municipality's review (REVIEW: a pending request, decided with
- * jk_rights_decide, after which the copy is issued with reviewed = its id); the resident and the
+ * jk_rights_decide, after which one copy is issued with reviewed = its id); the resident and the
  * household get their copy. Without a measure the copy is issued. Every request is a
  * resident_request of kind copy (requester, relation and reason in its note; decision accepted
  * when issued, rejected when refused, pending under review): *req. The caller's transaction. */

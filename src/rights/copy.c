@@ -87,6 +87,18 @@ static bool names_offender(const char *list, const char *key) {
   return false;
 }
 
+/* Whether a copy request of the resident's carries `mark` (an issuance on one reviewed request). */
+typedef struct used {
+  const char *mark;
+  bool yes;
+} used;
+
+static int on_used(const jk_request_rec *r, void *payload) {
+  used *u = payload;
+  if (strcmp(r->kind, "copy") == 0 && strstr(r->note, u->mark)) u->yes = true;
+  return u->yes;
+}
+
 typedef struct measures {
   jk_date today;
   const char *key; /* the requester's search key */
@@ -129,7 +141,8 @@ jk_err jk_rights_copy_request(jk_store *s, const char *code, const char *request
   jk_free(key);
   if (e) return e;
 
-  if (reviewed > 0) { /* the request the municipality reviewed: this resident's, accepted */
+  char issued_on[64] = ""; /* the note's mark of an issuance on a reviewed request */
+  if (reviewed > 0) { /* the request the municipality reviewed: this resident's, accepted, not used yet */
     jk_request_rec r;
     if ((e = jk_store_request_get(s, reviewed, &r))) return e;
     if (strcmp(r.kind, "copy") != 0 || strcmp(r.code, code) != 0)
@@ -137,6 +150,11 @@ jk_err jk_rights_copy_request(jk_store *s, const char *code, const char *request
     if (strcmp(r.decision, "accepted") != 0)
       return jk_error_set(JK_EPERM, "request %lld has not been accepted after review (%s)", (long long)reviewed,
                           r.decision[0] ? r.decision : "pending");
+    snprintf(issued_on, sizeof issued_on, "／審査済みの請求 %lld に基づく交付", (long long)reviewed);
+    used u = {.mark = issued_on};
+    if ((e = jk_store_request_each(s, code, on_used, &u))) return e;
+    if (u.yes) /* one review, one copy */
+      return jk_error_set(JK_ECONFLICT, "request %lld was reviewed for one copy, and it has been issued", (long long)reviewed);
   }
   jk_participation policy;
   if ((e = jk_participation_get(s, &policy))) return e;
@@ -149,13 +167,15 @@ jk_err jk_rights_copy_request(jk_store *s, const char *code, const char *request
   snprintf(req->recorded_by, sizeof req->recorded_by, "%s", by);
   snprintf(req->policy, sizeof req->policy, "%s", jk_participation_token(policy));
   snprintf(req->note, sizeof req->note, "請求者: %s／関係: %s／理由: %s%s", requester, relation_ja[rel],
-           reason && *reason ? reason : "—", reviewed > 0 ? "／審査済みの請求に基づく交付" : "");
+           reason && *reason ? reason : "—", issued_on);
 
   const char *decision, *why;
+  char refused[160];
+  snprintf(refused, sizeof refused, "支援措置（措置 %lld）: 加害者として申出のあった者からの請求", (long long)m.id);
   if (m.in_force && m.offender) {
     *verdict = JK_COPY_REFUSED;
     decision = "rejected";
-    why = "支援措置: 加害者として申出のあった者からの請求";
+    why = refused;
   } else if (m.in_force && !own && reviewed <= 0) {
     *verdict = JK_COPY_REVIEW;
     decision = NULL;
@@ -190,7 +210,7 @@ void jk_rights_copy_summary(const jk_request_rec *r, const char **relation, cons
   }
   if (!r->decision[0]) *outcome = "審査中（交付していません）";
   else if (strcmp(r->decision, "accepted") != 0) *outcome = "交付せず";
-  else if (strstr(r->note, "／審査済みの請求に基づく交付")) *outcome = "審査の上交付";
+  else if (strstr(r->note, "／審査済みの請求 ")) *outcome = "審査の上交付";
   else if (strcmp(r->decided_at, r->recorded_at) != 0) *outcome = "審査の上、交付を認める決定"; /* decided later */
   else *outcome = "交付";
 }

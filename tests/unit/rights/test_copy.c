@@ -149,6 +149,8 @@ static void test_third_party_reviewed(void **state) {
   jk_rights_copy_summary(&r, &rel, &out);
   assert_string_equal(rel, "第三者");
   assert_string_equal(out, "審査の上交付");
+  /* one review, one copy */
+  assert_int_equal(ask(f, code, "弁護士 田中正", JK_COPY_THIRD_PARTY, "訴訟の相手方", id, &v, &r), JK_ECONFLICT);
   /* an office too is held */
   assert_int_equal(ask(f, code, "枚方税務署", JK_COPY_OFFICIAL, "課税調査", 0, &v, &r), JK_OK);
   assert_int_equal(v, JK_COPY_REVIEW);
