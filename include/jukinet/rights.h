@@ -95,7 +95,7 @@ JK_API jk_err jk_copy_relation_parse(const char *s, jk_copy_relation *out);
 JK_API const char *jk_copy_relation_token(jk_copy_relation r);
 /* requester: the name as written on the request (1..100 bytes of text); reason: why (may be
  * NULL for self and household; required otherwise, at most 300 bytes); channel as for the other
- * requests; reviewed: 0, or the id of this resident's copy request accepted after review.
+ * requests; reviewed: 0, or the id of this resident's copy request accepted after review and not used yet.
  * JK_ENOTFOUND: no current resident of that code. */
 JK_API jk_err jk_rights_copy_request(jk_store *s, const char *code, const char *requester, jk_copy_relation rel,
                                      const char *reason, const char *channel, const char *by, int64_t reviewed,
