@@ -91,21 +91,38 @@ static void batch_done(daemon_state *d) {
   pthread_mutex_unlock(&d->lock);
 }
 
+/* The sync service's answer as the HTTPS response (the body is handed over). */
+static void from_answer(jk_https_response *resp, const jk_sync_answer *a) {
+  resp->status = a->status;
+  resp->content_type = a->content_type;
+  resp->body = a->body;
+  resp->body_len = a->body_len;
+}
+
+/* The request's body POSTed to the same path at this node's upstream, over the node's TLS. */
+static jk_err post_upstream(daemon_state *d, const char *path, const jk_https_request *req, unsigned *status,
+                            uint8_t **body, size_t *len) {
+  const char *up = jk_node_upstream(d->node), *url = jk_node_upstream_url(d->node);
+  if (!up || !url) return jk_error_set(JK_ENOTFOUND, "this node sends to no one ([sync] upstream)");
+  char full[1024];
+  snprintf(full, sizeof full, "%s%s", url, path);
+  jk_https_client *c = NULL;
+  jk_err e = jk_https_client_new(&c, d->tls);
+  if (!e) e = jk_https_post(c, full, up, req->body, req->body_len, json_ctype, 10000, status, body, len);
+  jk_https_client_free(c);
+  return e;
+}
+
 /* A disclosure at a prefecture also gathers the nation's records: its answer's "disclosures"
  * are appended to ours, or, when the nation cannot answer, an entry saying so (the resident's
  * letter must not pass a missing tier off as "no provision"). */
 static void disclose_upstream(daemon_state *d, const jk_https_request *req, json_t *list) {
-  const char *up = jk_node_upstream(d->node), *url = jk_node_upstream_url(d->node);
-  if (!up || !url) return;
-  char full[1024];
-  snprintf(full, sizeof full, "%s/sync/v1/disclose", url);
-  jk_https_client *c = NULL;
+  const char *up = jk_node_upstream(d->node);
+  if (!up || !jk_node_upstream_url(d->node)) return;
   unsigned status = 0;
   uint8_t *body = NULL;
   size_t len = 0;
-  jk_err e = jk_https_client_new(&c, d->tls);
-  if (!e) e = jk_https_post(c, full, up, req->body, req->body_len, json_ctype, 10000, &status, &body, &len);
-  jk_https_client_free(c);
+  jk_err e = post_upstream(d, "/sync/v1/disclose", req, &status, &body, &len);
   json_t *a = !e && status == 200 ? json_loadb((const char *)body, len, 0, NULL) : NULL;
   json_t *theirs = json_object_get(a, "disclosures");
   if (json_is_array(theirs)) json_array_extend(list, theirs);
@@ -127,26 +144,17 @@ static void on_attest(daemon_state *d, const jk_https_request *req, const jk_syn
     jk_sync_attest(&d->sync, sp, d->cert_pem, req->body, req->body_len, &ans);
     store_unlock(d);
     if (ans.status != 200) logmsg("warn", "attest request from %s refused (%u): %s", sp->node, ans.status, jk_error_last());
-    resp->status = ans.status;
-    resp->content_type = ans.content_type;
-    resp->body = ans.body;
-    resp->body_len = ans.body_len;
-    return;
+    return from_answer(resp, &ans);
   }
   char source[JK_NODE_ID_MAX + 1];
-  const char *up = jk_node_upstream(d->node), *url = jk_node_upstream_url(d->node);
   if (jk_sync_attest_parse(req->body, req->body_len, source)) return answer_json(resp, 400, "INVALID", "attest: the body must be {\"source\": a node id}");
   if (strcmp(source, sp->node) != 0) return answer_json(resp, 403, "PERM", "a municipality asks for its own receipts only");
-  if (!up || !url) return answer_json(resp, 404, "NOTFOUND", "this node sends to no one");
-  char full[1024];
-  snprintf(full, sizeof full, "%s/sync/v1/attest", url);
-  jk_https_client *c = NULL;
+  if (!jk_node_upstream(d->node) || !jk_node_upstream_url(d->node))
+    return answer_json(resp, 404, "NOTFOUND", "this node sends to no one");
   unsigned status = 0;
   uint8_t *body = NULL;
   size_t len = 0;
-  jk_err e = jk_https_client_new(&c, d->tls);
-  if (!e) e = jk_https_post(c, full, up, req->body, req->body_len, json_ctype, 10000, &status, &body, &len);
-  jk_https_client_free(c);
+  jk_err e = post_upstream(d, "/sync/v1/attest", req, &status, &body, &len);
   if (e) {
     logmsg("warn", "attest for %s: the nation did not answer: %s", sp->node, jk_error_last());
     return answer_json(resp, 503, "IO", "the nation did not answer");
@@ -164,11 +172,7 @@ static void on_disclose(daemon_state *d, const jk_https_request *req, const jk_s
   store_unlock(d);
   if (ans.status != 200) {
     logmsg("warn", "disclosure request from %s refused (%u): %s", sp->node, ans.status, jk_error_last());
-    resp->status = ans.status;
-    resp->content_type = ans.content_type;
-    resp->body = ans.body;
-    resp->body_len = ans.body_len;
-    return;
+    return from_answer(resp, &ans);
   }
   json_t *mine = json_loadb((const char *)ans.body, ans.body_len, 0, NULL);
   jk_free(ans.body);
@@ -232,10 +236,7 @@ static void on_sync(const jk_https_request *req, jk_https_response *resp, void *
     atomic_fetch_add(&d->refused_in, 1);
     logmsg("warn", "sync request from %s refused (%u): %s", sp.node, ans.status, jk_error_last());
   }
-  resp->status = ans.status;
-  resp->content_type = ans.content_type;
-  resp->body = ans.body;
-  resp->body_len = ans.body_len;
+  from_answer(resp, &ans);
 }
 
 /* ---- the sender ---- */

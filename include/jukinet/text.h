@@ -21,6 +21,8 @@ extern "C" {
  * Overlongs, surrogates, code points above U+10FFFF and NUL bytes are invalid. */
 JK_API size_t jk_utf8_valid_prefix(const char *s, size_t n);
 JK_API bool jk_utf8_valid(const char *s, size_t n);
+/* Plain text as people write it on a form: valid UTF-8 without control characters (C0, DEL, C1). */
+JK_API bool jk_text_is_plain(const char *s, size_t n);
 /* Number of code points in valid UTF-8. */
 JK_API size_t jk_utf8_len(const char *s, size_t n);
 

@@ -82,6 +82,16 @@ size_t jk_utf8_valid_prefix(const char *s, size_t n) {
 
 bool jk_utf8_valid(const char *s, size_t n) { return jk_utf8_valid_prefix(s, n) == n; }
 
+bool jk_text_is_plain(const char *s, size_t n) {
+  if (!jk_utf8_valid(s, n)) return false;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c < 0x20 || c == 0x7f) return false;
+    if (c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) return false; /* U+0080 .. U+009F (valid: i + 1 < n) */
+  }
+  return true;
+}
+
 size_t jk_utf8_len(const char *s, size_t n) {
   size_t count = 0;
   for (size_t i = 0; i < n; i++) count += ((unsigned char)s[i] & 0xC0) != 0x80;

@@ -250,6 +250,16 @@ static jk_err collect_sub(unsigned level, uint64_t index, const uint8_t hash[32]
   return JK_OK;
 }
 
+/* h's root from the frontier, and its signature (h->size and h->at set by the caller). */
+static jk_err sign_head(jk_ledger *l, jk_ledger_head_row *h) {
+  uint8_t msg[JK_LEDGER_HEAD_MSG_MAX];
+  size_t len;
+  jk_merkle_frontier_root(&l->frontier, h->root);
+  jk_err e = jk_ledger_head_message(l->node_id, h, msg, sizeof msg, &len);
+  if (!e && (e = l->signer.sign(msg, len, h->sig, l->signer.payload))) jk_error_prefix("signing the ledger tree head: ");
+  return e;
+}
+
 /* Leaves, tree, root and the signed head of the job's rows. */
 static void *hash_rows(void *arg) {
   hash_job *j = arg;
@@ -260,14 +270,7 @@ static void *hash_rows(void *arg) {
       e = jk_merkle_frontier_push(&l->frontier, j->rows[i].leaf, SUBTREE_MIN_LEVEL, collect_sub, j);
     atomic_store_explicit(&j->ready, i + 1, memory_order_release);
   }
-  if (!e && j->sign) {
-    uint8_t msg[JK_LEDGER_HEAD_MSG_MAX];
-    size_t len;
-    jk_merkle_frontier_root(&l->frontier, j->head.root);
-    if (!(e = jk_ledger_head_message(l->node_id, &j->head, msg, sizeof msg, &len)) &&
-        (e = l->signer.sign(msg, len, j->head.sig, l->signer.payload)))
-      jk_error_prefix("signing the ledger tree head: ");
-  }
+  if (!e && j->sign) e = sign_head(l, &j->head);
   if (e) {
     j->err = e;
     snprintf(j->msg, sizeof j->msg, "%s", jk_error_last());
@@ -281,14 +284,8 @@ static void *hash_rows(void *arg) {
 static jk_err write_seal(jk_store *s, jk_ledger *l, int64_t size) {
   if (size <= l->last_head.size) return JK_OK; /* another writer signed them meanwhile */
   jk_ledger_head_row h = {.size = size};
-  uint8_t msg[JK_LEDGER_HEAD_MSG_MAX];
-  size_t len;
   jk_err e = jk_store_ledger_time(s, size, h.at);
-  if (e) return e;
-  jk_merkle_frontier_root(&l->frontier, h.root);
-  if ((e = jk_ledger_head_message(l->node_id, &h, msg, sizeof msg, &len))) return e;
-  if ((e = l->signer.sign(msg, len, h.sig, l->signer.payload))) return jk_error_prefix("signing the ledger tree head: ");
-  if ((e = jk_store_ledger_head_put(s, &h))) return e;
+  if (e || (e = sign_head(l, &h)) || (e = jk_store_ledger_head_put(s, &h))) return e;
   l->last_head = h;
   l->signed_now = true;
   return JK_OK;

@@ -150,6 +150,15 @@ static void refuse_early(item *it, unsigned status, const char *code, const char
   snprintf(it->pre_msg, sizeof it->pre_msg, "%s", msg);
 }
 
+/* text's search key into out (cap bytes with the NUL); false when it has none or is too long. */
+static bool search_key_into(const char *text, char *out, size_t cap) {
+  char *k = NULL;
+  bool ok = jk_text_search_key(text, strlen(text), &k) == JK_OK && strlen(k) < cap;
+  if (ok) memcpy(out, k, strlen(k) + 1);
+  jk_free(k);
+  return ok;
+}
+
 static void prepare(jk_provision_service *svc, item *it) {
   const jk_provision_request *r = it->req;
   struct sha256_ctx c;
@@ -172,26 +181,11 @@ static void prepare(jk_provision_service *svc, item *it) {
     return;
   }
   it->fields = p->fields & ~(unsigned)JK_FIELD_CODE; /* 30条の9: never the 住民票コード */
-  if (!it->q.by_code) {
-    char *k = NULL;
-    if (jk_text_search_key(it->q.kana, strlen(it->q.kana), &k) || strlen(k) >= sizeof it->kana_key) {
-      jk_free(k);
-      refuse_early(it, 400, "INVALID", "query: \"kana\" cannot be searched");
-      return;
-    }
-    memcpy(it->kana_key, k, strlen(k) + 1);
-    jk_free(k);
-    k = NULL;
-    if (it->q.address[0]) {
-      if (jk_text_search_key(it->q.address, strlen(it->q.address), &k) || strlen(k) >= sizeof it->address_key) {
-        jk_free(k);
-        refuse_early(it, 400, "INVALID", "query: \"address\" cannot be searched");
-        return;
-      }
-      memcpy(it->address_key, k, strlen(k) + 1);
-      jk_free(k);
-    }
-  }
+  if (it->q.by_code) return;
+  if (!search_key_into(it->q.kana, it->kana_key, sizeof it->kana_key))
+    refuse_early(it, 400, "INVALID", "query: \"kana\" cannot be searched");
+  else if (it->q.address[0] && !search_key_into(it->q.address, it->address_key, sizeof it->address_key))
+    refuse_early(it, 400, "INVALID", "query: \"address\" cannot be searched");
 }
 
 /* ---- the agency registry and rates (committer) ---- */

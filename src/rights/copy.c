@@ -49,9 +49,7 @@ static jk_err form_text(const char *v, size_t max, bool reason, bool required) {
   if (n > max)
     return reason ? jk_error_set(JK_ETOOLARGE, "the reason is longer than %zu bytes", max)
                   : jk_error_set(JK_ETOOLARGE, "the requester's name is longer than %zu bytes", max);
-  bool ok = n == 0 || jk_utf8_valid(v, n);
-  for (size_t i = 0; ok && i < n; i++) ok = (unsigned char)v[i] >= 0x20 && v[i] != 0x7f;
-  if (!ok)
+  if (n && !jk_text_is_plain(v, n))
     return reason ? jk_error_set(JK_EINVAL, "the reason is not valid UTF-8 text (or has a control character)")
                   : jk_error_set(JK_EINVAL, "the requester's name is not valid UTF-8 text (or has a control character)");
   return JK_OK;

@@ -538,13 +538,7 @@ static bool one_of(const char *v, size_t cap, const char *const *list, size_t n)
 /* NUL-terminated within cap, valid UTF-8 without control characters (C0, DEL, C1); may be "". */
 static bool plain_text_ok(const char *v, size_t cap) {
   size_t n = strnlen(v, cap);
-  if (n >= cap || !jk_utf8_valid(v, n)) return false;
-  for (size_t i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)v[i];
-    if (c < 0x20 || c == 0x7f) return false;
-    if (c == 0xc2 && (unsigned char)v[i + 1] < 0xa0) return false; /* U+0080 .. U+009F (valid: i + 1 < n) */
-  }
-  return true;
+  return n < cap && jk_text_is_plain(v, n);
 }
 
 static bool staff_ok(const char *v, size_t cap) { return jk__store_node_id_ok(v, strnlen(v, cap)); }

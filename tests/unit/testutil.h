@@ -34,6 +34,20 @@ static inline void tu_rmdir(char *dir) {
   free(dir);
 }
 
+/* The whole of a small file (< 64 KiB), NUL-terminated: dir/name, or name alone when dir is
+ * NULL. Fails the test when it cannot be read. Caller frees. */
+static inline char *tu_slurp(const char *dir, const char *name) {
+  char path[1024];
+  snprintf(path, sizeof path, "%s%s%s", dir ? dir : "", dir ? "/" : "", name);
+  FILE *f = fopen(path, "rb");
+  if (!f) fail_msg("cannot open %s", path);
+  char *buf = calloc(1, 1 << 16);
+  size_t n = fread(buf, 1, (1 << 16) - 1, f);
+  fclose(f);
+  buf[n] = 0;
+  return buf;
+}
+
 /* Assert that the last error detail contains `needle`. */
 #define assert_error_contains(needle)                                                         \
   do {                                                                                        \

@@ -779,6 +779,18 @@ static void test_allocation_failures(void **state) {
   fail_each_allocation(do_utf8_to_cp932, S("山田太郎"));
 }
 
+/* jk_text_is_plain: what the store and the forms accept as text a person wrote. */
+static void test_is_plain(void **state) {
+  (void)state;
+  assert_true(jk_text_is_plain("山田　一郎 (代理人)", strlen("山田　一郎 (代理人)")));
+  assert_true(jk_text_is_plain("\xc2\xa0", 2)); /* U+00A0 is text */
+  assert_true(jk_text_is_plain("", 0));
+  assert_false(jk_text_is_plain("a\tb", 3));
+  assert_false(jk_text_is_plain("a\x7f", 2));
+  assert_false(jk_text_is_plain("\xc2\x85", 2)); /* U+0085, a C1 control */
+  assert_false(jk_text_is_plain("a\xff", 2));
+}
+
 /* jk_buf_append_json_string: the answer writer of the query service (RFC 8259 §7). */
 static void test_json_string(void **state) {
   (void)state;
@@ -805,6 +817,7 @@ int main(void) {
   jk_lang_set(JK_LANG_EN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_string),
+      cmocka_unit_test(test_is_plain),
       cmocka_unit_test(test_utf8_valid),
       cmocka_unit_test(test_utf8_exhaustive),
       cmocka_unit_test(test_utf8_len),

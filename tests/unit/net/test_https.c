@@ -73,16 +73,6 @@ static void write_text(const char *path, const char *text) {
   assert_int_equal(fclose(f), 0);
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) fail_msg("cannot open %s", path);
-  char *buf = calloc(1, 1 << 16);
-  size_t n = fread(buf, 1, (1 << 16) - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  return buf;
-}
-
 static void path_of(char *out, size_t cap, const char *name) { snprintf(out, cap, "%s/%s", dir, name); }
 
 static void key_uri(char *out, size_t cap, const char *token) {
@@ -105,7 +95,7 @@ static void make_token(const char *label, const char *pin, uint8_t pk[32]) {
            "pkcs11-tool --module %s --token-label %s --read-object --type pubkey --label tls -o '%s' >/dev/null 2>&1",
            MOD, label, pub);
   run(cmd);
-  char *pem = slurp(pub);
+  char *pem = tu_slurp(NULL, pub);
   gnutls_pubkey_t k;
   gnutls_datum_t d = {(unsigned char *)pem, (unsigned)strlen(pem)}, x = {NULL, 0};
   gnutls_ecc_curve_t curve;
@@ -135,9 +125,9 @@ static void issue(const char *ca, const uint8_t pk[32], const char *id, const ch
 static void make_expired(const char *from, const char *name) {
   char path[700], ca_key[700];
   path_of(path, sizeof path, from);
-  char *pem = slurp(path), *capem = slurp(ca_crt);
+  char *pem = tu_slurp(NULL, path), *capem = tu_slurp(NULL, ca_crt);
   snprintf(ca_key, sizeof ca_key, "%s/ca.key", ca_dir);
-  char *keypem = slurp(ca_key);
+  char *keypem = tu_slurp(NULL, ca_key);
   gnutls_x509_crt_t crt, ca;
   gnutls_privkey_t key;
   gnutls_datum_t d = {(unsigned char *)pem, (unsigned)strlen(pem)}, out = {NULL, 0};
@@ -386,7 +376,7 @@ static void test_happy_path(void **state) {
   assert_string_equal(seen_url, "/sync/v1/batch");
   char a_path[700];
   path_of(a_path, sizeof a_path, "a.crt");
-  char *a_pem = slurp(a_path);
+  char *a_pem = tu_slurp(NULL, a_path);
   jk_pki_info mine, theirs;
   assert_int_equal(jk_pki_info_read(a_pem, &mine), JK_OK);
   assert_int_equal(jk_pki_info_read(seen_pem, &theirs), JK_OK);

@@ -18,18 +18,6 @@ typedef struct fx {
   uint8_t pk[32], sk[64];
 } fx;
 
-static char *slurp(const char *dir, const char *name) {
-  char path[700];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  char *buf = calloc(1, 1 << 16);
-  size_t n = fread(buf, 1, (1 << 16) - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  return buf;
-}
-
 static int setup(void **state) {
   fx *f = calloc(1, sizeof *f);
   assert_int_equal(sodium_init() >= 0, 1);
@@ -57,7 +45,7 @@ static void test_ca_files(void **state) {
   snprintf(path, sizeof path, "%s/ca.key", f->ca);
   assert_int_equal(stat(path, &st), 0);
   assert_int_equal(st.st_mode & 0777, 0600);
-  char *crt = slurp(f->ca, "ca.crt");
+  char *crt = tu_slurp(f->ca, "ca.crt");
   jk_pki_info info;
   assert_int_equal(jk_pki_info_read(crt, &info), JK_OK);
   assert_true(info.is_ca);
@@ -65,10 +53,10 @@ static void test_ca_files(void **state) {
   assert_string_equal(info.identity, "jukinet test network");
   assert_true(info.not_after - info.not_before > 3649LL * 86400);
   free(crt);
-  char *key = slurp(f->ca, "ca.key");
+  char *key = tu_slurp(f->ca, "ca.key");
   assert_non_null(strstr(key, "BEGIN PRIVATE KEY"));
   free(key);
-  char *crl = slurp(f->ca, "ca.crl");
+  char *crl = tu_slurp(f->ca, "ca.crl");
   assert_non_null(strstr(crl, "BEGIN X509 CRL"));
   free(crl);
   /* never over an existing CA */
@@ -79,7 +67,7 @@ static void test_issue_verify(void **state) {
   fx *f = *state;
   char *pem = NULL, id[JK_PKI_ID_MAX];
   assert_int_equal(jk_pki_issue(f->ca, f->pk, NODE_ID, "272108", "municipal", 365, &pem), JK_OK);
-  char *ca = slurp(f->ca, "ca.crt"), *crl = slurp(f->ca, "ca.crl");
+  char *ca = tu_slurp(f->ca, "ca.crt"), *crl = tu_slurp(f->ca, "ca.crl");
   assert_int_equal(jk_pki_verify(ca, crl, pem, 0, id), JK_OK);
   assert_string_equal(id, NODE_ID);
   assert_int_equal(jk_pki_verify(ca, NULL, pem, 0, NULL), JK_OK);
@@ -108,7 +96,7 @@ static void test_issue_verify(void **state) {
   assert_int_equal(jk_pki_issue(f->ca, f->pk, "270008-00000000000000cc", "270008", "prefectural", 30, &pem4), JK_OK);
   assert_int_equal(jk_pki_info_read(pem4, &info), JK_OK);
   assert_int_equal(info.code_slice, -1);
-  char *slices = slurp(f->ca, "slices.tsv");
+  char *slices = tu_slurp(f->ca, "slices.tsv");
   assert_string_equal(slices, "272108\t0\n272230\t1\n");
   free(slices);
   jk_free(pem3);
@@ -136,11 +124,11 @@ static void test_revoke(void **state) {
   crypto_sign_keypair(pk2, sk2);
   assert_int_equal(jk_pki_issue(f->ca, f->pk, NODE_ID, "272108", "municipal", 365, &a), JK_OK);
   assert_int_equal(jk_pki_issue(f->ca, pk2, "130001-00000000000000aa", "130001", "prefectural", 365, &b), JK_OK);
-  char *ca = slurp(f->ca, "ca.crt"), *old_crl = slurp(f->ca, "ca.crl");
+  char *ca = tu_slurp(f->ca, "ca.crt"), *old_crl = tu_slurp(f->ca, "ca.crl");
   size_t count = 0;
   assert_int_equal(jk_pki_revoke(f->ca, NODE_ID, "key compromise", &count), JK_OK);
   assert_int_equal(count, 1);
-  char *crl = slurp(f->ca, "ca.crl");
+  char *crl = tu_slurp(f->ca, "ca.crl");
   assert_int_equal(jk_pki_verify(ca, crl, a, 0, NULL), JK_EPERM);
   assert_error_contains("revoked");
   assert_int_equal(jk_pki_verify(ca, crl, b, 0, NULL), JK_OK);
@@ -151,11 +139,11 @@ static void test_revoke(void **state) {
   assert_int_equal(jk_pki_revoke(f->ca, "999", NULL, NULL), JK_ENOTFOUND);
   assert_int_equal(jk_pki_revoke(f->ca, "2", "by serial", &count), JK_OK);
   free(crl);
-  crl = slurp(f->ca, "ca.crl");
+  crl = tu_slurp(f->ca, "ca.crl");
   assert_int_equal(jk_pki_verify(ca, crl, b, 0, NULL), JK_EPERM);
   /* a CRL past its nextUpdate is refused */
   assert_int_equal(jk_pki_verify(ca, crl, b, (int64_t)time(NULL) + 8 * 86400, NULL), JK_EPERM);
-  char *idx = slurp(f->ca, "index.tsv");
+  char *idx = tu_slurp(f->ca, "index.tsv");
   assert_non_null(strstr(idx, "key compromise"));
   free(idx);
   jk_free(a);
@@ -171,7 +159,7 @@ static void test_agency(void **state) {
   char *a = NULL, *n = NULL, id[JK_PKI_ID_MAX];
   assert_int_equal(jk_pki_issue(f->ca, f->pk, "mhlw-nenkin", NULL, JK_PKI_ROLE_AGENCY, 365, &a), JK_OK);
   assert_int_equal(jk_pki_issue(f->ca, f->pk, NODE_ID, "272108", "municipal", 365, &n), JK_OK);
-  char *ca = slurp(f->ca, "ca.crt"), *crl = slurp(f->ca, "ca.crl");
+  char *ca = tu_slurp(f->ca, "ca.crt"), *crl = tu_slurp(f->ca, "ca.crl");
   assert_int_equal(jk_pki_verify_as(ca, crl, a, 0, JK_PKI_AGENCY, id), JK_OK);
   assert_string_equal(id, "mhlw-nenkin");
   assert_int_equal(jk_pki_verify_as(ca, crl, a, 0, JK_PKI_NODE | JK_PKI_AGENCY, id), JK_OK);
@@ -194,7 +182,7 @@ static void test_agency(void **state) {
   /* revoked like any other */
   assert_int_equal(jk_pki_revoke(f->ca, "mhlw-nenkin", "end of contract", NULL), JK_OK);
   free(crl);
-  crl = slurp(f->ca, "ca.crl");
+  crl = tu_slurp(f->ca, "ca.crl");
   assert_int_equal(jk_pki_verify_as(ca, crl, a, 0, JK_PKI_AGENCY, id), JK_EPERM);
   assert_error_contains("revoked");
   jk_free(a);
@@ -208,7 +196,7 @@ static void test_other_ca(void **state) {
   char *pem = NULL;
   assert_int_equal(jk_pki_ca_init(f->ca2, "jukinet test network"), JK_OK); /* same name, other key */
   assert_int_equal(jk_pki_issue(f->ca2, f->pk, NODE_ID, "272108", "municipal", 365, &pem), JK_OK);
-  char *ca = slurp(f->ca, "ca.crt"), *crl = slurp(f->ca, "ca.crl"), *crl2 = slurp(f->ca2, "ca.crl");
+  char *ca = tu_slurp(f->ca, "ca.crt"), *crl = tu_slurp(f->ca, "ca.crl"), *crl2 = tu_slurp(f->ca2, "ca.crl");
   assert_int_equal(jk_pki_verify(ca, NULL, pem, 0, NULL), JK_EPERM);
   assert_error_contains("not signed by the network CA");
   /* a CRL of another CA is refused too */
@@ -227,7 +215,7 @@ static void test_expired(void **state) {
   fx *f = *state;
   char *pem = NULL;
   assert_int_equal(jk_pki_issue(f->ca, f->pk, NODE_ID, "272108", "municipal", 1, &pem), JK_OK);
-  char *ca = slurp(f->ca, "ca.crt");
+  char *ca = tu_slurp(f->ca, "ca.crt");
   int64_t now = (int64_t)time(NULL);
   assert_int_equal(jk_pki_verify(ca, NULL, pem, now + 2 * 86400, NULL), JK_EPERM);
   assert_error_contains("expired");
@@ -241,7 +229,7 @@ static void test_tampered(void **state) {
   fx *f = *state;
   char *pem = NULL;
   assert_int_equal(jk_pki_issue(f->ca, f->pk, NODE_ID, "272108", "municipal", 365, &pem), JK_OK);
-  char *ca = slurp(f->ca, "ca.crt");
+  char *ca = tu_slurp(f->ca, "ca.crt");
   /* a character of the base64 near the end: inside the signature */
   char *end = strstr(pem, "\n-----END");
   assert_non_null(end);
@@ -260,7 +248,7 @@ static void test_tampered(void **state) {
 
 static void test_bad_inputs(void **state) {
   fx *f = *state;
-  char *ca = slurp(f->ca, "ca.crt"), *pem = NULL, id[JK_PKI_ID_MAX];
+  char *ca = tu_slurp(f->ca, "ca.crt"), *pem = NULL, id[JK_PKI_ID_MAX];
   assert_int_equal(jk_pki_verify(ca, NULL, "", 0, id), JK_EINVAL);
   assert_int_equal(jk_pki_verify(ca, NULL, "-----BEGIN CERTIFICATE-----\nzzzz\n-----END CERTIFICATE-----\n", 0, id),
                    JK_EINVAL);

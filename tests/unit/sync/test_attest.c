@@ -18,18 +18,6 @@ typedef struct fx {
   char *ca_pem, *crl_pem, *nation_pem, *city_pem;
 } fx;
 
-static char *slurp(const char *dir, const char *name) {
-  char path[700];
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  char *buf = calloc(1, 1 << 16);
-  size_t n = fread(buf, 1, (1 << 16) - 1, f);
-  fclose(f);
-  buf[n] = 0;
-  return buf;
-}
-
 static jk_err soft_sign(const void *msg, size_t len, uint8_t sig[64], void *payload) {
   fx *f = payload;
   crypto_sign_detached(sig, NULL, msg, len, f->sk);
@@ -46,8 +34,8 @@ static int setup(void **state) {
   assert_int_equal(jk_pki_ca_init(f->ca, "test network"), JK_OK);
   assert_int_equal(jk_pki_issue(f->ca, f->pk, "131016-nation", "131016", "national", 30, &f->nation_pem), JK_OK);
   assert_int_equal(jk_pki_issue(f->ca, f->pk, "272108-city", "272108", "municipal", 30, &f->city_pem), JK_OK);
-  f->ca_pem = slurp(f->ca, "ca.crt");
-  f->crl_pem = slurp(f->ca, "ca.crl");
+  f->ca_pem = tu_slurp(f->ca, "ca.crt");
+  f->crl_pem = tu_slurp(f->ca, "ca.crl");
   *state = f;
   return 0;
 }
@@ -124,7 +112,7 @@ static void test_attest_check(void **state) {
   char other[700];
   snprintf(other, sizeof other, "%s/other", f->dir);
   assert_int_equal(jk_pki_ca_init(other, "another network"), JK_OK);
-  char *ca2 = slurp(other, "ca.crt");
+  char *ca2 = tu_slurp(other, "ca.crt");
   r = receipt();
   a = answer(f, &r, f->nation_pem, true);
   assert_int_equal(jk_sync_attest_check(a, strlen(a), ca2, NULL, "272108-city", &out), JK_EPERM);
@@ -132,7 +120,7 @@ static void test_attest_check(void **state) {
   free(ca2);
   /* revoked */
   assert_int_equal(jk_pki_revoke(f->ca, "131016-nation", "test", NULL), JK_OK);
-  char *crl2 = slurp(f->ca, "ca.crl");
+  char *crl2 = tu_slurp(f->ca, "ca.crl");
   r = receipt();
   a = answer(f, &r, f->nation_pem, true);
   assert_int_equal(jk_sync_attest_check(a, strlen(a), f->ca_pem, crl2, "272108-city", &out), JK_EPERM);
