@@ -62,15 +62,13 @@ int provision_start(daemon_state *d) {
     logmsg("error", "provision service: %s", jk_error_last());
     return -1;
   }
-  /* a request is a few hundred bytes (at most PROVISION_BODY_MAX): 8 KiB per connection, which
-   * libmicrohttpd zeroes whole after every request, instead of its 32 KiB (perf: the memset was
-   * 7 % of the polling threads' time). Opportunistic I/O (MHD_USE_TURBO) was tried: the same
-   * 11 system calls per answer, no gain. */
+  /* jukinet's own event loop, not libmicrohttpd (docs/decisions.md D16): an answer that waits
+   * for a group commit costs no suspend and resume of its connection */
   jk_https_options o = {.max_body = PROVISION_BODY_MAX,
                         .threads = 2,
                         .kinds = JK_PKI_NODE | JK_PKI_AGENCY,
                         .async = on_provision,
-                        .conn_memory = 8192};
+                        .event_loop = true};
   if ((e = jk_https_start_with(&d->prov_https, d->tls, listen, &o, NULL, d))) {
     logmsg("error", "provision service on %s: %s", listen, jk_error_last());
     return -1;

@@ -122,6 +122,12 @@ typedef struct jk_https_options {
                                    not called) */
   size_t conn_memory; /* each connection's buffer (0 = libmicrohttpd's 32 KiB): it is zeroed
                          whole after every request, so a listener of small requests wants less */
+  bool event_loop;    /* jukinet's own epoll loop instead of libmicrohttpd (docs/decisions.md D16):
+                         for many small requests per second, above all with an asynchronous
+                         handler — an answer costs no suspend and resume of the connection. The
+                         same checks and answers; bodies need a Content-Length (no chunked
+                         transfer: 411), request heads are at most 8 KiB (431). conn_memory and
+                         per_connection do not apply. */
 } jk_https_options;
 JK_API jk_err jk_https_start_with(jk_https_server **out, jk_tls *t, const char *listen, const jk_https_options *o,
                                   jk_https_handler h, void *payload);

@@ -10,7 +10,9 @@
 
 #include <gnutls/abstract.h>
 #include <gnutls/gnutls.h>
+#include <netinet/in.h>
 #include <pthread.h>
+#include <time.h>
 #include <stdatomic.h>
 
 /* TLS 1.3 and nothing else, on both sides. */
@@ -44,6 +46,73 @@ jk_err jk__tls_global_init(void);
  * the reason when refused; JK_ENOMEM. On failure *out is zeroed. */
 jk_err jk__tls_check_peer(jk_tls *t, gnutls_session_t s, unsigned kinds, jk_tls_peer *out);
 void jk__tls_peer_clear(jk_tls_peer *p);
+
+/* A server connection's client: the cached verdict of jk__tls_check_peer and the facts of the
+ * handshake that decide what is logged when it fails. Shared by both server engines. */
+typedef struct jk__peer_state {
+  char addr[64]; /* "IPv4:port" or "?" */
+  bool hello;    /* a ClientHello came in */
+  bool served;   /* our certificate went out (the certificate callback ran) */
+  bool shown;    /* the verify function ran */
+  bool logged;   /* its refusal is logged already */
+  bool checked;  /* verdict and peer are valid for crl_gen / until recheck_at */
+  unsigned crl_gen;
+  time_t recheck_at;
+  jk_err verdict;
+  jk_tls_peer peer;
+} jk__peer_state;
+
+/* The verdict on the client of session s (NULL: not a TLS connection), from the cache while it
+ * is fresh (same CRL, less than a minute old); a refusal is logged once per connection. */
+jk_err jk__peer_verdict(jk__peer_state *ps, jk_tls *t, gnutls_session_t s, unsigned kinds);
+/* The connection closed: log a handshake that failed before our callbacks could say why (a
+ * bare TCP probe, with no ClientHello, is not logged); free the peer. */
+void jk__peer_closed(jk__peer_state *ps);
+/* The server callbacks' work once they have found the connection's state (both engines):
+ * the verify function's (a new handshake: no older verdict counts; 0 admits, -1 refuses), the
+ * certificate callback's (our certificate and token key), and the ClientHello hook's. */
+int jk__peer_handshake_verdict(jk__peer_state *ps, jk_tls *t, gnutls_session_t s, unsigned kinds);
+int jk__peer_give_cert(jk__peer_state *ps, jk_tls *t, atomic_ulong *handshakes, gnutls_pcert_st **pcert,
+                       unsigned int *pcert_length, gnutls_privkey_t *privkey);
+void jk__peer_hello(jk__peer_state *ps, unsigned int htype, unsigned int incoming);
+/* ps->addr from a peer address (IPv4 "a.b.c.d:port", anything else "?"). */
+void jk__peer_addr(jk__peer_state *ps, const struct sockaddr *sa);
+
+/* The server: jk_https_start_with fills the first part; an engine runs it — libmicrohttpd
+ * (https_server.c) or jukinet's own event loop (https_loop.c, options.event_loop). */
+typedef struct jk__loop jk__loop;
+struct MHD_Daemon;
+struct jk_https_server {
+  jk_tls *t;
+  jk_https_handler h;
+  jk_https_async_handler async;
+  void *payload;
+  size_t max_body;
+  unsigned kinds; /* JK_PKI_NODE | JK_PKI_AGENCY */
+  unsigned port;
+  atomic_long tickets; /* asynchronous requests handed out and not finished yet */
+  atomic_ulong handshakes, requests;
+  struct MHD_Daemon *d; /* one engine or the other */
+  jk__loop *loop;
+};
+
+/* A ticket is the engine's request state; it starts with how the engine finishes it. */
+struct jk_https_ticket {
+  void (*finish)(jk_https_ticket *t, const jk_https_response *resp);
+};
+
+/* The bodies of the JSON error answers both engines send: {"error":{"code":…,"message":…}}. */
+int jk__https_error_body(char *out, size_t cap, const char *code, const char *msg);
+
+/* The event-loop engine (https_loop.c): listen on sa with `threads` epoll threads. JK_EIO
+ * cannot listen, JK_ENOMEM, JK_ECRYPTO. */
+jk_err jk__loop_start(jk_https_server *srv, const struct sockaddr_in *sa, unsigned threads);
+/* Stop accepting, wait for every ticket (up to 30 s), close every connection, free. */
+void jk__loop_stop(jk_https_server *srv);
+
+#define JK__HTTPS_CONN_TIMEOUT_S 30 /* an idle connection is closed */
+#define JK__HTTPS_CONN_LIMIT 256    /* connections at once */
+#define JK__HTTPS_DISCARD_MAX (64u << 20) /* an oversized body up to this is read and dropped before the 413 */
 
 /* One warning line on stderr, prefixed "jukinetd[warn]: ". Never pass a secret. */
 void jk__tls_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

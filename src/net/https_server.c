@@ -36,43 +36,19 @@
 #include <time.h>
 
 #define THREADS 4
-#define CONN_TIMEOUT_S 30
-#define CONN_LIMIT 256
-#define RECHECK_S 60
-#define DISCARD_MAX (64u << 20) /* an oversized body up to this is read and dropped before the 413 */
-
-struct jk_https_server {
-  jk_tls *t;
-  struct MHD_Daemon *d;
-  jk_https_handler h;
-  jk_https_async_handler async;
-  atomic_long tickets; /* asynchronous requests handed out and not finished yet */
-  void *payload;
-  size_t max_body;
-  unsigned kinds; /* JK_PKI_NODE | JK_PKI_AGENCY */
-  unsigned port;
-  atomic_ulong handshakes, requests;
-};
+#define DISCARD_MAX JK__HTTPS_DISCARD_MAX
 
 /* One TLS connection. */
 typedef struct conn_ctx {
   struct conn_ctx *next;
   gnutls_session_t s;
   jk_https_server *srv;
-  char addr[64];
-  bool hello;   /* a ClientHello came in */
-  bool served;  /* our certificate went out (the certificate callback ran) */
-  bool shown;   /* the verify function ran */
-  bool logged;  /* its refusal is logged already */
-  bool checked; /* verdict and peer are valid for crl_gen / until recheck_at */
-  unsigned crl_gen;
-  time_t recheck_at;
-  jk_err verdict;
-  jk_tls_peer peer;
+  jk__peer_state ps;
 } conn_ctx;
 
 /* One request. Under an asynchronous handler it is also the ticket (jk_https_ticket). */
 typedef struct req_ctx {
+  jk_https_ticket ticket; /* first: the ticket handed out is the request */
   uint8_t *body;
   size_t len, cap;
   bool answered;  /* refused before the body */
@@ -122,31 +98,12 @@ static conn_ctx *map_find(gnutls_session_t s) {
 /* ---- the peer check ---- */
 
 /* The verdict on the connection's client, from the cache when it is fresh. */
-static jk_err check_client(conn_ctx *cc) {
-  jk_tls *t = cc->srv->t;
-  unsigned gen = atomic_load(&t->crl_gen);
-  time_t now = time(NULL);
-  if (cc->checked && cc->crl_gen == gen && now < cc->recheck_at) return cc->verdict;
-  jk__tls_peer_clear(&cc->peer);
-  jk_err e = cc->s ? jk__tls_check_peer(t, cc->s, cc->srv->kinds, &cc->peer) : jk_error_set(JK_EPERM, "not a TLS connection");
-  cc->checked = true;
-  cc->crl_gen = gen;
-  cc->recheck_at = now + RECHECK_S;
-  cc->verdict = e;
-  if (e && !cc->logged) {
-    cc->logged = true;
-    jk__tls_warn("refused the TLS client %s: %s", cc->addr, jk_error_last());
-  }
-  return e;
-}
+static jk_err check_client(conn_ctx *cc) { return jk__peer_verdict(&cc->ps, cc->srv->t, cc->s, cc->srv->kinds); }
 
 /* gnutls_certificate_verify_function: refuse the handshake of a client that is not a node. */
 static int verify_cb(gnutls_session_t s) {
   conn_ctx *cc = map_find(s);
-  if (!cc) return -1;
-  cc->shown = true;
-  cc->checked = false; /* a new handshake: never trust an older verdict */
-  return check_client(cc) ? -1 : 0;
+  return cc ? jk__peer_handshake_verdict(&cc->ps, cc->srv->t, s, cc->srv->kinds) : -1;
 }
 
 /* gnutls_certificate_retrieve_function2: the server's certificate and token key. */
@@ -157,13 +114,7 @@ static int cert_cb(gnutls_session_t s, const gnutls_datum_t *req_ca_dn, int nreq
   (void)algos;
   (void)n_algos;
   conn_ctx *cc = map_find(s);
-  if (!cc) return -1;
-  cc->served = true;
-  atomic_fetch_add(&cc->srv->handshakes, 1);
-  *pcert = &cc->srv->t->pcert; /* function2: GnuTLS does not free them */
-  *pcert_length = 1;
-  *privkey = cc->srv->t->key;
-  return 0;
+  return cc ? jk__peer_give_cert(&cc->ps, cc->srv->t, &cc->srv->handshakes, pcert, pcert_length, privkey) : -1;
 }
 
 /* gnutls_handshake_hook_func: notes the ClientHello, so that a handshake that fails before our
@@ -173,10 +124,8 @@ static int hello_hook(gnutls_session_t s, unsigned int htype, unsigned when, uns
                       const gnutls_datum_t *msg) {
   (void)when;
   (void)msg;
-  if (htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming) {
-    conn_ctx *cc = map_find(s);
-    if (cc) cc->hello = true;
-  }
+  conn_ctx *cc = map_find(s);
+  jk__peer_hello(cc ? &cc->ps : NULL, htype, incoming);
   return 0;
 }
 
@@ -188,14 +137,8 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     *socket_context = cc;
     if (!cc) return; /* no state: the certificate callback refuses the handshake */
     cc->srv = srv;
-    snprintf(cc->addr, sizeof cc->addr, "?");
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET) {
-      const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)ci->client_addr;
-      char ip[INET_ADDRSTRLEN];
-      if (inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip))
-        snprintf(cc->addr, sizeof cc->addr, "%s:%u", ip, (unsigned)ntohs(sin->sin_port));
-    }
+    jk__peer_addr(&cc->ps, ci ? ci->client_addr : NULL);
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
     if (ci && ci->tls_session) {
       cc->s = (gnutls_session_t)ci->tls_session;
@@ -212,11 +155,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
   conn_ctx *cc = *socket_context;
   if (!cc) return;
   if (cc->s) map_del(cc);
-  if (cc->hello && !cc->logged && (!cc->served || !cc->shown))
-    jk__tls_warn("refused the TLS client %s: %s", cc->addr,
-                 !cc->served ? "the TLS handshake failed before the certificates (no TLS 1.3, or no common algorithm)"
-                             : "the client left the TLS handshake before showing a certificate");
-  jk__tls_peer_clear(&cc->peer);
+  jk__peer_closed(&cc->ps);
   jk_free(cc);
   *socket_context = NULL;
 }
@@ -251,7 +190,7 @@ static void free_body(void *p) { jk_free(p); }
 
 static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, const char *code, const char *msg) {
   char body[512];
-  int n = snprintf(body, sizeof body, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
+  int n = jk__https_error_body(body, sizeof body, code, msg);
   struct MHD_Response *r = MHD_create_response_from_buffer((size_t)n, body, MHD_RESPMEM_MUST_COPY);
   if (!r) return MHD_NO;
   MHD_add_response_header(r, "Content-Type", "application/json");
@@ -351,8 +290,8 @@ static enum MHD_Result finish(jk_https_server *srv, struct MHD_Connection *c, co
                               .url = url,
                               .body = r->body ? r->body : empty,
                               .body_len = r->len,
-                              .peer = &cc->peer,
-                              .addr = cc->addr};
+                              .peer = &cc->ps.peer,
+                              .addr = cc->ps.addr};
   if (srv->async) {
     /* suspended before the handler runs: its jk_https_finish may come at once, from anywhere */
     r->c = c;
@@ -368,7 +307,9 @@ static enum MHD_Result finish(jk_https_server *srv, struct MHD_Connection *c, co
   return respond(c, resp);
 }
 
-void jk_https_finish(jk_https_ticket *t, const jk_https_response *resp) {
+void jk_https_finish(jk_https_ticket *t, const jk_https_response *resp) { t->finish(t, resp); }
+
+static void mhd_finish(jk_https_ticket *t, const jk_https_response *resp) {
   req_ctx *r = (req_ctx *)t;
   jk_https_server *srv = r->srv;
   r->resp = *resp;
@@ -384,6 +325,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
   (void)version;
   if (!r) {
     if (!(r = jk_calloc(1, sizeof *r))) return MHD_NO;
+    r->ticket.finish = mhd_finish;
     *con_cls = r;
     return begin(srv, c, r);
   }
@@ -448,6 +390,15 @@ jk_err jk_https_start_with(jk_https_server **out, jk_tls *t, const char *listen,
   srv->kinds = o->kinds ? o->kinds : JK_PKI_NODE;
   /* a thread per connection, or a pool of epoll threads; a pool of 1 is no pool for MHD */
   unsigned threads = o->threads ? o->threads : THREADS;
+  if (o->event_loop) {
+    jk_err e = jk__loop_start(srv, &sa, threads);
+    if (e) {
+      jk_free(srv);
+      return e;
+    }
+    *out = srv;
+    return JK_OK;
+  }
   unsigned flags = MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
   if (o->async) flags |= MHD_ALLOW_SUSPEND_RESUME;
   flags |= o->per_connection ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL : MHD_USE_EPOLL;
@@ -462,8 +413,8 @@ jk_err jk_https_start_with(jk_https_server **out, jk_tls *t, const char *listen,
   srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_TRUST, t->ca_pem,
                             MHD_OPTION_HTTPS_PRIORITIES, JK__TLS_PRIORITY, MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb,
-                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_LIMIT,
-                            (unsigned)CONN_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)JK__HTTPS_CONN_TIMEOUT_S,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)JK__HTTPS_CONN_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);
   if (!srv->d) {
     int err = errno;
@@ -481,6 +432,11 @@ unsigned jk_https_port(const jk_https_server *srv) { return srv ? srv->port : 0;
 
 void jk_https_stop(jk_https_server *srv) {
   if (!srv) return;
+  if (srv->loop) {
+    jk__loop_stop(srv);
+    jk_free(srv);
+    return;
+  }
   if (srv->async) {
     /* no new connections; then every suspended request must get its answer (the handler's side
      * is still running) before the connections can be closed */

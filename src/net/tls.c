@@ -28,6 +28,7 @@
 
 #include "jukinet/file.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/pkcs11.h>
@@ -540,4 +541,68 @@ void jk__tls_peer_clear(jk_tls_peer *p) {
   if (!p) return;
   jk_free(p->cert_pem);
   memset(p, 0, sizeof *p);
+}
+
+/* ---- a server connection's client (both server engines) ---- */
+
+#define RECHECK_S 60
+
+jk_err jk__peer_verdict(jk__peer_state *ps, jk_tls *t, gnutls_session_t s, unsigned kinds) {
+  unsigned gen = atomic_load(&t->crl_gen);
+  time_t now = time(NULL);
+  if (ps->checked && ps->crl_gen == gen && now < ps->recheck_at) return ps->verdict;
+  jk__tls_peer_clear(&ps->peer);
+  jk_err e = s ? jk__tls_check_peer(t, s, kinds, &ps->peer) : jk_error_set(JK_EPERM, "not a TLS connection");
+  ps->checked = true;
+  ps->crl_gen = gen;
+  ps->recheck_at = now + RECHECK_S;
+  ps->verdict = e;
+  if (e && !ps->logged) {
+    ps->logged = true;
+    jk__tls_warn("refused the TLS client %s: %s", ps->addr, jk_error_last());
+  }
+  return e;
+}
+
+int jk__peer_handshake_verdict(jk__peer_state *ps, jk_tls *t, gnutls_session_t s, unsigned kinds) {
+  ps->shown = true;
+  ps->checked = false; /* a new handshake: never trust an older verdict */
+  return jk__peer_verdict(ps, t, s, kinds) ? -1 : 0;
+}
+
+int jk__peer_give_cert(jk__peer_state *ps, jk_tls *t, atomic_ulong *handshakes, gnutls_pcert_st **pcert,
+                       unsigned int *pcert_length, gnutls_privkey_t *privkey) {
+  ps->served = true;
+  atomic_fetch_add(handshakes, 1);
+  *pcert = &t->pcert; /* function2: GnuTLS does not free them */
+  *pcert_length = 1;
+  *privkey = t->key;
+  return 0;
+}
+
+void jk__peer_hello(jk__peer_state *ps, unsigned int htype, unsigned int incoming) {
+  if (ps && htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming) ps->hello = true;
+}
+
+void jk__peer_closed(jk__peer_state *ps) {
+  if (ps->hello && !ps->logged && (!ps->served || !ps->shown))
+    jk__tls_warn("refused the TLS client %s: %s", ps->addr,
+                 !ps->served ? "the TLS handshake failed before the certificates (no TLS 1.3, or no common algorithm)"
+                             : "the client left the TLS handshake before showing a certificate");
+  ps->logged = true;
+  jk__tls_peer_clear(&ps->peer);
+}
+
+void jk__peer_addr(jk__peer_state *ps, const struct sockaddr *sa) {
+  snprintf(ps->addr, sizeof ps->addr, "?");
+  if (!sa || sa->sa_family != AF_INET) return;
+  const struct sockaddr_in *sin = (const struct sockaddr_in *)(const void *)sa;
+  char ip[INET_ADDRSTRLEN];
+  if (inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip))
+    snprintf(ps->addr, sizeof ps->addr, "%s:%u", ip, (unsigned)ntohs(sin->sin_port));
+}
+
+int jk__https_error_body(char *out, size_t cap, const char *code, const char *msg) {
+  int n = snprintf(out, cap, "{\"error\":{\"code\":\"%s\",\"message\":\"%s\"}}", code, msg);
+  return n < 0 ? 0 : (size_t)n >= cap ? (int)cap - 1 : n;
 }

@@ -52,6 +52,9 @@ __attribute__((visibility("default"))) const char *__lsan_default_suppressions(v
 #define ID_C "130001-00000000000000cc"
 #define ID_AREV "272108-00000000000000ar"
 #define ID_BREV "270008-00000000000000br"
+/* the same for the event-loop pass: a revocation cannot be undone */
+#define ID_AREV2 "272108-00000000000000as"
+#define ID_BREV2 "270008-00000000000000bs"
 #define MIB (1u << 20)
 
 static char *dir;
@@ -219,9 +222,14 @@ static int handler_calls(void) {
   return n;
 }
 
+/* Which server engine the test runs on: libmicrohttpd, or jukinet's event loop (the second
+ * pass of every server test, by setup_loop). */
+static bool use_loop;
+
 static jk_https_server *start(jk_tls *t, size_t max_body, char url[128]) {
   jk_https_server *srv = NULL;
-  jk_err e = jk_https_start(&srv, t, "127.0.0.1:0", max_body, echo_hash, NULL);
+  jk_https_options o = {.max_body = max_body, .kinds = JK_PKI_NODE, .event_loop = use_loop};
+  jk_err e = jk_https_start_with(&srv, t, "127.0.0.1:0", &o, echo_hash, NULL);
   if (e) fail_msg("jk_https_start: %s", jk_error_last());
   assert_true(jk_https_port(srv) > 0);
   snprintf(url, 128, "https://127.0.0.1:%u/sync/v1/batch", jk_https_port(srv));
@@ -320,6 +328,8 @@ static int group_setup(void **state) {
   issue(ca2_dir, pk_a, ID_A, "272108", "municipal", "a-other-ca.crt");
   issue(ca_dir, pk_a, ID_AREV, "272108", "municipal", "a-revoked.crt");
   issue(ca_dir, pk_b, ID_BREV, "270008", "prefectural", "b-revoked.crt");
+  issue(ca_dir, pk_a, ID_AREV2, "272108", "municipal", "a-revoked2.crt");
+  issue(ca_dir, pk_b, ID_BREV2, "270008", "prefectural", "b-revoked2.crt");
   make_expired("a.crt", "a-expired.crt");
   tls_a = open_ok("nodeA", PIN_A, "a.crt");
   tls_b = open_ok("nodeB", PIN_B, "b.crt");
@@ -336,12 +346,19 @@ static int group_teardown(void **state) {
 
 static int setup(void **state) {
   (void)state;
+  use_loop = false;
   jk_lang_set(JK_LANG_EN);
   jk_error_clear();
   pthread_mutex_lock(&seen_lock);
   calls = 0;
   memset(&seen, 0, sizeof seen);
   pthread_mutex_unlock(&seen_lock);
+  return 0;
+}
+
+static int setup_loop(void **state) {
+  setup(state);
+  use_loop = true;
   return 0;
 }
 
@@ -457,14 +474,14 @@ static void test_client_revoked(void **state) {
   char url[128];
   jk_tls *srv_tls = open_ok("nodeB", PIN_B, "b.crt"); /* its own CRL copy, reloaded below */
   jk_https_server *srv = start(srv_tls, MIB, url);
-  jk_tls *t = open_ok("nodeA", PIN_A, "a-revoked.crt");
+  jk_tls *t = open_ok("nodeA", PIN_A, use_loop ? "a-revoked2.crt" : "a-revoked.crt");
   jk_https_client *c = NULL;
   assert_int_equal(jk_https_client_new(&c, t), JK_OK);
   unsigned status = 0;
   assert_int_equal(post(c, url, ID_B, "x", 1, &status), JK_OK); /* not revoked yet */
   assert_int_equal(status, 200);
   assert_int_equal(handler_calls(), 1);
-  assert_int_equal(jk_pki_revoke(ca_dir, ID_AREV, "key compromise", NULL), JK_OK);
+  assert_int_equal(jk_pki_revoke(ca_dir, use_loop ? ID_AREV2 : ID_AREV, "key compromise", NULL), JK_OK);
   /* the server has not re-read the CRL: still served */
   assert_int_equal(post(c, url, ID_B, "x", 1, &status), JK_OK);
   assert_int_equal(handler_calls(), 2);
@@ -560,23 +577,24 @@ static void test_wrong_server(void **state) {
 static void test_server_revoked(void **state) {
   (void)state;
   char url[128];
-  jk_tls *srv_tls = open_ok("nodeB", PIN_B, "b-revoked.crt");
+  const char *id = use_loop ? ID_BREV2 : ID_BREV;
+  jk_tls *srv_tls = open_ok("nodeB", PIN_B, use_loop ? "b-revoked2.crt" : "b-revoked.crt");
   jk_https_server *srv = start(srv_tls, MIB, url);
   jk_tls *cli_tls = open_ok("nodeA", PIN_A, "a.crt"); /* its own CRL copy, reloaded below */
   jk_https_client *c = NULL;
   assert_int_equal(jk_https_client_new(&c, cli_tls), JK_OK);
   unsigned status = 0;
-  assert_int_equal(post(c, url, ID_BREV, "x", 1, &status), JK_OK);
+  assert_int_equal(post(c, url, id, "x", 1, &status), JK_OK);
   assert_int_equal(status, 200);
-  assert_int_equal(jk_pki_revoke(ca_dir, ID_BREV, "retired", NULL), JK_OK);
+  assert_int_equal(jk_pki_revoke(ca_dir, id, "retired", NULL), JK_OK);
   assert_int_equal(jk_tls_reload_crl(cli_tls), JK_OK);
   /* the kept-alive connection: refused before the request goes out */
-  assert_int_equal(post(c, url, ID_BREV, "secret", 6, &status), JK_EPERM);
+  assert_int_equal(post(c, url, id, "secret", 6, &status), JK_EPERM);
   assert_error_contains("revoked");
   /* a new connection (libcurl reads the CRL file too) */
   jk_https_client *c2 = NULL;
   assert_int_equal(jk_https_client_new(&c2, cli_tls), JK_OK);
-  assert_int_equal(post(c2, url, ID_BREV, "secret", 6, &status), JK_EPERM);
+  assert_int_equal(post(c2, url, id, "secret", 6, &status), JK_EPERM);
   assert_int_equal(handler_calls(), 1);
   assert_int_equal(jk__https_server_requests(srv), 1);
   jk_https_client_free(c2);
@@ -776,7 +794,7 @@ static void *finisher(void *arg) {
 static void test_async_handler(void **state) {
   (void)state;
   jk_https_server *srv = NULL;
-  jk_https_options o = {.max_body = MIB, .threads = 2, .kinds = JK_PKI_NODE, .async = park};
+  jk_https_options o = {.max_body = MIB, .threads = 2, .kinds = JK_PKI_NODE, .async = park, .event_loop = use_loop};
   assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, NULL, NULL), JK_OK);
   char url[128];
   snprintf(url, sizeof url, "https://127.0.0.1:%u/x", jk_https_port(srv));
@@ -803,6 +821,252 @@ static void test_async_handler(void **state) {
   assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, NULL, NULL), JK_EINVAL);
 }
 
+/* ---- the event loop's own HTTP handling, byte by byte (a GnuTLS client of our own) ---- */
+
+typedef struct rawc {
+  int fd;
+  gnutls_session_t s;
+  gnutls_certificate_credentials_t cred;
+} rawc;
+
+/* A TLS 1.3 connection as node A (its key on the token, by URI) to 127.0.0.1:port. */
+static void raw_open(rawc *r, unsigned port) {
+  char cert[700], key[256];
+  path_of(cert, sizeof cert, "a.crt");
+  key_uri(key, sizeof key, "nodeA");
+  assert_int_equal(gnutls_certificate_allocate_credentials(&r->cred), 0);
+  assert_true(gnutls_certificate_set_x509_trust_file(r->cred, ca_crt, GNUTLS_X509_FMT_PEM) > 0);
+  assert_int_equal(gnutls_certificate_set_x509_key_file(r->cred, cert, key, GNUTLS_X509_FMT_PEM), 0);
+  r->fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(r->fd >= 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(connect(r->fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal(gnutls_init(&r->s, GNUTLS_CLIENT), 0);
+  assert_int_equal(gnutls_priority_set_direct(r->s, "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL), 0);
+  assert_int_equal(gnutls_credentials_set(r->s, GNUTLS_CRD_CERTIFICATE, r->cred), 0);
+  gnutls_transport_set_int(r->s, r->fd);
+  gnutls_record_set_timeout(r->s, 3000);
+  gnutls_handshake_set_timeout(r->s, 3000);
+  int rc;
+  do
+    rc = gnutls_handshake(r->s);
+  while (rc < 0 && !gnutls_error_is_fatal(rc));
+  if (rc < 0) fail_msg("handshake: %s", gnutls_strerror(rc));
+}
+
+static void raw_close(rawc *r) {
+  gnutls_deinit(r->s);
+  close(r->fd);
+  gnutls_certificate_free_credentials(r->cred);
+}
+
+static void raw_send(rawc *r, const void *data, size_t n) {
+  const char *p = data;
+  while (n) {
+    ssize_t k = gnutls_record_send(r->s, p, n);
+    if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED) continue;
+    if (k < 0) fail_msg("send: %s", gnutls_strerror((int)k));
+    p += k;
+    n -= (size_t)k;
+  }
+}
+
+/* Read until buf holds `answers` whole answers (bodies by Content-Length; head_only: the last
+ * one has none), or the server closes (*closed), or 3 s pass. Returns the bytes read. */
+static size_t raw_answers(rawc *r, char *buf, size_t cap, int answers, bool head_only, bool *closed) {
+  size_t len = 0;
+  *closed = false;
+  for (;;) {
+    buf[len] = 0;
+    int whole = 0;
+    const char *p = buf;
+    for (;;) {
+      const char *end = strstr(p, "\r\n\r\n");
+      if (!end) break;
+      const char *cl = strstr(p, "Content-Length: ");
+      size_t body = cl && cl < end ? strtoul(cl + 16, NULL, 10) : 0;
+      if (head_only && whole == answers - 1) body = 0;
+      if ((size_t)(end + 4 - buf) + body > len) break;
+      whole++;
+      p = end + 4 + body;
+    }
+    if (whole >= answers) return len;
+    ssize_t k = gnutls_record_recv(r->s, buf + len, cap - 1 - len);
+    if (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED) continue;
+    if (k <= 0) {
+      *closed = true;
+      return len;
+    }
+    len += (size_t)k;
+  }
+}
+
+/* The server closes after its answer: the next read sees the end. */
+static void expect_closed(rawc *r) {
+  char b[64];
+  ssize_t k;
+  do
+    k = gnutls_record_recv(r->s, b, sizeof b);
+  while (k == GNUTLS_E_AGAIN || k == GNUTLS_E_INTERRUPTED);
+  assert_true(k <= 0);
+}
+
+static void assert_hash_answer(const char *answer, const char *body) {
+  assert_non_null(strstr(answer, "HTTP/1.1 200 OK\r\n"));
+  const char *end = strstr(answer, "\r\n\r\n");
+  assert_non_null(end);
+  uint8_t h[32];
+  crypto_hash_sha256(h, (const uint8_t *)body, strlen(body));
+  assert_memory_equal(end + 4, h, 32);
+}
+
+static void test_loop_wire(void **state) {
+  (void)state;
+  enum { MAX = 1024 };
+  jk_https_server *srv = NULL;
+  jk_https_options o = {.max_body = MAX, .threads = 2, .kinds = JK_PKI_NODE, .event_loop = true};
+  assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, echo_hash, NULL), JK_OK);
+  unsigned port = jk_https_port(srv);
+  static char buf[65536];
+  bool closed;
+  rawc r;
+  raw_open(&r, port);
+  /* two requests in one write (pipelining): two answers, in order */
+  const char *two = "POST /a HTTP/1.1\r\nHost: b\r\nContent-Length: 3\r\n\r\nonePOST /b HTTP/1.1\r\nHost: b\r\n"
+                    "Content-Length: 4\r\n\r\ntwo!";
+  raw_send(&r, two, strlen(two));
+  size_t n = raw_answers(&r, buf, sizeof buf, 2, false, &closed);
+  assert_false(closed);
+  assert_hash_answer(buf, "one");
+  const char *second = strstr(strstr(buf, "\r\n\r\n") + 4 + 32, "HTTP/1.1");
+  assert_non_null(second);
+  assert_hash_answer(second, "two!");
+  assert_true((size_t)(second - buf) + (size_t)(strstr(second, "\r\n\r\n") - second) + 4 + 32 == n);
+  assert_int_equal(handler_calls(), 2);
+  assert_string_equal(seen_url, "/b");
+  /* HEAD: the head of the answer without its body; the connection goes on */
+  const char *head = "HEAD /c?x=1 HTTP/1.1\r\nHost: b\r\n\r\n";
+  raw_send(&r, head, strlen(head));
+  n = raw_answers(&r, buf, sizeof buf, 1, true, &closed);
+  assert_non_null(strstr(buf, "Content-Length: 32\r\n"));
+  assert_int_equal(n, (size_t)(strstr(buf, "\r\n\r\n") - buf) + 4);
+  assert_string_equal(seen_method, "HEAD");
+  assert_string_equal(seen_url, "/c");
+  /* a request that trickles in, a byte at a time */
+  const char *slow = "POST /d HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\n\r\nslow!";
+  for (size_t i = 0; i < strlen(slow); i++) {
+    raw_send(&r, slow + i, 1);
+    usleep(500);
+  }
+  raw_answers(&r, buf, sizeof buf, 1, false, &closed);
+  assert_hash_answer(buf, "slow!");
+  /* a body over max_body: read and dropped, 413, and the connection serves on */
+  static char big[MAX + 1 + 200];
+  int hl = snprintf(big, sizeof big, "POST /e HTTP/1.1\r\nHost: b\r\nContent-Length: %d\r\n\r\n", MAX + 1);
+  memset(big + hl, 'z', MAX + 1);
+  raw_send(&r, big, (size_t)hl + MAX + 1);
+  raw_answers(&r, buf, sizeof buf, 1, false, &closed);
+  assert_non_null(strstr(buf, "HTTP/1.1 413 "));
+  assert_non_null(strstr(buf, "\"code\":\"TOOLARGE\""));
+  int before = handler_calls();
+  raw_send(&r, slow, strlen(slow));
+  raw_answers(&r, buf, sizeof buf, 1, false, &closed);
+  assert_hash_answer(buf, "slow!");
+  assert_int_equal(handler_calls(), before + 1);
+  /* Expect: 100-continue: the interim answer, then the body */
+  const char *ask = "POST /f HTTP/1.1\r\nHost: b\r\nExpect: 100-continue\r\nContent-Length: 4\r\n\r\n";
+  raw_send(&r, ask, strlen(ask));
+  raw_answers(&r, buf, sizeof buf, 1, false, &closed);
+  assert_string_equal(buf, "HTTP/1.1 100 Continue\r\n\r\n");
+  raw_send(&r, "more", 4);
+  raw_answers(&r, buf, sizeof buf, 1, false, &closed);
+  assert_hash_answer(buf, "more");
+  raw_close(&r);
+
+  /* what closes the connection after its answer, without reaching the handler */
+  static const struct {
+    const char *req, *status;
+  } end[] = {
+      {"POST /g HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", "HTTP/1.1 411 "},
+      {"POST /g HTTP/1.1\r\nContent-Length: 1\r\n\r\nx", "HTTP/1.1 400 "},                /* no Host */
+      {"POST /g HTTP/1.1\r\nHost: b\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nx", "HTTP/1.1 400 "},
+      {"POST /g HTTP/1.1\r\nHost: b\r\nX: a\x01\r\n\r\n", "HTTP/1.1 400 "},
+      {"GARBAGE\r\n\r\n", "HTTP/1.1 400 "},
+      {"POST /g HTTP/1.1\r\nHost: b\r\nExpect: 100-continue\r\nContent-Length: 2000\r\n\r\n", "HTTP/1.1 413 "},
+  };
+  before = handler_calls();
+  for (size_t i = 0; i < sizeof end / sizeof end[0]; i++) {
+    raw_open(&r, port);
+    raw_send(&r, end[i].req, strlen(end[i].req));
+    raw_answers(&r, buf, sizeof buf, 1, false, &closed);
+    if (strncmp(buf, end[i].status, strlen(end[i].status)) != 0) fail_msg("case %zu: %.40s", i, buf);
+    assert_non_null(strstr(buf, "Connection: close\r\n"));
+    assert_non_null(strstr(buf, "{\"error\":{\"code\":"));
+    expect_closed(&r);
+    raw_close(&r);
+  }
+  /* a head over 8 KiB */
+  raw_open(&r, port);
+  memset(big, 'h', sizeof big);
+  const char *start = "GET / HTTP/1.1\r\nHost: b\r\nX: ";
+  memcpy(big, start, strlen(start));
+  for (int i = 0; i < 9; i++)
+    raw_send(&r, big, 1024);
+  raw_answers(&r, buf, sizeof buf, 1, false, &closed);
+  assert_non_null(strstr(buf, "HTTP/1.1 431 "));
+  expect_closed(&r);
+  raw_close(&r);
+  assert_int_equal(handler_calls(), before);
+  /* HTTP/1.0 without keep-alive: answered, then closed */
+  raw_open(&r, port);
+  const char *old = "POST /h HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi";
+  raw_send(&r, old, strlen(old));
+  raw_answers(&r, buf, sizeof buf, 1, false, &closed);
+  assert_non_null(strstr(buf, "Connection: close\r\n"));
+  assert_hash_answer(buf, "hi");
+  expect_closed(&r);
+  raw_close(&r);
+  jk_https_stop(srv);
+}
+
+/* A client that leaves while its request is with an asynchronous handler: the answer that
+ * comes later goes nowhere, and nothing else breaks (ASan watches the connection's memory). */
+static void test_loop_client_gone(void **state) {
+  (void)state;
+  jk_https_server *srv = NULL;
+  jk_https_options o = {.max_body = MIB, .threads = 2, .kinds = JK_PKI_NODE, .async = park, .event_loop = true};
+  assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, NULL, NULL), JK_OK);
+  npending = 0;
+  rawc r;
+  raw_open(&r, jk_https_port(srv));
+  const char *req = "POST /x HTTP/1.1\r\nHost: b\r\nContent-Length: 5\r\n\r\nhello";
+  raw_send(&r, req, strlen(req));
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, finisher, NULL), 0);
+  for (int i = 0; i < 2000; i++) { /* the request is parked */
+    pthread_mutex_lock(&seen_lock);
+    int n = npending;
+    pthread_mutex_unlock(&seen_lock);
+    if (n) break;
+    usleep(1000);
+  }
+  raw_close(&r); /* gone before the answer */
+  pthread_join(th, NULL);
+  /* the server serves on */
+  jk_https_client *c = NULL;
+  assert_int_equal(jk_https_client_new(&c, tls_a), JK_OK);
+  char url[128];
+  snprintf(url, sizeof url, "https://127.0.0.1:%u/x", jk_https_port(srv));
+  assert_int_equal(pthread_create(&th, NULL, finisher, NULL), 0);
+  unsigned status = 0;
+  assert_int_equal(post(c, url, ID_B, "again", 5, &status), JK_OK);
+  assert_int_equal(status, 200);
+  pthread_join(th, NULL);
+  jk_https_client_free(c);
+  jk_https_stop(srv);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_happy_path, setup),
@@ -818,6 +1082,20 @@ int main(void) {
       cmocka_unit_test_setup(test_token_logout, setup),
       cmocka_unit_test_setup(test_timeouts, setup),
       cmocka_unit_test_setup(test_async_handler, setup),
+      /* the same on the event-loop engine */
+      cmocka_unit_test_setup(test_happy_path, setup_loop),
+      cmocka_unit_test_setup(test_client_other_ca, setup_loop),
+      cmocka_unit_test_setup(test_client_revoked, setup_loop),
+      cmocka_unit_test_setup(test_client_expired, setup_loop),
+      cmocka_unit_test_setup(test_client_without_certificate, setup_loop),
+      cmocka_unit_test_setup(test_wrong_server, setup_loop),
+      cmocka_unit_test_setup(test_server_revoked, setup_loop),
+      cmocka_unit_test_setup(test_body_too_large, setup_loop),
+      cmocka_unit_test_setup(test_tls12_client, setup_loop),
+      cmocka_unit_test_setup(test_token_logout, setup_loop),
+      cmocka_unit_test_setup(test_async_handler, setup_loop),
+      cmocka_unit_test_setup(test_loop_wire, setup_loop),
+      cmocka_unit_test_setup(test_loop_client_gone, setup_loop),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
