@@ -44,6 +44,14 @@ static void on_provision(const jk_https_request *req, jk_https_ticket *t, void *
 }
 
 static void lock_store(void *payload) { store_lock(payload); }
+static void hold_wakeups(void *payload) {
+  (void)payload;
+  jk_https_hold();
+}
+static void release_wakeups(void *payload) {
+  (void)payload;
+  jk_https_release();
+}
 static void unlock_store(void *payload) { store_unlock(payload); }
 
 int provision_start(daemon_state *d) {
@@ -55,7 +63,11 @@ int provision_start(daemon_state *d) {
     return -1;
   }
   const jk_purposes *table;
-  jk_provision_hooks hooks = {.lock = lock_store, .unlock = unlock_store, .payload = d};
+  jk_provision_hooks hooks = {.lock = lock_store,
+                              .unlock = unlock_store,
+                              .answers_begin = hold_wakeups,
+                              .answers_end = release_wakeups,
+                              .payload = d};
   jk_err e = jk_purposes_builtin(&table);
   if (!e) e = jk_provision_service_new(&d->prov, jk_node_store(d->node), jk_node_ledger(d->node), table, &hooks);
   if (e) {

@@ -110,6 +110,11 @@ typedef struct jk_https_ticket jk_https_ticket;
 typedef void (*jk_https_async_handler)(const jk_https_request *req, jk_https_ticket *t, void *payload);
 /* resp->body (jk_malloc'ed) is taken over. */
 JK_API void jk_https_finish(jk_https_ticket *t, const jk_https_response *resp);
+/* Finishing many tickets at once (a group commit's answers): between jk_https_hold and
+ * jk_https_release on the same thread, the event-loop engine does not wake its threads for each
+ * finished ticket; release wakes each thread that got one, once. Nests; per thread. */
+JK_API void jk_https_hold(void);
+JK_API void jk_https_release(void);
 
 /* The same with choices: jk_https_start is {max_body, 0, false, JK_PKI_NODE, NULL}. */
 typedef struct jk_https_options {

@@ -63,10 +63,15 @@ typedef struct jk_provision_service jk_provision_service;
 /* How the service gets the store: the daemon's store handle is shared, so the committer takes
  * it with lock() and gives it back with unlock() around each group, and around the signing of
  * the ledger's tail, which the committer does on its own timer when requests stop (D15). NULL
- * hooks: the service owns the handle alone, between requests too. */
+ * hooks: the service owns the handle alone, between requests too. answers_begin and answers_end
+ * (each may be NULL) bracket the hand-over of one group's answers to their done callbacks, on
+ * the committer's thread: the daemon holds its HTTPS threads' wake-ups meanwhile
+ * (jk_https_hold), so that a group wakes each of them once, not once per answer. */
 typedef struct jk_provision_hooks {
   void (*lock)(void *payload);
   void (*unlock)(void *payload);
+  void (*answers_begin)(void *payload);
+  void (*answers_end)(void *payload);
   void *payload;
 } jk_provision_hooks;
 

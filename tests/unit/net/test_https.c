@@ -1067,6 +1067,58 @@ static void test_loop_client_gone(void **state) {
   jk_https_stop(srv);
 }
 
+/* jk_https_hold: a ticket finished while held goes out at the release, not before (the
+ * thread that owns the connection is not woken; its own timer ticks once a second). */
+static double released_at;
+
+static void *held_finisher(void *arg) {
+  (void)arg;
+  for (int i = 0; i < 2000; i++) {
+    pthread_mutex_lock(&seen_lock);
+    int n = npending;
+    pthread_mutex_unlock(&seen_lock);
+    if (n > 0) break;
+    usleep(1000);
+  }
+  usleep(20000); /* the server thread is back in epoll_wait */
+  pthread_mutex_lock(&seen_lock);
+  later l = pending[0];
+  npending = 0;
+  pthread_mutex_unlock(&seen_lock);
+  jk_https_response r = {.status = 200, .content_type = "application/octet-stream", .body = jk_malloc(32), .body_len = 32};
+  memcpy(r.body, l.hash, 32);
+  jk_https_hold();
+  jk_https_hold(); /* nested: only the outer release wakes */
+  jk_https_finish(l.t, &r);
+  jk_https_release();
+  usleep(300000);
+  released_at = now_ms();
+  jk_https_release();
+  return NULL;
+}
+
+static void test_loop_hold(void **state) {
+  (void)state;
+  jk_https_server *srv = NULL;
+  jk_https_options o = {.max_body = MIB, .threads = 1, .kinds = JK_PKI_NODE, .async = park, .event_loop = true};
+  assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, NULL, NULL), JK_OK);
+  char url[128];
+  snprintf(url, sizeof url, "https://127.0.0.1:%u/x", jk_https_port(srv));
+  jk_https_client *c = NULL;
+  assert_int_equal(jk_https_client_new(&c, tls_a), JK_OK);
+  unsigned status = 0;
+  npending = 0;
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, held_finisher, NULL), 0);
+  assert_int_equal(post(c, url, ID_B, "held", 4, &status), JK_OK);
+  double answered_at = now_ms();
+  pthread_join(th, NULL);
+  assert_int_equal(status, 200);
+  assert_true(answered_at >= released_at);
+  jk_https_client_free(c);
+  jk_https_stop(srv);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup(test_happy_path, setup),
@@ -1096,6 +1148,7 @@ int main(void) {
       cmocka_unit_test_setup(test_async_handler, setup_loop),
       cmocka_unit_test_setup(test_loop_wire, setup_loop),
       cmocka_unit_test_setup(test_loop_client_gone, setup_loop),
+      cmocka_unit_test_setup(test_loop_hold, setup_loop),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

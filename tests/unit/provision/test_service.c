@@ -108,7 +108,7 @@ static int setup(void **state) {
   agency(f, "mhlw-nenkin", "B1-77,B1-74", 100000);
   agency(f, "slow", "B1-77", 2);
   pthread_mutex_init(&f->mu, NULL);
-  jk_provision_hooks hooks = {lock_fx, unlock_fx, f};
+  jk_provision_hooks hooks = {.lock = lock_fx, .unlock = unlock_fx, .payload = f};
   assert_int_equal(jk_provision_service_new(&f->svc, f->s, f->l, f->table, &hooks), JK_OK);
   *state = f;
   return 0;
