@@ -771,8 +771,8 @@ static void park(const jk_https_request *req, jk_https_ticket *t, void *payload)
   pthread_mutex_unlock(&seen_lock);
 }
 
-static void *finisher(void *arg) {
-  (void)arg;
+/* The parked request's answer (its hash), once the handler has parked it and delay_us passed. */
+static jk_https_ticket *take_parked(unsigned delay_us, jk_https_response *r) {
   for (int i = 0; i < 2000; i++) {
     pthread_mutex_lock(&seen_lock);
     int n = npending;
@@ -780,14 +780,21 @@ static void *finisher(void *arg) {
     if (n > 0) break;
     usleep(1000);
   }
-  usleep(50000); /* the client waits meanwhile: its connection is suspended, not answered */
+  usleep(delay_us);
   pthread_mutex_lock(&seen_lock);
   later l = pending[0];
   npending = 0;
   pthread_mutex_unlock(&seen_lock);
-  jk_https_response r = {.status = 200, .content_type = "application/octet-stream", .body = jk_malloc(32), .body_len = 32};
-  memcpy(r.body, l.hash, 32);
-  jk_https_finish(l.t, &r);
+  *r = (jk_https_response){.status = 200, .content_type = "application/octet-stream", .body = jk_malloc(32), .body_len = 32};
+  memcpy(r->body, l.hash, 32);
+  return l.t;
+}
+
+static void *finisher(void *arg) {
+  (void)arg;
+  jk_https_response r;
+  jk_https_ticket *t = take_parked(50000, &r); /* the client waits meanwhile: suspended, not answered */
+  jk_https_finish(t, &r);
   return NULL;
 }
 
@@ -1073,23 +1080,11 @@ static double released_at;
 
 static void *held_finisher(void *arg) {
   (void)arg;
-  for (int i = 0; i < 2000; i++) {
-    pthread_mutex_lock(&seen_lock);
-    int n = npending;
-    pthread_mutex_unlock(&seen_lock);
-    if (n > 0) break;
-    usleep(1000);
-  }
-  usleep(20000); /* the server thread is back in epoll_wait */
-  pthread_mutex_lock(&seen_lock);
-  later l = pending[0];
-  npending = 0;
-  pthread_mutex_unlock(&seen_lock);
-  jk_https_response r = {.status = 200, .content_type = "application/octet-stream", .body = jk_malloc(32), .body_len = 32};
-  memcpy(r.body, l.hash, 32);
+  jk_https_response r;
+  jk_https_ticket *t = take_parked(20000, &r); /* the server thread is back in epoll_wait */
   jk_https_hold();
   jk_https_hold(); /* nested: only the outer release wakes */
-  jk_https_finish(l.t, &r);
+  jk_https_finish(t, &r);
   jk_https_release();
   usleep(300000);
   released_at = now_ms();
