@@ -26,6 +26,9 @@ JK_API jk_err jk_buf_appendf(jk_buf *b, const char *fmt, ...) __attribute__((for
 /* s (NUL-terminated UTF-8, not checked here) as a JSON string with its quotes: '"', '\\' and
  * control characters escaped (RFC 8259 §7), everything else as is. Unchanged on failure. */
 JK_API jk_err jk_buf_append_json_string(jk_buf *b, const char *s);
+/* Room for n more bytes without another allocation (a writer that knows its usual size saves
+ * the doublings from 64 bytes up). JK_ETOOLARGE past max, JK_ENOMEM. */
+JK_API jk_err jk_buf_reserve(jk_buf *b, size_t n);
 /* Length back to 0, memory kept. */
 JK_API void jk_buf_reset(jk_buf *b);
 /* Release the memory; the buffer may be reused after. */

@@ -23,6 +23,11 @@ static jk_err grow(jk_buf *b, size_t need) {
   return JK_OK;
 }
 
+jk_err jk_buf_reserve(jk_buf *b, size_t n) {
+  if (n > SIZE_MAX - 1 - b->len) return jk_error_set(JK_ENOMEM, NULL);
+  return grow(b, b->len + n);
+}
+
 jk_err jk_buf_append(jk_buf *b, const void *p, size_t n) {
   jk_err e;
   if (n > SIZE_MAX - b->len - 1) return jk_error_set(JK_ETOOLARGE, NULL);

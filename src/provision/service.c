@@ -179,9 +179,14 @@ static jk_err put_str(jk_buf *b, bool first, const char *key, const char *value)
   return e ? e : jk_buf_append_json_string(b, value);
 }
 
+/* Most answers fit: one allocation instead of the doublings from 64 bytes (perf: malloc was
+ * 4 % of the committer). */
+#define ANSWER_INIT 512
+
 static void answer_error(item *it, unsigned status, const char *code, const char *msg, int64_t provision) {
   jk_buf b = {0};
-  jk_err e = jk_buf_appends(&b, "{\"error\":{");
+  jk_err e = jk_buf_reserve(&b, ANSWER_INIT);
+  if (!e) e = jk_buf_appends(&b, "{\"error\":{");
   if (!e) e = put_str(&b, true, "code", code);
   if (!e) e = put_str(&b, false, "message", msg);
   if (!e) e = jk_buf_appends(&b, "}");
@@ -422,7 +427,8 @@ static jk_err put_resident(jk_buf *b, const jk_holding_rec *r, unsigned fields) 
 /* 200: the resident's fields, or "ambiguous" for a name search that matched several. */
 static void answer_found(item *it, const jk_holding_rec *r, bool ambiguous, int64_t provision) {
   jk_buf b = {0};
-  jk_err e = jk_buf_appends(&b, "{");
+  jk_err e = jk_buf_reserve(&b, ANSWER_INIT);
+  if (!e) e = jk_buf_appends(&b, "{");
   if (!e) e = put_str(&b, true, "purpose", it->q.purpose);
   if (!e && ambiguous) e = put_str(&b, false, "result", "ambiguous");
   if (!e && !ambiguous) e = jk_buf_appends(&b, ",\"resident\":");

@@ -813,10 +813,32 @@ static void test_json_string(void **state) {
   jk_buf_free(&b);
 }
 
+/* jk_buf_reserve: room without content, then appends that need no allocation. */
+static void test_buf_reserve(void **state) {
+  (void)state;
+  jk_buf b = {0};
+  assert_int_equal(jk_buf_reserve(&b, 500), JK_OK);
+  assert_true(b.cap >= 501);
+  assert_int_equal(b.len, 0);
+  char *data = b.data;
+  for (int i = 0; i < 50; i++)
+    assert_int_equal(jk_buf_appends(&b, "0123456789"), JK_OK);
+  assert_ptr_equal(b.data, data); /* no reallocation */
+  assert_int_equal(b.len, 500);
+  assert_int_equal(jk_buf_reserve(&b, 0), JK_OK);
+  assert_int_equal(jk_buf_reserve(&b, SIZE_MAX), JK_ENOMEM);
+  jk_buf_free(&b);
+  jk_buf m = {.max = 100};
+  assert_int_equal(jk_buf_reserve(&m, 101), JK_ETOOLARGE); /* max counts the bytes, not the NUL */
+  assert_int_equal(jk_buf_reserve(&m, 100), JK_OK);
+  jk_buf_free(&m);
+}
+
 int main(void) {
   jk_lang_set(JK_LANG_EN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_string),
+      cmocka_unit_test(test_buf_reserve),
       cmocka_unit_test(test_is_plain),
       cmocka_unit_test(test_utf8_valid),
       cmocka_unit_test(test_utf8_exhaustive),
