@@ -5,10 +5,12 @@
  * too, so that its attempt is refused with a recorded 403 rather than a silent handshake
  * failure); src/provision/service.c decides, records and answers.
  *
- * Asynchronous: a request's connection is suspended while it waits for the group commit that
- * makes its record durable, so two polling threads serve every connection and the groups fill
- * from all of them (a thread per connection measured 8,800 answers/s against 32 connections,
- * most of it in context switches).
+ * Asynchronous: a request waits for the group commit that makes its record durable without
+ * holding a thread, so two event-loop threads (src/net/https_loop.c, docs/decisions.md D16)
+ * serve every connection and the groups fill from all of them (a thread per connection measured
+ * 8,800 answers/s against 32 connections, most of it in context switches). The committer hands
+ * a group's answers over with the threads' wake-ups held (jk_https_hold): one wake-up per
+ * thread per group.
  */
 #include "daemon.h"
 
