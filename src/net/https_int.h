@@ -112,6 +112,9 @@ void jk__loop_stop(jk_https_server *srv);
 
 #define JK__HTTPS_CONN_TIMEOUT_S 30 /* an idle connection is closed */
 #define JK__HTTPS_CONN_LIMIT 256    /* connections at once */
+/* Test hooks of the event loop (https_loop.c): its idle timeout and connection limit, read when
+ * a server starts; JK__HTTPS_CONN_TIMEOUT_S and JK__HTTPS_CONN_LIMIT unless a test lowers them. */
+extern unsigned jk__https_loop_idle_s, jk__https_loop_conn_limit;
 #define JK__HTTPS_DISCARD_MAX (64u << 20) /* an oversized body up to this is read and dropped before the 413 */
 
 /* One warning line on stderr, prefixed "jukinetd[warn]: ". Never pass a secret. */

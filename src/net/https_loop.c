@@ -111,7 +111,10 @@ struct jk__loop {
   atomic_uint acks; /* threads that have left the listener */
   atomic_uint total;
   atomic_long full_warned; /* when the connection limit was last logged */
+  unsigned idle_s, conn_limit;
 };
+
+unsigned jk__https_loop_idle_s = JK__HTTPS_CONN_TIMEOUT_S, jk__https_loop_conn_limit = JK__HTTPS_CONN_LIMIT;
 
 /* The connection whose handler is running on this thread: its finish needs no wake-up. */
 static _Thread_local lconn *running;
@@ -645,11 +648,11 @@ static void accept_some(worker *self) {
       if (errno != EAGAIN && errno != EWOULDBLOCK) jk__tls_warn("https: accept: %s", strerror(errno));
       return;
     }
-    if (atomic_load(&L->total) >= JK__HTTPS_CONN_LIMIT) {
+    if (atomic_load(&L->total) >= L->conn_limit) {
       close(fd);
       long now = (long)time(NULL), last = atomic_load(&L->full_warned);
       if (now - last >= 60 && atomic_compare_exchange_strong(&L->full_warned, &last, now))
-        jk__tls_warn("https: %u connections at once: new ones are refused", JK__HTTPS_CONN_LIMIT);
+        jk__tls_warn("https: %u connections at once: new ones are refused", L->conn_limit);
       continue;
     }
     int one = 1;
@@ -700,7 +703,7 @@ static void expire(worker *w, time_t now) {
   w->scanned = now;
   for (lconn *c = w->conns, *next; c; c = next) {
     next = c->next;
-    if (c->st != S_WAIT && now - c->last >= JK__HTTPS_CONN_TIMEOUT_S) conn_free(c);
+    if (c->st != S_WAIT && now - c->last >= (time_t)w->L->idle_s) conn_free(c);
   }
 }
 
@@ -769,6 +772,8 @@ jk_err jk__loop_start(jk_https_server *srv, const struct sockaddr_in *sa, unsign
   if (!L) return jk_error_set(JK_ENOMEM, NULL);
   L->srv = srv;
   L->lfd = -1;
+  L->idle_s = jk__https_loop_idle_s;
+  L->conn_limit = jk__https_loop_conn_limit;
   L->n = threads ? threads : 1;
   if (!(L->w = jk_calloc(L->n, sizeof *L->w))) {
     jk_free(L);

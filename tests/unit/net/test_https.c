@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <gnutls/x509.h>
 #include <netinet/in.h>
 #include <sodium.h>
@@ -772,14 +773,18 @@ static void park(const jk_https_request *req, jk_https_ticket *t, void *payload)
 }
 
 /* The parked request's answer (its hash), once the handler has parked it and delay_us passed. */
-static jk_https_ticket *take_parked(unsigned delay_us, jk_https_response *r) {
+static void wait_parked(void) {
   for (int i = 0; i < 2000; i++) {
     pthread_mutex_lock(&seen_lock);
     int n = npending;
     pthread_mutex_unlock(&seen_lock);
-    if (n > 0) break;
+    if (n > 0) return;
     usleep(1000);
   }
+}
+
+static jk_https_ticket *take_parked(unsigned delay_us, jk_https_response *r) {
+  wait_parked();
   usleep(delay_us);
   pthread_mutex_lock(&seen_lock);
   later l = pending[0];
@@ -798,15 +803,22 @@ static void *finisher(void *arg) {
   return NULL;
 }
 
+/* An asynchronous server (the park handler) of `threads` threads on the engine asked for, its
+ * URL, and a client of node A. */
+static jk_https_server *start_async(unsigned threads, bool loop, char url[128], jk_https_client **c) {
+  jk_https_server *srv = NULL;
+  jk_https_options o = {.max_body = MIB, .threads = threads, .kinds = JK_PKI_NODE, .async = park, .event_loop = loop};
+  assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, NULL, NULL), JK_OK);
+  snprintf(url, 128, "https://127.0.0.1:%u/x", jk_https_port(srv));
+  assert_int_equal(jk_https_client_new(c, tls_a), JK_OK);
+  return srv;
+}
+
 static void test_async_handler(void **state) {
   (void)state;
-  jk_https_server *srv = NULL;
-  jk_https_options o = {.max_body = MIB, .threads = 2, .kinds = JK_PKI_NODE, .async = park, .event_loop = use_loop};
-  assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, NULL, NULL), JK_OK);
   char url[128];
-  snprintf(url, sizeof url, "https://127.0.0.1:%u/x", jk_https_port(srv));
   jk_https_client *c = NULL;
-  assert_int_equal(jk_https_client_new(&c, tls_a), JK_OK);
+  jk_https_server *srv = start_async(2, use_loop, url, &c);
   for (int round = 0; round < 3; round++) { /* keep-alive: the connection serves again after a resume */
     pthread_t th;
     npending = 0;
@@ -824,7 +836,7 @@ static void test_async_handler(void **state) {
   jk_https_client_free(c);
   jk_https_stop(srv);
   /* an asynchronous server needs no synchronous handler; neither is an error */
-  o.async = NULL;
+  jk_https_options o = {.max_body = MIB, .threads = 2, .kinds = JK_PKI_NODE, .event_loop = use_loop};
   assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, NULL, NULL), JK_EINVAL);
 }
 
@@ -853,8 +865,8 @@ static void raw_open(rawc *r, unsigned port) {
   assert_int_equal(gnutls_priority_set_direct(r->s, "NORMAL:-VERS-ALL:+VERS-TLS1.3", NULL), 0);
   assert_int_equal(gnutls_credentials_set(r->s, GNUTLS_CRD_CERTIFICATE, r->cred), 0);
   gnutls_transport_set_int(r->s, r->fd);
-  gnutls_record_set_timeout(r->s, 3000);
-  gnutls_handshake_set_timeout(r->s, 3000);
+  gnutls_record_set_timeout(r->s, 5000);
+  gnutls_handshake_set_timeout(r->s, 5000);
   int rc;
   do
     rc = gnutls_handshake(r->s);
@@ -880,7 +892,7 @@ static void raw_send(rawc *r, const void *data, size_t n) {
 }
 
 /* Read until buf holds `answers` whole answers (bodies by Content-Length; head_only: the last
- * one has none), or the server closes (*closed), or 3 s pass. Returns the bytes read. */
+ * one has none), or the server closes (*closed), or 5 s pass. Returns the bytes read. */
 static size_t raw_answers(rawc *r, char *buf, size_t cap, int answers, bool head_only, bool *closed) {
   size_t len = 0;
   *closed = false;
@@ -1041,9 +1053,9 @@ static void test_loop_wire(void **state) {
  * comes later goes nowhere, and nothing else breaks (ASan watches the connection's memory). */
 static void test_loop_client_gone(void **state) {
   (void)state;
-  jk_https_server *srv = NULL;
-  jk_https_options o = {.max_body = MIB, .threads = 2, .kinds = JK_PKI_NODE, .async = park, .event_loop = true};
-  assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, NULL, NULL), JK_OK);
+  char url[128];
+  jk_https_client *c = NULL;
+  jk_https_server *srv = start_async(2, true, url, &c);
   npending = 0;
   rawc r;
   raw_open(&r, jk_https_port(srv));
@@ -1051,20 +1063,10 @@ static void test_loop_client_gone(void **state) {
   raw_send(&r, req, strlen(req));
   pthread_t th;
   assert_int_equal(pthread_create(&th, NULL, finisher, NULL), 0);
-  for (int i = 0; i < 2000; i++) { /* the request is parked */
-    pthread_mutex_lock(&seen_lock);
-    int n = npending;
-    pthread_mutex_unlock(&seen_lock);
-    if (n) break;
-    usleep(1000);
-  }
+  wait_parked();
   raw_close(&r); /* gone before the answer */
   pthread_join(th, NULL);
   /* the server serves on */
-  jk_https_client *c = NULL;
-  assert_int_equal(jk_https_client_new(&c, tls_a), JK_OK);
-  char url[128];
-  snprintf(url, sizeof url, "https://127.0.0.1:%u/x", jk_https_port(srv));
   assert_int_equal(pthread_create(&th, NULL, finisher, NULL), 0);
   unsigned status = 0;
   assert_int_equal(post(c, url, ID_B, "again", 5, &status), JK_OK);
@@ -1094,13 +1096,9 @@ static void *held_finisher(void *arg) {
 
 static void test_loop_hold(void **state) {
   (void)state;
-  jk_https_server *srv = NULL;
-  jk_https_options o = {.max_body = MIB, .threads = 1, .kinds = JK_PKI_NODE, .async = park, .event_loop = true};
-  assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, NULL, NULL), JK_OK);
   char url[128];
-  snprintf(url, sizeof url, "https://127.0.0.1:%u/x", jk_https_port(srv));
   jk_https_client *c = NULL;
-  assert_int_equal(jk_https_client_new(&c, tls_a), JK_OK);
+  jk_https_server *srv = start_async(1, true, url, &c);
   unsigned status = 0;
   npending = 0;
   pthread_t th;
@@ -1112,6 +1110,72 @@ static void test_loop_hold(void **state) {
   assert_true(answered_at >= released_at);
   jk_https_client_free(c);
   jk_https_stop(srv);
+}
+
+/* The event loop's connection limit and idle timeout (lowered through its test hooks): a
+ * connection over the limit is closed at once, an idle one — a bare TCP probe that never says
+ * hello, a kept-alive client — once the timeout has passed. */
+static int tcp_connect(unsigned port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                           .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  struct timeval tv = {.tv_sec = 5};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
+/* ms until the server closes fd (recv sees the end), or -1 after 5 s */
+static double ms_to_close(int fd) {
+  double t0 = now_ms();
+  char b[16];
+  ssize_t n = recv(fd, b, sizeof b, 0);
+  return n == 0 || (n < 0 && errno == ECONNRESET) ? now_ms() - t0 : -1;
+}
+
+static void test_loop_limits(void **state) {
+  (void)state;
+  jk__https_loop_idle_s = 2; /* whole seconds, checked once a second: closed 1 to 3 s after */
+  jk__https_loop_conn_limit = 2;
+  jk_https_server *srv = NULL;
+  jk_https_options o = {.max_body = MIB, .threads = 2, .kinds = JK_PKI_NODE, .event_loop = true};
+  assert_int_equal(jk_https_start_with(&srv, tls_b, "127.0.0.1:0", &o, echo_hash, NULL), JK_OK);
+  unsigned port = jk_https_port(srv);
+  double t0 = now_ms();
+  int a = tcp_connect(port), b = tcp_connect(port);
+  usleep(200000); /* both accepted */
+  int over = tcp_connect(port);
+  double t = ms_to_close(over);
+  assert_true(t >= 0 && t < 800); /* the third: closed at once */
+  close(over);
+  char peek;
+  assert_int_equal(recv(a, &peek, 1, MSG_PEEK | MSG_DONTWAIT), -1); /* the first two: open still */
+  assert_int_equal(errno, EAGAIN);
+  /* the two probes: closed by the idle timeout */
+  assert_true(ms_to_close(a) >= 0);
+  assert_true(ms_to_close(b) >= 0);
+  t = now_ms() - t0;
+  assert_true(t >= 900 && t < 4500);
+  close(a);
+  close(b);
+  usleep(100000);
+  /* room again: a TLS client is served, and its kept-alive connection ends when idle */
+  rawc r;
+  raw_open(&r, port);
+  const char *req = "POST /i HTTP/1.1\r\nHost: b\r\nContent-Length: 4\r\n\r\nidle";
+  raw_send(&r, req, strlen(req));
+  static char buf[4096];
+  bool closed;
+  raw_answers(&r, buf, sizeof buf, 1, false, &closed);
+  assert_hash_answer(buf, "idle");
+  t = now_ms();
+  expect_closed(&r); /* within the client's 5 s record timeout: the server closed it */
+  assert_true(now_ms() - t < 4500);
+  raw_close(&r);
+  jk_https_stop(srv);
+  jk__https_loop_idle_s = JK__HTTPS_CONN_TIMEOUT_S;
+  jk__https_loop_conn_limit = JK__HTTPS_CONN_LIMIT;
 }
 
 int main(void) {
@@ -1144,6 +1208,7 @@ int main(void) {
       cmocka_unit_test_setup(test_loop_wire, setup_loop),
       cmocka_unit_test_setup(test_loop_client_gone, setup_loop),
       cmocka_unit_test_setup(test_loop_hold, setup_loop),
+      cmocka_unit_test_setup(test_loop_limits, setup_loop),
   };
   return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
