@@ -119,10 +119,17 @@ unsigned jk__https_loop_idle_s = JK__HTTPS_CONN_TIMEOUT_S, jk__https_loop_conn_l
 /* The connection whose handler is running on this thread: its finish needs no wake-up. */
 static _Thread_local lconn *running;
 
-/* jk_https_hold on this thread: the threads to wake at release (more than HELD_MAX: at once). */
+/* jk_https_hold on this thread: the threads to wake at release, each with the tickets finished
+ * for it meanwhile (more than HELD_MAX threads: woken at once). Those tickets are counted as
+ * finished only after the wake-up, so that jk_https_stop, which waits for every ticket, cannot
+ * free a thread that release is about to wake. */
 #define HELD_MAX 16
+typedef struct held_entry {
+  worker *w;
+  long tickets;
+} held_entry;
 static _Thread_local unsigned held_depth, n_held;
-static _Thread_local worker *held[HELD_MAX];
+static _Thread_local held_entry held[HELD_MAX];
 
 static void loop_finish(jk_https_ticket *t, const jk_https_response *resp);
 
@@ -391,18 +398,23 @@ static void loop_finish(jk_https_ticket *t, const jk_https_response *resp) {
   worker *w = c->w; /* once pushed, c may be answered and freed at any moment */
   jk_https_server *srv = w->L->srv;
   c->resp = *resp;
-  if (running == c) c->fin_here = true;
-  else {
+  if (running == c) {
+    c->fin_here = true;
+  } else if (held_depth) {
+    size_t i = 0;
+    while (i < n_held && held[i].w != w)
+      i++;
+    if (i == n_held && n_held < HELD_MAX) held[n_held++] = (held_entry){w, 0};
+    stack_push(&w->done, c, NULL);
+    if (i < n_held) {
+      held[i].tickets++; /* counted at the release, after its wake-up */
+      return;
+    }
+    wake(w);
+  } else {
     bool was_empty;
     stack_push(&w->done, c, &was_empty);
-    if (held_depth) {
-      size_t i = 0;
-      while (i < n_held && held[i] != w) i++;
-      if (i == n_held && n_held < HELD_MAX) held[n_held++] = w;
-      else if (i == n_held) wake(w);
-    } else if (was_empty) {
-      wake(w);
-    }
+    if (was_empty) wake(w);
   }
   atomic_fetch_sub(&srv->tickets, 1);
 }
@@ -623,8 +635,11 @@ void jk_https_hold(void) { held_depth++; }
 
 void jk_https_release(void) {
   if (!held_depth || --held_depth) return;
-  for (unsigned i = 0; i < n_held; i++)
-    wake(held[i]);
+  for (unsigned i = 0; i < n_held; i++) {
+    jk_https_server *srv = held[i].w->L->srv;
+    wake(held[i].w);
+    atomic_fetch_sub(&srv->tickets, held[i].tickets); /* the thread may be gone after this */
+  }
   n_held = 0;
 }
 
