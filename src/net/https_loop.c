@@ -322,8 +322,9 @@ static bool reserve(uint8_t **buf, size_t *cap, size_t n) {
 static bool out_reserve(lconn *c, size_t n) { return reserve(&c->out, &c->out_cap, n); }
 static bool in_reserve(lconn *c, size_t n) { return reserve(&c->in, &c->in_cap, n); }
 
-/* Put an answer in c->out (the body is copied; the caller keeps it). False: out of memory.
- * Assembled without printf: its format parsing was 3 % of these threads (perf). */
+/* Put an answer in c->out (the body is copied; the caller keeps it). False: out of memory, and
+ * the connection is set to close without an answer (never left where it was: drive() would parse
+ * the same request again). Assembled without printf: its format parsing was 3 % of these threads (perf). */
 static bool compose(lconn *c, unsigned status, const char *ctype, const uint8_t *body, size_t len) {
   worker *w = c->w;
   time_t now = time(NULL);
@@ -349,7 +350,12 @@ static bool compose(lconn *c, unsigned status, const char *ctype, const uint8_t 
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
     n += lens[i] = strlen(parts[i]);
   if (c->head_only) len = 0;
-  if (!out_reserve(c, n + len)) return false;
+  if (!out_reserve(c, n + len)) { /* nothing to send then: the connection closes */
+    c->out_len = c->out_off = 0;
+    c->close_after = true;
+    c->st = S_WRITE;
+    return false;
+  }
   uint8_t *p = c->out;
   for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
     memcpy(p, parts[i], lens[i]);
