@@ -1,5 +1,6 @@
 /*
- * https_int.h — what tls.c, https_server.c and https_client.c share (include/jukinet/https.h).
+ * https_int.h — what tls.c, https_server.c, https_loop.c and https_client.c share
+ * (include/jukinet/https.h).
  * Private to src/net: GnuTLS types appear here and nowhere in include/.
  */
 #ifndef JK_NET_HTTPS_INT_H
