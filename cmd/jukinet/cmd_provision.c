@@ -38,10 +38,26 @@ static int exit_for(unsigned status) {
   switch (status) {
   case 200: return 0;
   case 404: return EXIT_NOTFOUND;
-  case 400: case 413: return EXIT_INVALID;
+  case 400: case 411: case 413: case 431: return EXIT_INVALID;
   case 403: return EXIT_PERM;
   case 429: return EXIT_BUSY;
   default: return EXIT_IO;
+  }
+}
+
+/* What a refusal means and what to do, in the operator's language: the node's message (the
+ * detail, e.g. the field at fault) is English, as every daemon's is. */
+static void explain(unsigned status) {
+  switch (status) {
+  case 400: cli_out("  the query is malformed (the detail above names the field); correct it and ask again\n"); break;
+  case 403:
+    cli_out("  this agency may not ask this: it is not registered at the node for this purpose, its registration "
+            "was revoked, or the certificate is not an agency's\n");
+    break;
+  case 411: case 413: case 431: cli_out("  the request is too large or not framed as the API requires\n"); break;
+  case 429: cli_out("  over this agency's rate of answers per second: wait a moment and ask again\n"); break;
+  case 503: cli_out("  the node could not make its record of the query durable, so nothing was disclosed; ask again later\n"); break;
+  default: break;
   }
 }
 
@@ -51,8 +67,12 @@ static void show(unsigned status, json_t *a) {
   json_int_t id = json_integer_value(json_object_get(a, "provision"));
   if (err) {
     const char *msg = json_string_value(json_object_get(err, "message"));
-    if (status == 404) cli_out("no resident matches (provision %lld)\n", (long long)id);
-    else cli_out("refused (%u %s): %s\n", status, json_string_value(json_object_get(err, "code")), msg ? msg : "");
+    if (status == 404) {
+      cli_out("no resident matches (provision %lld)\n", (long long)id);
+      return;
+    }
+    cli_out("refused (%u %s): %s\n", status, json_string_value(json_object_get(err, "code")), msg ? msg : "");
+    explain(status);
     return;
   }
   if (json_object_get(a, "result")) {

@@ -61,6 +61,7 @@ expect_exit 3 q national --purpose B1-77 --kana ダレモイナイ --birth 1990-
 # ---- refusals: clear, recorded, nothing disclosed ----
 expect_exit 6 q national --purpose B1-74 --code "$code"                # not registered for it
 expect_in "$T/out" "not registered for purpose B1-74"
+expect_in "$T/out" "この機関はこの照会をできません"  # what it means, in Japanese
 expect_exit 1 q national --purpose B6-99 --code "$code"               # not in the law's table
 expect_in "$T/out" "B6-99 is not in 住民基本台帳法 別表第一"
 expect_exit 1 q national --purpose B1-x --code "$code"                  # not a purpose code
@@ -94,9 +95,10 @@ sleep 1.2 # the service rereads the registry every second
 busy=0
 for _ in 1 2 3 4; do
   q osaka --purpose B1-77 --code "$code" >"$T/out" 2>&1
-  [ $? = 7 ] && busy=$((busy + 1))
+  [ $? = 7 ] && busy=$((busy + 1)) && cp "$T/out" "$T/busy"
 done
 [ $busy -ge 1 ] || fail "no 429 over the rate"
+expect_in "$T/busy" "上限を超えました"
 
 # a revoked agency is refused within a second
 expect_exit 0 ja national agency revoke mhlw-nenkin
