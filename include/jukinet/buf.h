@@ -29,6 +29,10 @@ JK_API jk_err jk_buf_append_json_string(jk_buf *b, const char *s);
 /* Room for n more bytes without another allocation (a writer that knows its usual size saves
  * the doublings from 64 bytes up). JK_ETOOLARGE past max, JK_ENOMEM. */
 JK_API jk_err jk_buf_reserve(jk_buf *b, size_t n);
+/* v in decimal into out, NUL-terminated (out has room for JK_DEC_MAX bytes); returns the
+ * length. No printf: for the hot paths where format parsing shows in a profile. */
+#define JK_DEC_MAX 21
+JK_API size_t jk_fmt_u64(char *out, uint64_t v);
 /* Length back to 0, memory kept. */
 JK_API void jk_buf_reset(jk_buf *b);
 /* Release the memory; the buffer may be reused after. */

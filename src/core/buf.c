@@ -23,6 +23,17 @@ static jk_err grow(jk_buf *b, size_t need) {
   return JK_OK;
 }
 
+size_t jk_fmt_u64(char *out, uint64_t v) {
+  char tmp[JK_DEC_MAX];
+  size_t n = 0, k = 0;
+  do
+    tmp[n++] = (char)('0' + v % 10);
+  while (v /= 10);
+  while (n) out[k++] = tmp[--n];
+  out[k] = '\0';
+  return k;
+}
+
 jk_err jk_buf_reserve(jk_buf *b, size_t n) {
   if (n > SIZE_MAX - 1 - b->len) return jk_error_set(JK_ENOMEM, NULL);
   return grow(b, b->len + n);

@@ -1,5 +1,5 @@
 /*
- * https_int.h — what tls.c, https_server.c, https_loop.c and https_client.c share
+ * https_int.h — what tls.c, https_conn.c, https_server.c, https_loop.c and https_client.c share
  * (include/jukinet/https.h).
  * Private to src/net: GnuTLS types appear here and nowhere in include/.
  */
@@ -69,13 +69,6 @@ jk_err jk__peer_verdict(jk__peer_state *ps, jk_tls *t, gnutls_session_t s, unsig
 /* The connection closed: log a handshake that failed before our callbacks could say why (a
  * bare TCP probe, with no ClientHello, is not logged); free the peer. */
 void jk__peer_closed(jk__peer_state *ps);
-/* The server callbacks' work once they have found the connection's state (both engines):
- * the verify function's (a new handshake: no older verdict counts; 0 admits, -1 refuses), the
- * certificate callback's (our certificate and token key), and the ClientHello hook's. */
-int jk__peer_handshake_verdict(jk__peer_state *ps, jk_tls *t, gnutls_session_t s, unsigned kinds);
-int jk__peer_give_cert(jk__peer_state *ps, jk_tls *t, atomic_ulong *handshakes, gnutls_pcert_st **pcert,
-                       unsigned int *pcert_length, gnutls_privkey_t *privkey);
-void jk__peer_hello(jk__peer_state *ps, unsigned int htype, unsigned int incoming);
 /* ps->addr from a peer address (IPv4 "a.b.c.d:port", anything else "?"). */
 void jk__peer_addr(jk__peer_state *ps, const struct sockaddr *sa);
 
@@ -96,6 +89,27 @@ struct jk_https_server {
   struct MHD_Daemon *d; /* one engine or the other */
   jk__loop *loop;
 };
+
+/* A server connection as the GnuTLS handshake callbacks see it (https_conn.c), embedded in each
+ * engine's connection state: the engine sets srv and ps.addr, then attaches the session. */
+typedef struct jk__server_conn {
+  struct jk__server_conn *next; /* in the session -> connection table */
+  gnutls_session_t s;           /* NULL: not a TLS connection (every check refuses it) */
+  jk_https_server *srv;
+  jk__peer_state ps;
+} jk__server_conn;
+/* Ask s for a client certificate, check it during the handshake (the verify function), note its
+ * ClientHello, and enter sc in the table the callbacks search. */
+void jk__server_conn_attach(jk__server_conn *sc, gnutls_session_t s);
+/* Out of the table (when attached); log a handshake that failed unexplained; free the peer. */
+void jk__server_conn_detach(jk__server_conn *sc);
+/* jk__peer_verdict on the connection's client, for the check before every request. */
+jk_err jk__server_conn_verdict(jk__server_conn *sc);
+/* The certificate callback both engines give GnuTLS (gnutls_certificate_retrieve_function2):
+ * the server's certificate and its token key; counts the server's handshakes. */
+int jk__server_cert_cb(gnutls_session_t s, const gnutls_datum_t *req_ca_dn, int nreqs,
+                       const gnutls_pk_algorithm_t *algos, int n_algos, gnutls_pcert_st **pcert,
+                       unsigned int *pcert_length, gnutls_privkey_t *privkey);
 
 /* A ticket is the engine's request state; it starts with how the engine finishes it. */
 struct jk_https_ticket {

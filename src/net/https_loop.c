@@ -28,6 +28,8 @@
 #include "net/http1.h"
 #include "net/https_int.h"
 
+#include "jukinet/buf.h"
+
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -63,7 +65,7 @@ typedef struct lconn {
   worker *w;
   int fd;
   gnutls_session_t s;
-  jk__peer_state ps;
+  jk__server_conn sc; /* what the handshake callbacks see (https_conn.c) */
   cstate st;
   bool drained;     /* the last recv emptied the socket: wait for the next edge */
   bool have_head;   /* head is the current request's */
@@ -183,34 +185,6 @@ static ssize_t push(gnutls_transport_ptr_t p, const void *data, size_t size) {
   return n;
 }
 
-static int verify_cb(gnutls_session_t s) {
-  lconn *c = gnutls_session_get_ptr(s);
-  if (!c) return -1;
-  jk_https_server *srv = c->w->L->srv;
-  return jk__peer_handshake_verdict(&c->ps, srv->t, s, srv->kinds);
-}
-
-static int cert_cb(gnutls_session_t s, const gnutls_datum_t *req_ca_dn, int nreqs, const gnutls_pk_algorithm_t *algos,
-                   int n_algos, gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *privkey) {
-  (void)req_ca_dn;
-  (void)nreqs;
-  (void)algos;
-  (void)n_algos;
-  lconn *c = gnutls_session_get_ptr(s);
-  if (!c) return -1;
-  jk_https_server *srv = c->w->L->srv;
-  return jk__peer_give_cert(&c->ps, srv->t, &srv->handshakes, pcert, pcert_length, privkey);
-}
-
-static int hello_hook(gnutls_session_t s, unsigned int htype, unsigned when, unsigned int incoming,
-                      const gnutls_datum_t *msg) {
-  (void)when;
-  (void)msg;
-  lconn *c = gnutls_session_get_ptr(s);
-  jk__peer_hello(c ? &c->ps : NULL, htype, incoming);
-  return 0;
-}
-
 /* ---- connections ---- */
 
 static void stack_push(_Atomic(lconn *) *top, lconn *c, bool *was_empty) {
@@ -235,8 +209,8 @@ static void conn_free(lconn *c) {
   else if (w->conns == c) w->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   if (c->fd >= 0) close(c->fd); /* leaves the epoll set with it */
+  jk__server_conn_detach(&c->sc);
   if (c->s) gnutls_deinit(c->s);
-  jk__peer_closed(&c->ps);
   jk_free(c->resp.body);
   jk_free(c->in);
   jk_free(c->out);
@@ -253,7 +227,8 @@ static lconn *conn_new(jk__loop *L, worker *w, int fd, const struct sockaddr *sa
   c->fd = fd;
   c->st = S_HANDSHAKE;
   c->last = time(NULL);
-  jk__peer_addr(&c->ps, sa);
+  c->sc.srv = L->srv;
+  jk__peer_addr(&c->sc.ps, sa);
   int rc = gnutls_init(&c->s, GNUTLS_SERVER | GNUTLS_NONBLOCK | GNUTLS_NO_SIGNAL);
   if (rc >= 0) rc = gnutls_priority_set(c->s, L->prio);
   if (rc >= 0) rc = gnutls_credentials_set(c->s, GNUTLS_CRD_CERTIFICATE, L->cred);
@@ -262,13 +237,8 @@ static lconn *conn_new(jk__loop *L, worker *w, int fd, const struct sockaddr *sa
     jk_free(c);
     return NULL;
   }
-  /* REQUEST, not REQUIRE: with REQUIRE GnuTLS fails a client that sends none before the verify
-   * function runs, and its reason would go unlogged; verify_cb refuses that client itself */
-  gnutls_certificate_server_set_request(c->s, GNUTLS_CERT_REQUEST);
-  gnutls_session_set_verify_function(c->s, verify_cb);
-  gnutls_handshake_set_hook_function(c->s, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_PRE, hello_hook);
+  jk__server_conn_attach(&c->sc, c->s);
   gnutls_handshake_set_timeout(c->s, 0); /* the idle timeout covers slow handshakes */
-  gnutls_session_set_ptr(c->s, c);
   gnutls_transport_set_ptr(c->s, c);
   gnutls_transport_set_pull_function(c->s, pull);
   gnutls_transport_set_pull_timeout_function(c->s, pull_timeout);
@@ -335,15 +305,10 @@ static bool compose(lconn *c, unsigned status, const char *ctype, const uint8_t 
     w->date_at = now;
   }
   char code[4] = {(char)('0' + status / 100 % 10), (char)('0' + status / 10 % 10), (char)('0' + status % 10), 0};
-  char clen[24];
-  size_t k = sizeof clen - 1;
-  clen[k] = 0;
-  size_t v = len;
-  do
-    clen[--k] = (char)('0' + v % 10);
-  while (v /= 10);
+  char clen[JK_DEC_MAX];
+  jk_fmt_u64(clen, len);
   const char *parts[] = {"HTTP/1.1 ", code, " ", reason_of(status), "\r\nDate: ", w->date, "\r\nContent-Type: ", ctype,
-                         "\r\nCache-Control: no-store\r\nContent-Length: ", clen + k, "\r\n",
+                         "\r\nCache-Control: no-store\r\nContent-Length: ", clen, "\r\n",
                          c->close_after ? "Connection: close\r\n" : c->head.http10 ? "Connection: keep-alive\r\n" : "",
                          "\r\n"};
   size_t n = 0, lens[sizeof parts / sizeof parts[0]];
@@ -438,8 +403,8 @@ static void dispatch(lconn *c) {
                               .url = c->url,
                               .body = c->head.content_length ? c->in + c->head.head_len : empty,
                               .body_len = (size_t)c->head.content_length,
-                              .peer = &c->ps.peer,
-                              .addr = c->ps.addr};
+                              .peer = &c->sc.ps.peer,
+                              .addr = c->sc.ps.addr};
   c->st = S_WAIT;
   if (srv->async) {
     atomic_fetch_add(&srv->tickets, 1);
@@ -480,14 +445,14 @@ static bool advance(lconn *c) {
     if (rc == JK__HTTP_MORE) return false;
     atomic_fetch_add(&srv->requests, 1);
     if (rc != JK__HTTP_OK) {
-      jk__tls_warn("https: a bad request from %s: %s", c->ps.addr, why);
+      jk__tls_warn("https: a bad request from %s: %s", c->sc.ps.addr, why);
       if (rc == JK__HTTP_TOO_LARGE) compose_error(c, 431, "TOOLARGE", "the request head is larger than 8 KiB", true);
       else compose_error(c, 400, "INVALID", "a malformed HTTP request", true);
       return true;
     }
     c->have_head = true;
     if (c->head.close) c->close_after = true;
-    if (jk__peer_verdict(&c->ps, srv->t, c->s, srv->kinds)) {
+    if (jk__server_conn_verdict(&c->sc)) {
       compose_error(c, 403, "PERM", "the client certificate is refused", true);
       return true;
     }
@@ -527,7 +492,7 @@ static bool advance(lconn *c) {
   }
   if (c->in_len < c->head.head_len + c->head.content_length) return false;
   /* the CRL may have changed while the body came in */
-  if (jk__peer_verdict(&c->ps, srv->t, c->s, srv->kinds)) {
+  if (jk__server_conn_verdict(&c->sc)) {
     compose_error(c, 403, "PERM", "the client certificate is refused", true);
     return true;
   }
@@ -813,7 +778,7 @@ jk_err jk__loop_start(jk_https_server *srv, const struct sockaddr_in *sa, unsign
     loop_free(L);
     return jk_error_set(JK_ECRYPTO, "cannot read the network CA: %s", gnutls_strerror(rc));
   }
-  gnutls_certificate_set_retrieve_function2(L->cred, cert_cb);
+  gnutls_certificate_set_retrieve_function2(L->cred, jk__server_cert_cb);
   char where[64];
   snprintf(where, sizeof where, "port %u", (unsigned)ntohs(sa->sin_port));
   int one = 1;

@@ -18,9 +18,8 @@
  *   closes the connection.
  * - The real reason of a refusal goes to stderr once per connection ("jukinetd[warn]: "); the
  *   peer learns only that it was refused.
- * - GnuTLS callbacks carry no user pointer: a process-wide table maps each connection's TLS
- *   session to its state (filled when libmicrohttpd announces the connection, before its
- *   handshake, emptied when it closes), which names the server and so the credentials.
+ * - The handshake's callbacks are https_conn.c's: a connection is attached when libmicrohttpd
+ *   announces it, before its handshake, and detached when it closes.
  */
 #include "net/https_int.h"
 
@@ -38,13 +37,8 @@
 #define THREADS 4
 #define DISCARD_MAX JK__HTTPS_DISCARD_MAX
 
-/* One TLS connection. */
-typedef struct conn_ctx {
-  struct conn_ctx *next;
-  gnutls_session_t s;
-  jk_https_server *srv;
-  jk__peer_state ps;
-} conn_ctx;
+/* One TLS connection: a jk__server_conn (https_conn.c). */
+typedef jk__server_conn conn_ctx;
 
 /* One request. Under an asynchronous handler it is also the ticket (jk_https_ticket). */
 typedef struct req_ctx {
@@ -62,72 +56,10 @@ typedef struct req_ctx {
   jk_https_response resp;
 } req_ctx;
 
-/* ---- session -> connection table ---- */
-
-static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
-static conn_ctx *map_head;
-
-static void map_add(conn_ctx *cc) {
-  pthread_mutex_lock(&map_lock);
-  cc->next = map_head;
-  map_head = cc;
-  pthread_mutex_unlock(&map_lock);
-}
-
-static void map_del(conn_ctx *cc) {
-  pthread_mutex_lock(&map_lock);
-  for (conn_ctx **pp = &map_head; *pp; pp = &(*pp)->next)
-    if (*pp == cc) {
-      *pp = cc->next;
-      break;
-    }
-  pthread_mutex_unlock(&map_lock);
-}
-
-/* The connection state of session s; the connection's own thread is the one asking, so it
- * cannot be freed meanwhile. */
-static conn_ctx *map_find(gnutls_session_t s) {
-  conn_ctx *cc;
-  pthread_mutex_lock(&map_lock);
-  for (cc = map_head; cc && cc->s != s; cc = cc->next) {
-  }
-  pthread_mutex_unlock(&map_lock);
-  return cc;
-}
-
 /* ---- the peer check ---- */
 
 /* The verdict on the connection's client, from the cache when it is fresh. */
-static jk_err check_client(conn_ctx *cc) { return jk__peer_verdict(&cc->ps, cc->srv->t, cc->s, cc->srv->kinds); }
-
-/* gnutls_certificate_verify_function: refuse the handshake of a client that is not a node. */
-static int verify_cb(gnutls_session_t s) {
-  conn_ctx *cc = map_find(s);
-  return cc ? jk__peer_handshake_verdict(&cc->ps, cc->srv->t, s, cc->srv->kinds) : -1;
-}
-
-/* gnutls_certificate_retrieve_function2: the server's certificate and token key. */
-static int cert_cb(gnutls_session_t s, const gnutls_datum_t *req_ca_dn, int nreqs, const gnutls_pk_algorithm_t *algos,
-                   int n_algos, gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *privkey) {
-  (void)req_ca_dn;
-  (void)nreqs;
-  (void)algos;
-  (void)n_algos;
-  conn_ctx *cc = map_find(s);
-  return cc ? jk__peer_give_cert(&cc->ps, cc->srv->t, &cc->srv->handshakes, pcert, pcert_length, privkey) : -1;
-}
-
-/* gnutls_handshake_hook_func: notes the ClientHello, so that a handshake that fails before our
- * callbacks run (no TLS 1.3, no common algorithm) is still logged when the connection closes,
- * while a bare TCP probe is not. */
-static int hello_hook(gnutls_session_t s, unsigned int htype, unsigned when, unsigned int incoming,
-                      const gnutls_datum_t *msg) {
-  (void)when;
-  (void)msg;
-  conn_ctx *cc = map_find(s);
-  jk__peer_hello(cc ? &cc->ps : NULL, htype, incoming);
-  return 0;
-}
+static jk_err check_client(conn_ctx *cc) { return jk__server_conn_verdict(cc); }
 
 static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
                           enum MHD_ConnectionNotificationCode toe) {
@@ -140,22 +72,12 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
     const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     jk__peer_addr(&cc->ps, ci ? ci->client_addr : NULL);
     ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
-    if (ci && ci->tls_session) {
-      cc->s = (gnutls_session_t)ci->tls_session;
-      /* ask for a client certificate and check it before the handshake completes. REQUEST, not
-       * REQUIRE: with REQUIRE GnuTLS fails a client that sends none before the verify function
-       * runs, and its reason would go unlogged; verify_cb refuses that client itself. */
-      gnutls_certificate_server_set_request(cc->s, GNUTLS_CERT_REQUEST);
-      gnutls_session_set_verify_function(cc->s, verify_cb);
-      gnutls_handshake_set_hook_function(cc->s, GNUTLS_HANDSHAKE_CLIENT_HELLO, GNUTLS_HOOK_PRE, hello_hook);
-      map_add(cc);
-    }
+    if (ci && ci->tls_session) jk__server_conn_attach(cc, (gnutls_session_t)ci->tls_session);
     return;
   }
   conn_ctx *cc = *socket_context;
   if (!cc) return;
-  if (cc->s) map_del(cc);
-  jk__peer_closed(&cc->ps);
+  jk__server_conn_detach(cc);
   jk_free(cc);
   *socket_context = NULL;
 }
@@ -179,7 +101,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap) {
   while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
     line[--n] = 0;
   /* libmicrohttpd reports every failed handshake as "received handshake message out of
-   * context" or the like; the real reason is logged by verify_cb or when the connection closes */
+   * context" or the like; the real reason is logged by the verify function or when the connection closes */
   if (strstr(line, "handshake")) return;
   jk__tls_warn("https: %s", line);
 }
@@ -412,7 +334,7 @@ jk_err jk_https_start_with(jk_https_server **out, jk_tls *t, const char *listen,
   if (!o->conn_memory) pool[0] = pool[1], pool[1].option = MHD_OPTION_END; /* MHD's default */
   srv->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_HTTPS_MEM_TRUST, t->ca_pem,
-                            MHD_OPTION_HTTPS_PRIORITIES, JK__TLS_PRIORITY, MHD_OPTION_HTTPS_CERT_CALLBACK, cert_cb,
+                            MHD_OPTION_HTTPS_PRIORITIES, JK__TLS_PRIORITY, MHD_OPTION_HTTPS_CERT_CALLBACK, jk__server_cert_cb,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)JK__HTTPS_CONN_TIMEOUT_S,
                             MHD_OPTION_CONNECTION_LIMIT, (unsigned)JK__HTTPS_CONN_LIMIT, MHD_OPTION_NOTIFY_CONNECTION, on_connection, srv,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_ARRAY, pool, MHD_OPTION_END);

@@ -564,26 +564,6 @@ jk_err jk__peer_verdict(jk__peer_state *ps, jk_tls *t, gnutls_session_t s, unsig
   return e;
 }
 
-int jk__peer_handshake_verdict(jk__peer_state *ps, jk_tls *t, gnutls_session_t s, unsigned kinds) {
-  ps->shown = true;
-  ps->checked = false; /* a new handshake: never trust an older verdict */
-  return jk__peer_verdict(ps, t, s, kinds) ? -1 : 0;
-}
-
-int jk__peer_give_cert(jk__peer_state *ps, jk_tls *t, atomic_ulong *handshakes, gnutls_pcert_st **pcert,
-                       unsigned int *pcert_length, gnutls_privkey_t *privkey) {
-  ps->served = true;
-  atomic_fetch_add(handshakes, 1);
-  *pcert = &t->pcert; /* function2: GnuTLS does not free them */
-  *pcert_length = 1;
-  *privkey = t->key;
-  return 0;
-}
-
-void jk__peer_hello(jk__peer_state *ps, unsigned int htype, unsigned int incoming) {
-  if (ps && htype == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming) ps->hello = true;
-}
-
 void jk__peer_closed(jk__peer_state *ps) {
   if (ps->hello && !ps->logged && (!ps->served || !ps->shown))
     jk__tls_warn("refused the TLS client %s: %s", ps->addr,

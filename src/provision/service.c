@@ -129,24 +129,17 @@ static void put(fixed *w, const char *s, size_t len) {
 
 static void puts_(fixed *w, const char *s) { put(w, s, strlen(s)); }
 
-/* v in decimal into out (at least 21 bytes); returns the length. */
-static size_t fmt_i64(char *out, int64_t v) {
-  char tmp[24];
-  size_t n = 0;
-  uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-  do
-    tmp[n++] = (char)('0' + u % 10);
-  while (u /= 10);
-  size_t k = 0;
-  if (v < 0) out[k++] = '-';
-  while (n) out[k++] = tmp[--n];
-  out[k] = 0;
-  return k;
+/* A row id (positive) in decimal. */
+static void put_id(fixed *w, int64_t id) {
+  char d[JK_DEC_MAX];
+  put(w, d, jk_fmt_u64(d, (uint64_t)id));
 }
 
-static void put_i64(fixed *w, int64_t v) {
-  char d[24];
-  put(w, d, fmt_i64(d, v));
+/* ,"provision":id (a row id, positive) */
+static jk_err put_provision(jk_buf *b, int64_t id) {
+  char d[JK_DEC_MAX];
+  jk_err e = jk_buf_appends(b, ",\"provision\":");
+  return e ? e : jk_buf_append(b, d, jk_fmt_u64(d, (uint64_t)id));
 }
 
 /* ---- answers ----
@@ -190,7 +183,7 @@ static void answer_error(item *it, unsigned status, const char *code, const char
   if (!e) e = put_str(&b, true, "code", code);
   if (!e) e = put_str(&b, false, "message", msg);
   if (!e) e = jk_buf_appends(&b, "}");
-  if (!e && provision > 0) e = jk_buf_appendf(&b, ",\"provision\":%lld", (long long)provision);
+  if (!e && provision > 0) e = put_provision(&b, provision);
   if (!e) e = jk_buf_appends(&b, "}");
   answer_buf(it, status, &b, e);
 }
@@ -433,9 +426,7 @@ static void answer_found(item *it, const jk_holding_rec *r, bool ambiguous, int6
   if (!e && ambiguous) e = put_str(&b, false, "result", "ambiguous");
   if (!e && !ambiguous) e = jk_buf_appends(&b, ",\"resident\":");
   if (!e && !ambiguous) e = put_resident(&b, r, it->fields);
-  char d[24];
-  if (!e) e = jk_buf_appends(&b, ",\"provision\":");
-  if (!e) e = jk_buf_append(&b, d, fmt_i64(d, provision));
+  if (!e) e = put_provision(&b, provision);
   if (!e) e = jk_buf_appends(&b, "}");
   answer_buf(it, 200, &b, e);
 }
@@ -542,7 +533,7 @@ static size_t row_detail(const jk_provision_rec *r, char *buf, size_t cap) {
   fixed w = {buf, cap, 0};
   buf[0] = 0;
   puts_(&w, "provision\t");
-  put_i64(&w, r->id);
+  put_id(&w, r->id);
   const char *f[] = {r->at, r->agency, r->purpose, r->code, r->fields, r->result, hex};
   for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
     put(&w, "\t", 1);
@@ -602,7 +593,7 @@ static void run_group(jk_provision_service *svc, item **v, size_t n) {
      * pins the row): objects in increasing order keep the ledger's object index appending,
      * where resident codes would dirty a random index page per answer */
     puts_(&ow, "provision:");
-    put_i64(&ow, rec[i].id);
+    put_id(&ow, rec[i].id);
     const char *res = rec[i].result;
     if (!answered) res = d[i].status == 429 ? "EBUSY" : d[i].status == 403 ? "EPERM" : "EINVAL";
     jk_ledger_entry en = {.operator_ = v[i]->req->client,

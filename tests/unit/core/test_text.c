@@ -813,6 +813,18 @@ static void test_json_string(void **state) {
   jk_buf_free(&b);
 }
 
+/* jk_fmt_u64: decimal without printf, the largest value included. */
+static void test_fmt_u64(void **state) {
+  (void)state;
+  char d[JK_DEC_MAX];
+  assert_int_equal(jk_fmt_u64(d, 0), 1);
+  assert_string_equal(d, "0");
+  assert_int_equal(jk_fmt_u64(d, 1234567890), 10);
+  assert_string_equal(d, "1234567890");
+  assert_int_equal(jk_fmt_u64(d, UINT64_MAX), 20);
+  assert_string_equal(d, "18446744073709551615");
+}
+
 /* jk_buf_reserve: room without content, then appends that need no allocation. */
 static void test_buf_reserve(void **state) {
   (void)state;
@@ -839,6 +851,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_json_string),
       cmocka_unit_test(test_buf_reserve),
+      cmocka_unit_test(test_fmt_u64),
       cmocka_unit_test(test_is_plain),
       cmocka_unit_test(test_utf8_valid),
       cmocka_unit_test(test_utf8_exhaustive),
